@@ -1,0 +1,126 @@
+"""An authenticated connection to one Clickatell API connection.
+
+Reuses the stored session while it is fresh, authenticates when it is not, and on ``ERR: 003``
+re-authenticates once and repeats the call — safe, because 003 means the gateway accepted
+nothing. Commands call :meth:`Account.call` and never see session IDs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from clicksms.codes import SESSION_EXPIRED
+from clicksms.config import Settings
+from clicksms.errors import AuthError
+from clicksms.responses import parse_error, parse_session_id
+from clicksms.session import SessionStore, StoredSession
+
+#: Re-writing the session file on every call would cost a disk write per request in bulk;
+#: a few seconds of staleness is far inside the safety margin of :mod:`clicksms.session`.
+_TOUCH_INTERVAL = 10.0
+
+PasswordSource = Callable[[], "str | None"]
+
+
+class Account:
+    """Session-aware gateway calls for one endpoint/api_id/user."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        password: PasswordSource,
+        store: SessionStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store or SessionStore(settings.config_dir)
+        self._password = password
+        self._clock = clock
+        self._client: Any = None
+        self._session: StoredSession | None = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from clicksms.soap import SoapClient
+
+            self._client = SoapClient(self.settings.endpoint, self.settings.timeout)
+        return self._client
+
+    def authenticate(self) -> StoredSession:
+        """Call ``auth`` with the configured credentials and store the new session."""
+        api_id, user = self._identity()
+        password = self._password()
+        if not password:
+            raise AuthError(
+                "no password: set CLICKSMS_PASSWORD (environment or .env), "
+                "or run `clicksms auth` on a terminal"
+            )
+        replies = self.client.call("auth", api_id=int(api_id), user=user, password=password)
+        session_id = parse_session_id(replies[0])
+        now = self._clock()
+        self._session = StoredSession(
+            endpoint=self.settings.endpoint,
+            api_id=api_id,
+            user=user,
+            session_id=session_id,
+            created_at=now,
+            last_used=now,
+        )
+        self.store.save(self._session)
+        return self._session
+
+    def session(self) -> StoredSession:
+        """A session we may use now: the stored one when fresh and ours, else a new one."""
+        if self._session is None:
+            stored = self.store.load()
+            s = self.settings
+            if (
+                stored
+                and stored.matches(s.endpoint, s.api_id, s.user)
+                and stored.is_fresh(self._clock())
+            ):
+                self._session = stored
+            else:
+                self._session = self.authenticate()
+        return self._session
+
+    def call(self, operation: str, **fields: Any) -> list[str]:
+        """Call ``operation`` with the session; one transparent re-auth on ERR 003."""
+        session = self.session()
+        replies = self.client.call(operation, session_id=session.session_id, **fields)
+        if _session_expired(replies):
+            session = self.authenticate()
+            replies = self.client.call(operation, session_id=session.session_id, **fields)
+        self._touch()
+        return replies
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def _identity(self) -> tuple[str, str]:
+        stored = self._session or self.store.load()
+        if stored is not None and stored.endpoint != self.settings.endpoint:
+            stored = None
+        api_id = self.settings.api_id or (stored.api_id if stored else None)
+        user = self.settings.user or (stored.user if stored else None)
+        if not api_id:
+            raise AuthError("no API ID: set CLICKSMS_API_ID (environment or .env) or pass --api-id")
+        if not user:
+            raise AuthError("no user name: set CLICKSMS_USER (environment or .env) or pass --user")
+        return api_id, user
+
+    def _touch(self) -> None:
+        now = self._clock()
+        if self._session is not None and now - self._session.last_used >= _TOUCH_INTERVAL:
+            self._session = self.store.touch(self._session, now)
+
+
+def _session_expired(replies: list[str]) -> bool:
+    if len(replies) != 1:
+        return False
+    err = parse_error(replies[0])
+    return err is not None and err.code == SESSION_EXPIRED

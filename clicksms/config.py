@@ -1,0 +1,142 @@
+"""Settings from command-line flags > environment > ``.env`` in the working directory.
+
+The ``.env`` file is read with python-dotenv but never copied into ``os.environ``, so real
+environment variables always win and nothing leaks between in-process invocations.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from clicksms.errors import ConfigError
+
+DEFAULT_ENDPOINT = "https://api.clickatell.com/soap/document_literal/webservice"
+DEFAULT_TIMEOUT = 30.0
+
+ENV_API_ID = "CLICKSMS_API_ID"
+ENV_USER = "CLICKSMS_USER"
+ENV_PASSWORD = "CLICKSMS_PASSWORD"
+ENV_ENDPOINT = "CLICKSMS_ENDPOINT"
+ENV_CONFIG_DIR = "CLICKSMS_CONFIG_DIR"
+ENV_COUNTRY = "CLICKSMS_COUNTRY"
+ENV_TIMEOUT = "CLICKSMS_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to reach the gateway. The password never appears in repr."""
+
+    endpoint: str
+    api_id: str | None
+    user: str | None
+    password: str | None = field(repr=False)
+    config_dir: Path
+    timeout: float
+
+
+class SettingsSource:
+    """Looks a name up in flags, then the environment, then ``.env`` (read once, lazily)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._cwd = cwd or Path.cwd()
+        self._dotenv: dict[str, str] | None = None
+
+    def get(self, name: str, flag: str | None = None) -> str | None:
+        if flag is not None and flag != "":
+            return flag
+        value = self._environ.get(name)
+        if value:
+            return value
+        return self.dotenv().get(name) or None
+
+    def dotenv(self) -> dict[str, str]:
+        if self._dotenv is None:
+            path = self._cwd / ".env"
+            if path.is_file():
+                from dotenv import dotenv_values
+
+                self._dotenv = {k: v for k, v in dotenv_values(path).items() if v is not None}
+            else:
+                self._dotenv = {}
+        return self._dotenv
+
+
+def load_settings(
+    *,
+    endpoint: str | None = None,
+    api_id: str | None = None,
+    user: str | None = None,
+    config_dir: str | None = None,
+    timeout: float | None = None,
+    allow_insecure_http: bool = False,
+    source: SettingsSource | None = None,
+) -> Settings:
+    """Resolve every setting once, validating what can be checked without the network."""
+    src = source or SettingsSource()
+    resolved_endpoint = src.get(ENV_ENDPOINT, endpoint) or DEFAULT_ENDPOINT
+    check_endpoint(resolved_endpoint, allow_insecure_http)
+    resolved_api_id = src.get(ENV_API_ID, api_id)
+    if resolved_api_id is not None and not resolved_api_id.strip().isdigit():
+        raise ConfigError(
+            f"api_id must be a number, got {resolved_api_id!r} (CLICKSMS_API_ID or --api-id)"
+        )
+    return Settings(
+        endpoint=resolved_endpoint,
+        api_id=resolved_api_id.strip() if resolved_api_id else None,
+        user=src.get(ENV_USER, user),
+        password=src.get(ENV_PASSWORD),
+        config_dir=_config_dir(src.get(ENV_CONFIG_DIR, config_dir)),
+        timeout=_timeout(src.get(ENV_TIMEOUT, None if timeout is None else str(timeout))),
+    )
+
+
+def resolve_country(flag: str | None, source: SettingsSource | None = None) -> str | None:
+    """The default region for national numbers: --country, CLICKSMS_COUNTRY, or .env."""
+    return (source or SettingsSource()).get(ENV_COUNTRY, flag)
+
+
+def check_endpoint(url: str, allow_insecure_http: bool) -> None:
+    """HTTPS everywhere; plain HTTP only to loopback or with an explicit opt-in."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing plain http:// to {parts.hostname}: the password would travel unencrypted; "
+            "use https:// or pass --allow-insecure-http"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _config_dir(value: str | None) -> Path:
+    if value:
+        return Path(value).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("clicksms", appauthor=False))
+
+
+def _timeout(value: str | None) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"timeout must be a number of seconds, got {value!r}") from None
+    if seconds <= 0:
+        raise ConfigError(f"timeout must be positive, got {value!r}")
+    return seconds

@@ -1,0 +1,84 @@
+"""Exit codes and the error hierarchy: the one place that decides how a failure ends the process.
+
+Core modules raise a :class:`ClickSmsError` subclass with a one-line, user-facing message; the CLI
+turns it into that line on stderr and the subclass's exit code. Nothing else picks exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit statuses, documented in README's table."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    AUTH = 3
+    REJECTED = 4
+    NETWORK = 5
+    PARTIAL = 6
+    INTERRUPTED = 130
+
+
+class ClickSmsError(Exception):
+    """A failure the user can act on; ``str(error)`` is the one line we print."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class UsageError(ClickSmsError):
+    """Bad flags or input detected before any network call."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(ClickSmsError):
+    """Missing credentials, or the gateway refused who we are."""
+
+    exit_code = ExitCode.AUTH
+
+
+class SessionExpired(AuthError):
+    """ERR 003: the session went idle; the caller may re-authenticate once and repeat."""
+
+
+class NetworkError(ClickSmsError):
+    """Connection, timeout or TLS trouble: we could not talk to the gateway."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class ProtocolError(ClickSmsError):
+    """The server answered something that is not a Clickatell response."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class GatewayError(ClickSmsError):
+    """The gateway answered ``ERR: nnn`` for a whole request (not per recipient)."""
+
+    exit_code = ExitCode.REJECTED
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{reason} (ERR {code})")
+        self.code = code
+        self.reason = reason
+
+
+class ConfigError(ClickSmsError):
+    """A setting (endpoint, config dir, session file) is unusable."""
+
+    exit_code = ExitCode.USAGE
+
+
+def outcome_exit_code(successes: Iterable[bool]) -> ExitCode:
+    """0 when everything succeeded, 4 when nothing did, 6 for a mix (README's table)."""
+    seen = {bool(ok) for ok in successes}
+    if seen == {False}:
+        return ExitCode.REJECTED
+    if seen == {True, False}:
+        return ExitCode.PARTIAL
+    return ExitCode.OK

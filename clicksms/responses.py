@@ -1,0 +1,114 @@
+"""Parse the strings Clickatell returns inside ``<return>`` (API.md §4.1).
+
+Success and failure are both plain strings; these pure functions turn them into values or
+raise :class:`~clicksms.errors.GatewayError` / :class:`~clicksms.errors.ProtocolError`.
+Parsing is liberal about spacing, as the spec's own examples are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from clicksms.codes import AUTH_CODES, SESSION_EXPIRED, describe_error
+from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
+
+_ERR = re.compile(r"^ERR:\s*(\d{3}),\s*(.*?)(?:\s+To:\s*(\d+))?\s*$", re.DOTALL)
+_OK = re.compile(r"^OK:?\s*(\S*)\s*$")
+_ID = re.compile(r"^ID:\s*(\w+)(?:\s+To:\s*(\d+))?\s*$")
+_QUERY = re.compile(r"^ID:\s*(\w+)\s+Status:\s*(\d{3})\s*$")
+_BALANCE = re.compile(r"^Credits?:\s*(-?[\d.]+)\s*$")
+
+
+@dataclass(frozen=True)
+class GatewayErr:
+    """An ``ERR: nnn, text [To: msisdn]`` answer."""
+
+    code: str
+    text: str
+    to: str | None = None
+
+    @property
+    def message(self) -> str:
+        return describe_error(self.code, self.text)
+
+
+@dataclass(frozen=True)
+class SendItem:
+    """One item of a sendmsg answer: an accepted message ID or an error, maybe with ``To:``."""
+
+    to: str | None
+    message_id: str | None = None
+    error: GatewayErr | None = None
+
+
+def parse_error(reply: str) -> GatewayErr | None:
+    """Return the error in ``reply`` if it is an ``ERR:`` answer with a code, else None."""
+    match = _ERR.match(reply.strip())
+    if not match:
+        return None
+    return GatewayErr(code=match[1], text=match[2].strip(), to=match[3])
+
+
+def raise_for_error(reply: str) -> None:
+    """Raise the matching exception when a whole-request answer is an ``ERR:``."""
+    err = parse_error(reply)
+    if err is None:
+        return
+    line = f"{err.message} (ERR {err.code})"
+    if err.code == SESSION_EXPIRED:
+        raise SessionExpired(line)
+    if err.code in AUTH_CODES:
+        raise AuthError(line)
+    raise GatewayError(err.code, err.message)
+
+
+def parse_session_id(reply: str) -> str:
+    """``OK: <session>`` from auth; anything else is an error."""
+    raise_for_error(reply)
+    match = _OK.match(reply.strip())
+    if not match or not match[1]:
+        raise ProtocolError(f"unexpected answer to auth: {_clip(reply)}")
+    return match[1]
+
+
+def check_ok(reply: str, operation: str) -> None:
+    """Accept ``OK:`` with or without text (ping); raise on anything else."""
+    raise_for_error(reply)
+    if not _OK.match(reply.strip()):
+        raise ProtocolError(f"unexpected answer to {operation}: {_clip(reply)}")
+
+
+def parse_send_item(reply: str) -> SendItem:
+    """One ``<return>`` of sendmsg: ``ID: x [To: n]`` or ``ERR: nnn, text [To: n]``."""
+    err = parse_error(reply)
+    if err is not None:
+        return SendItem(to=err.to, error=err)
+    match = _ID.match(reply.strip())
+    if not match:
+        raise ProtocolError(f"unexpected answer to sendmsg: {_clip(reply)}")
+    return SendItem(to=match[2], message_id=match[1])
+
+
+def parse_status(reply: str) -> tuple[str, str]:
+    """``ID: x Status: nnn`` from querymsg/delmsg → (message id, status code)."""
+    raise_for_error(reply)
+    match = _QUERY.match(reply.strip())
+    if not match:
+        raise ProtocolError(f"unexpected status answer: {_clip(reply)}")
+    return match[1], match[2]
+
+
+def parse_balance(reply: str) -> float:
+    """``Credit: 12.5`` (2009) or ``Credits: 123.00`` (later docs)."""
+    raise_for_error(reply)
+    match = _BALANCE.match(reply.strip())
+    if not match:
+        raise ProtocolError(f"unexpected answer to getbalance: {_clip(reply)}")
+    return float(match[1])
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """Quote a server answer in an error line without flooding the terminal."""
+    flat = " ".join(str(text).split())
+    return repr(flat if len(flat) <= limit else flat[:limit] + "…")

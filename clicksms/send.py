@@ -1,0 +1,197 @@
+"""Send one text to many recipients: validate, encode, chunk by 300, match answers to numbers.
+
+The result is data (:class:`SendReport`), one :class:`SendResult` per recipient in input order;
+rendering and exit codes are derived from it, never decided here ad hoc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from clicksms.codes import AUTH_CODES
+from clicksms.errors import (
+    ClickSmsError,
+    ExitCode,
+    GatewayError,
+    UsageError,
+    outcome_exit_code,
+)
+from clicksms.message import MAX_PARTS, EncodedMessage, NotGsmError, encode
+from clicksms.numbers import NumberCheck, check_number
+from clicksms.responses import SendItem, parse_send_item, raise_for_error
+
+if TYPE_CHECKING:
+    from clicksms.account import Account
+
+#: Clickatell accepts at most 300 ``to`` elements per sendmsg (API.md §1, §5.1).
+MAX_RECIPIENTS = 300
+
+_SENDER_NUMERIC_MAX = 16
+_SENDER_ALPHA_MAX = 11
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one recipient."""
+
+    to: str
+    ok: bool
+    message_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """Per-recipient results, plus the failure that stopped sending part-way, if any."""
+
+    results: tuple[SendResult, ...]
+    failure: ClickSmsError | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.failure is not None:
+            return self.failure.exit_code
+        return outcome_exit_code(r.ok for r in self.results)
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Inputs split into unique valid numbers (input order) and invalid ones."""
+
+    valid: tuple[str, ...]
+    invalid: tuple[NumberCheck, ...]
+    duplicates: tuple[str, ...]
+
+
+def split_recipients(raw: Iterable[str], country: str | None) -> Recipients:
+    """Normalise every input (commas also separate); drop repeats of the same number."""
+    valid: dict[str, None] = {}
+    invalid: list[NumberCheck] = []
+    duplicates: list[str] = []
+    for arg in raw:
+        for item in arg.split(","):
+            if not item.strip():
+                continue
+            check = check_number(item, country)
+            if not check.valid:
+                invalid.append(check)
+            elif check.number in valid:
+                duplicates.append(item.strip())
+            else:
+                valid[check.number or ""] = None
+    return Recipients(tuple(valid), tuple(invalid), tuple(duplicates))
+
+
+def prepare_message(text: str, unicode: str = "auto") -> EncodedMessage:
+    """Encode ``text``, refusing what the gateway would reject or what is surely a mistake."""
+    if not text.strip():
+        raise UsageError("message text is empty: pass --text or pipe the text on stdin")
+    try:
+        message = encode(text, unicode)
+    except NotGsmError as exc:
+        raise UsageError(str(exc)) from None
+    if message.parts > MAX_PARTS:
+        raise UsageError(
+            f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
+        )
+    return message
+
+
+def check_sender(sender: str | None) -> str | None:
+    """Sender IDs are 1–16 digits or up to 11 letters/digits (API.md §5.1)."""
+    if sender is None:
+        return None
+    value = sender.strip().lstrip("+")
+    if value.isdigit() and len(value) <= _SENDER_NUMERIC_MAX:
+        return value
+    if value.isascii() and value.replace(" ", "").isalnum() and len(value) <= _SENDER_ALPHA_MAX:
+        return value
+    raise UsageError(
+        f"invalid sender {sender!r}: use up to 16 digits or up to 11 letters and digits"
+    )
+
+
+def sendmsg_fields(message: EncodedMessage, sender: str | None) -> dict[str, Any]:
+    """The sendmsg fields for the message itself (everything but the recipients)."""
+    fields: dict[str, Any] = {"text": message.text, "concat": message.parts}
+    if message.unicode:
+        fields["unicode"] = 1
+    if sender:
+        fields["from"] = sender
+    return fields
+
+
+def send(
+    account: Account,
+    numbers: Sequence[str],
+    message: EncodedMessage,
+    sender: str | None = None,
+) -> SendReport:
+    """Send ``message`` to ``numbers`` in requests of at most 300 recipients.
+
+    A failure that ends the conversation (network, auth) after some chunks were answered is
+    kept in the report with the results so far; before any answer it is simply raised.
+    """
+    fields = sendmsg_fields(message, sender)
+    results: list[SendResult] = []
+    for start in range(0, len(numbers), MAX_RECIPIENTS):
+        chunk = list(numbers[start : start + MAX_RECIPIENTS])
+        try:
+            replies = account.call("sendmsg", to=chunk, **fields)
+            results.extend(match_replies(chunk, replies))
+        except GatewayError as exc:  # the whole request was refused; later chunks may pass
+            results.extend(
+                SendResult(n, False, error_code=exc.code, error=exc.reason) for n in chunk
+            )
+        except ClickSmsError as exc:  # network or auth: nothing more will get through
+            if not results:
+                raise
+            return SendReport(tuple(results + _unsent(numbers[start:], exc)), exc)
+    return SendReport(tuple(results))
+
+
+def match_replies(chunk: Sequence[str], replies: Sequence[str]) -> list[SendResult]:
+    """Pair each recipient with its answer.
+
+    One recipient: the single answer is its own. Several: items carry ``To:``; a lone ``ERR``
+    without ``To:`` is a whole-request error; items without ``To:`` pair up by position.
+    """
+    items = [parse_send_item(r) for r in replies]
+    lone_error = items[0].error if len(items) == 1 and items[0].to is None else None
+    if lone_error and (len(chunk) > 1 or lone_error.code in AUTH_CODES):
+        raise_for_error(replies[0])
+    by_number: dict[str, SendItem] = {}
+    positional: list[SendItem] = []
+    for item in items:
+        if item.to is not None and item.to not in by_number:
+            by_number[item.to] = item
+        else:
+            positional.append(item)
+    results = []
+    for number in chunk:
+        item = by_number.pop(number, None) or (positional.pop(0) if positional else None)
+        results.append(_result(number, item))
+    return results
+
+
+def _result(number: str, item: SendItem | None) -> SendResult:
+    if item is None:
+        return SendResult(number, False, error="the gateway gave no answer for this number")
+    if item.error is not None:
+        return SendResult(number, False, error_code=item.error.code, error=item.error.message)
+    return SendResult(number, True, message_id=item.message_id)
+
+
+def _unsent(numbers: Sequence[str], cause: ClickSmsError) -> list[SendResult]:
+    return [SendResult(n, False, error=f"not sent: {cause}") for n in numbers]
+
+
+def invalid_results(invalid: Iterable[NumberCheck]) -> list[SendResult]:
+    """Results for inputs that never left the machine because the number is invalid."""
+    return [
+        SendResult(check.input.strip(), False, error=f"invalid number: {check.error}")
+        for check in invalid
+    ]

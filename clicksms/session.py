@@ -1,0 +1,112 @@
+"""The stored session ID: one small JSON file, mode 0600, in a 0700 directory.
+
+Keeping the session lets every command skip ``auth`` for 15 idle minutes (API.md §3), and means
+the password need not be kept anywhere. The file holds no password, ever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from clicksms.errors import ConfigError
+
+#: Clickatell expires a session after 15 idle minutes; we stop trusting ours a little earlier,
+#: because our clock starts after the gateway's did. ERR 003 still triggers one re-auth.
+SESSION_IDLE_LIMIT = 15 * 60
+_SAFETY_MARGIN = 30
+
+SESSION_FILE = "session.json"
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """Who the session belongs to, and when it was last used."""
+
+    endpoint: str
+    api_id: str
+    user: str
+    session_id: str = field(repr=False)
+    created_at: float
+    last_used: float
+
+    def idle_seconds(self, now: float | None = None) -> float:
+        return max(0.0, (time.time() if now is None else now) - self.last_used)
+
+    def is_fresh(self, now: float | None = None) -> bool:
+        return self.idle_seconds(now) < SESSION_IDLE_LIMIT - _SAFETY_MARGIN
+
+    def matches(self, endpoint: str, api_id: str | None, user: str | None) -> bool:
+        """Same endpoint; api_id and user must match when they are configured."""
+        return (
+            self.endpoint == endpoint
+            and (api_id is None or api_id == self.api_id)
+            and (user is None or user == self.user)
+        )
+
+
+class SessionStore:
+    """Load, save and forget the session file under ``config_dir``."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.path = config_dir / SESSION_FILE
+
+    def load(self) -> StoredSession | None:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"{self.path} is readable by other users; run `chmod 600 {self.path}` "
+                "or `clicksms auth --logout`"
+            )
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return StoredSession(**{k: data[k] for k in StoredSession.__dataclass_fields__})
+        except (ValueError, KeyError, TypeError):
+            # A damaged file is not worth failing over: a fresh auth replaces it.
+            return None
+
+    def save(self, session: StoredSession) -> None:
+        """Write atomically: the file is created 0600 before any byte of the ID is in it."""
+        self._ensure_dir()
+        tmp = self.path.with_name(f".{SESSION_FILE}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(asdict(session), handle)
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def touch(self, session: StoredSession, now: float | None = None) -> StoredSession:
+        """Record a use: the gateway slid its idle clock, so we slide ours."""
+        updated = replace(session, last_used=time.time() if now is None else now)
+        self.save(updated)
+        return updated
+
+    def forget(self) -> bool:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _ensure_dir(self) -> None:
+        try:
+            self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if stat.S_IMODE(self.config_dir.stat().st_mode) != 0o700:
+                self.config_dir.chmod(0o700)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot use config dir {self.config_dir}: {exc.strerror}; set CLICKSMS_CONFIG_DIR"
+            ) from None

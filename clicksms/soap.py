@@ -1,0 +1,113 @@
+"""The only module that talks SOAP: zeep over the bundled Document/Literal WSDL.
+
+It turns every transport-level failure (refused connection, timeout, TLS, HTTP error pages,
+broken XML, SOAP faults) into one-line :mod:`clicksms.errors`, and every answer into a list of
+``<return>`` strings for :mod:`clicksms.responses` to parse. zeep, lxml and requests are imported
+here, on first use, never at start-up.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from clicksms import __version__
+from clicksms.errors import NetworkError, ProtocolError
+
+BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
+WSDL_RESOURCE = "data/document_literal.wsdl"
+
+
+class SoapClient:
+    """A keep-alive zeep service bound to ``endpoint``; every call has connect/read timeouts."""
+
+    def __init__(self, endpoint: str, timeout: float) -> None:
+        import requests
+        from zeep import Client, Settings
+        from zeep.transports import Transport
+
+        self.endpoint = endpoint
+        self._host = urlsplit(endpoint).netloc
+        self._timeout = timeout
+        http = requests.Session()
+        http.headers["User-Agent"] = f"clicksms/{__version__}"
+        http.hooks["response"].append(self._remember_status)
+        self._last_status = 0
+        transport = Transport(session=http, timeout=timeout, operation_timeout=timeout)
+        settings = Settings(
+            strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+        wsdl = resources.files("clicksms").joinpath(WSDL_RESOURCE)
+        with resources.as_file(wsdl) as wsdl_path:
+            client = Client(str(wsdl_path), transport=transport, settings=settings)
+        self._client = client
+        self._service = client.create_service(BINDING, endpoint)
+
+    def call(self, operation: str, **fields: Any) -> list[str]:
+        """Invoke ``operation`` and return its ``<return>`` strings (always a list)."""
+        try:
+            result = getattr(self._service, operation)(**fields)
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        items = result if isinstance(result, list) else [result]
+        if not items or any(item is None for item in items):
+            raise ProtocolError(f"{self._host} sent an empty {operation} response")
+        return [str(item) for item in items]
+
+    def _remember_status(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        """zeep hides the HTTP status behind its exceptions; keep it for the error line."""
+        self._last_status = response.status_code
+
+    def close(self) -> None:
+        self._client.transport.session.close()
+
+    def _translate(self, exc: Exception) -> Exception:
+        """Map library exceptions to our one-line errors (never echoing request fields)."""
+        import requests
+        from lxml.etree import XMLSyntaxError
+        from zeep import exceptions as zeep_errors
+
+        host = self._host
+        if isinstance(exc, requests.exceptions.SSLError):
+            return NetworkError(f"TLS error talking to {host}: certificate or protocol problem")
+        if isinstance(exc, requests.exceptions.Timeout):
+            return NetworkError(f"no answer from {host} within {self._timeout:g}s (timeout)")
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return NetworkError(f"cannot connect to {host}: {_connection_reason(exc)}")
+        if isinstance(exc, requests.exceptions.RequestException):
+            return NetworkError(f"HTTP problem talking to {host}: {type(exc).__name__}")
+        if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
+            return ProtocolError(f"{host} answered with a SOAP fault: {_short(exc.message)}")
+        if self._last_status != 200 and isinstance(
+            exc, (zeep_errors.Fault, zeep_errors.TransportError)
+        ):
+            return ProtocolError(
+                f"{host} answered HTTP {self._last_status} instead of a SOAP response"
+            )
+        if isinstance(exc, (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)):
+            return ProtocolError(f"{host} sent XML with a DTD or entities; refused for safety")
+        if isinstance(exc, (XMLSyntaxError, zeep_errors.Error)):
+            return ProtocolError(f"{host} sent a malformed response ({type(exc).__name__})")
+        return exc
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = str(exc)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host name"),
+        ("nodename nor servname", "unknown host name"),
+        ("Temporary failure in name resolution", "DNS lookup failed"),
+        ("RemoteDisconnected", "the server closed the connection without answering"),
+        ("Connection reset", "connection reset by the server"),
+        ("Network is unreachable", "network is unreachable"),
+    ):
+        if needle in text:
+            return reason
+    return "connection failed"
+
+
+def _short(text: object, limit: int = 120) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
