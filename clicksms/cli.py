@@ -1,0 +1,346 @@
+"""The Typer app: parse arguments, call the core, hand results to :mod:`clicksms.render`.
+
+Kept light on purpose: importing this module must not load zeep, lxml, requests or
+phonenumbers, so ``clicksms --help`` and tab completion stay fast. Core modules are imported
+inside the commands that use them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from clicksms import __version__
+from clicksms.errors import ExitCode, UsageError
+from clicksms.render import Column, OutputFormat, emit, note
+from clicksms.runtime import ClickSmsGroup, Runtime
+
+if TYPE_CHECKING:
+    from clicksms.send import SendReport
+
+app = typer.Typer(
+    cls=ClickSmsGroup,
+    name="clicksms",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+OutputOption = Annotated[
+    OutputFormat,
+    typer.Option("--output", "-o", help="table for people, json or csv for scripts."),
+]
+CountryOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--country",
+        "-c",
+        help="Region for numbers written without a country code, e.g. ZA (env CLICKSMS_COUNTRY).",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"clicksms {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    endpoint: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="SOAP endpoint URL (env CLICKSMS_ENDPOINT).", show_default=False),
+    ] = None,
+    api_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--api-id", help="Clickatell API ID (env CLICKSMS_API_ID)."),
+    ] = None,
+    user: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Clickatell user name (env CLICKSMS_USER)."),
+    ] = None,
+    timeout: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(help="Seconds to wait for the gateway (env CLICKSMS_TIMEOUT; default 30)."),
+    ] = None,
+    allow_insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insecure-http", help="Allow a plain http:// endpoint that is not loopback."
+        ),
+    ] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Run against a throwaway local Clickatell sandbox; nothing is really sent.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Send SMS through Clickatell's SOAP API.
+
+    Credentials come from flags, the environment or a .env file: CLICKSMS_API_ID,
+    CLICKSMS_USER, CLICKSMS_PASSWORD. Try it offline first:
+
+        clicksms --sandbox send 27821234567 --text "hello"
+    """
+    ctx.obj = Runtime(
+        ctx,
+        endpoint=endpoint,
+        api_id=api_id,
+        user=user,
+        timeout=timeout,
+        allow_insecure_http=allow_insecure_http,
+        use_sandbox=sandbox,
+        debug=debug,
+    )
+
+
+@app.command()
+def auth(
+    ctx: typer.Context,
+    status: Annotated[
+        bool, typer.Option("--status", help="Show whether a session is stored and its idle age.")
+    ] = False,
+    logout: Annotated[bool, typer.Option("--logout", help="Forget the stored session.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Log in and store a session ID (never the password) for the other commands.
+
+    The password comes from CLICKSMS_PASSWORD, .env, --password-stdin or a hidden prompt.
+
+        printf '%s\\n' "$PW" | clicksms auth --password-stdin
+    """
+    rt: Runtime = ctx.obj
+    if status and logout:
+        raise UsageError("use either --status or --logout, not both")
+    if status:
+        raise typer.Exit(_auth_status(rt, output))
+    if logout:
+        forgotten = rt.store().forget()
+        note("Session forgotten." if forgotten else "No session was stored.")
+        return
+    if password_stdin:
+        rt.password_from_stdin()
+    account = rt.account()
+    session = account.authenticate()
+    note(
+        f"Authenticated as {session.user} (api_id {session.api_id}) at {session.endpoint}; "
+        f"session stored in {account.store.path}"
+    )
+
+
+def _auth_status(rt: Runtime, output: OutputFormat) -> int:
+    store = rt.store()
+    session = store.load()
+    settings = rt.settings()
+    row: dict[str, object] = {"stored": session is not None, "file": str(store.path)}
+    if session is not None:
+        row.update(
+            endpoint=session.endpoint,
+            api_id=session.api_id,
+            user=session.user,
+            idle_seconds=round(session.idle_seconds()),
+            fresh=session.is_fresh(),
+            matches_settings=session.matches(settings.endpoint, settings.api_id, settings.user),
+        )
+    usable = bool(row.get("fresh")) and bool(row.get("matches_settings"))
+    if output is OutputFormat.table:
+        if session is None:
+            note(f"No session stored ({store.path}).")
+        else:
+            idle = int(row["idle_seconds"])  # type: ignore[call-overload]
+            state = (
+                "usable" if usable else ("expired" if not row["fresh"] else "for other settings")
+            )
+            note(
+                f"Session for {session.user} (api_id {session.api_id}) at {session.endpoint}: "
+                f"idle {idle // 60}m{idle % 60:02d}s, {state}."
+            )
+    else:
+        emit([row], [Column(k, k) for k in row], output)
+    return ExitCode.OK if usable else ExitCode.AUTH
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    to: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NUMBER...",
+            help="Recipients: +27821234567, 0027…, 27821234567, or national with --country.",
+            show_default=False,
+        ),
+    ],
+    text: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--text", "-t", help="Message text; '-' or omitted with a pipe reads stdin."),
+    ] = None,
+    sender: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--from", "-f", help="Sender ID: up to 16 digits or 11 letters/digits."),
+    ] = None,
+    country: CountryOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Send one text to one or more numbers; one result row per recipient.
+
+    clicksms send 27821234567 +447911123456 --text "deploy ok"
+    echo "deploy ok" | clicksms send 27821234567
+    """
+    from clicksms.config import resolve_country
+    from clicksms.numbers import check_country
+    from clicksms.send import (
+        SendReport,
+        check_sender,
+        invalid_results,
+        prepare_message,
+        split_recipients,
+    )
+    from clicksms.send import send as send_messages
+
+    rt: Runtime = ctx.obj
+    message = prepare_message(_message_text(text))
+    sender_id = check_sender(sender)
+    recipients = split_recipients(to, check_country(resolve_country(country)))
+    for duplicate in recipients.duplicates:
+        note(f"Skipping {duplicate}: same number as an earlier recipient.")
+    report = SendReport(tuple(invalid_results(recipients.invalid)))
+    if recipients.valid:
+        sent = send_messages(rt.account(), recipients.valid, message, sender_id)
+        report = SendReport(report.results + sent.results, sent.failure)
+    _show_send(report, output)
+
+
+def _show_send(report: SendReport, output: OutputFormat) -> None:
+    from dataclasses import asdict
+
+    rows = [asdict(r) for r in report.results]
+    columns = [
+        Column("to", "To"),
+        Column("ok", "Result", lambda ok: "green" if ok else "red"),
+        Column("message_id", "Message ID"),
+        Column("error_code", "Code"),
+        Column("error", "Error"),
+    ]
+    if output is OutputFormat.table:
+        for row in rows:
+            row["ok"] = "accepted" if row["ok"] else "rejected"
+        columns[1] = Column("ok", "Result", lambda v: "green" if v == "accepted" else "red")
+    emit(rows, columns, output)
+    accepted = sum(r.ok for r in report.results)
+    if output is OutputFormat.table:
+        note(f"{accepted} accepted, {len(report.results) - accepted} rejected.")
+    if report.failure is not None:
+        from clicksms.render import error_line
+
+        error_line(str(report.failure))
+    raise typer.Exit(report.exit_code)
+
+
+def _message_text(text: str | None) -> str:
+    """--text wins; '-' or no --text with a pipe reads stdin (one trailing newline dropped)."""
+    if text is not None and text != "-":
+        return text
+    if text is None and sys.stdin.isatty():
+        raise UsageError("no message text: pass --text TEXT or pipe the text on stdin")
+    data = sys.stdin.read()
+    return data[:-1] if data.endswith("\n") else data
+
+
+@app.command("validate-number")
+def validate_number(
+    numbers: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(help="Numbers to check; read from stdin (one per line) when none given."),
+    ] = None,
+    country: CountryOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Check numbers offline and show them in Clickatell's form (no gateway call).
+
+    clicksms validate-number "+27 82 123 4567" "082 123 4567" --country ZA
+    """
+    from dataclasses import asdict
+
+    from clicksms.config import resolve_country
+    from clicksms.errors import outcome_exit_code
+    from clicksms.numbers import check_country, check_number
+
+    region = check_country(resolve_country(country))
+    inputs = list(numbers or [])
+    if not inputs:
+        if sys.stdin.isatty():
+            raise UsageError("no numbers: pass them as arguments or one per line on stdin")
+        inputs = [line.strip() for line in sys.stdin if line.strip()]
+        if not inputs:
+            raise UsageError("no numbers on stdin")
+    checks = [check_number(n, region) for n in inputs]
+    rows = [asdict(c) for c in checks]
+    emit(
+        rows,
+        [
+            Column("input", "Input"),
+            Column("valid", "Valid", lambda ok: "green" if ok else "red"),
+            Column("number", "Number"),
+            Column("region", "Region"),
+            Column("type", "Type"),
+            Column("error", "Error"),
+        ],
+        output,
+    )
+    raise typer.Exit(outcome_exit_code(c.valid for c in checks))
+
+
+@app.command("sandbox")
+def sandbox_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8080,
+    ledger: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Append one JSON line per accepted message to this file."),
+    ] = None,
+    credits: Annotated[float, typer.Option(help="Starting balance in credits.")] = 1000.0,
+    session_timeout: Annotated[
+        float, typer.Option(help="Idle seconds before a session expires (ERR 003).")
+    ] = 900.0,
+    latency: Annotated[float, typer.Option(help="Seconds added to every answer.")] = 0.0,
+) -> None:
+    """Run a local Clickatell-compatible SOAP server in the foreground (Ctrl-C stops it).
+
+    clicksms sandbox --port 8080 --ledger sent.jsonl
+    """
+    from clicksms.sandbox.foreground import run_foreground
+
+    run_foreground(
+        host=host,
+        port=port,
+        ledger=ledger,
+        credits=credits,
+        session_timeout=session_timeout,
+        latency=latency,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="clicksms")

@@ -1,0 +1,110 @@
+"""Everything the user reads: result tables (rich), JSON and CSV on stdout; notes on stderr.
+
+stdout carries data only, so ``-o json | jq`` and ``-o csv > file`` always work; summaries,
+warnings and errors go to stderr. rich is imported only when a table is actually drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class OutputFormat(str, Enum):
+    """``-o`` choices shared by every command."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a result table: the dict key, its header, and an optional cell style."""
+
+    key: str
+    header: str
+    style: Callable[[Any], str] | None = None
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
+    """Write ``rows`` to stdout in the chosen format."""
+    if fmt is OutputFormat.json:
+        json.dump(list(rows), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.csv:
+        write_csv(rows, [c.key for c in columns], sys.stdout)
+    else:
+        print_table(rows, columns)
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
+    """CSV with a header row; cells that a spreadsheet would run as formulas are neutralised."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(k)) for k in keys])
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column.header, overflow="fold")
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column.key)
+            text = "" if value is None else _plain(value)
+            if column.style and value is not None:
+                text = f"[{column.style(value)}]{_escape(text)}[/]"
+            else:
+                text = _escape(text)
+            cells.append(text)
+        table.add_row(*cells)
+    Console(highlight=False).print(table)
+
+
+def note(message: str) -> None:
+    """A line for humans on stderr (summaries, warnings)."""
+    sys.stderr.write(message + "\n")
+
+
+def error_line(message: str) -> None:
+    """The one line that explains a failure."""
+    sys.stderr.write(f"Error: {message}\n")
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return yes_no(value)
+    return str(value)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

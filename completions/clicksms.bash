@@ -1,0 +1,12 @@
+
+_clicksms_completion() {
+    local IFS=$'
+'
+    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
+                   COMP_CWORD=$COMP_CWORD \
+                   _CLICKSMS_COMPLETE=complete_bash $1 ) )
+    return 0
+}
+
+complete -o default -F _clicksms_completion clicksms
+

@@ -1,0 +1,1 @@
+complete --command clicksms --no-files --arguments "(env _CLICKSMS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) clicksms)" --condition "env _CLICKSMS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) clicksms"
