@@ -1,0 +1,62 @@
+"""``clicksms sandbox``: run the sandbox in the foreground and say how to point clicksms at it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from clicksms.sandbox import Sandbox, SandboxConfig
+
+#: Lets a demo or a test fix the sandbox password without putting it on the command line.
+PASSWORD_ENV = "CLICKSMS_SANDBOX_PASSWORD"
+
+
+def run_foreground(
+    *,
+    host: str,
+    port: int,
+    ledger: Path | None,
+    credits: float,
+    session_timeout: float,
+    latency: float,
+) -> None:
+    """Serve until Ctrl-C, after printing the endpoint and matching credentials."""
+    password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
+    config = SandboxConfig(
+        host=host,
+        port=port,
+        password=password,
+        credits=credits,
+        session_timeout=session_timeout,
+        latency=latency,
+        ledger_path=ledger,
+    )
+    sandbox = Sandbox(config)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        from clicksms.errors import UsageError
+
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    out = sys.stdout
+    out.write(f"Clickatell sandbox listening on {sandbox.endpoint}\n")
+    out.write("Point clicksms at it with:\n")
+    out.write(f"  export CLICKSMS_ENDPOINT={sandbox.endpoint}\n")
+    out.write(f"  export CLICKSMS_API_ID={config.api_id}\n")
+    out.write(f"  export CLICKSMS_USER={config.user}\n")
+    out.write(f"  export CLICKSMS_PASSWORD={password}\n")
+    if ledger is not None:
+        out.write(f"Accepted messages are appended to {ledger}\n")
+    out.write("Press Ctrl-C to stop.\n")
+    out.flush()
+    try:
+        while True:  # the server runs in its thread; the main thread only waits for Ctrl-C
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    sys.stderr.write("Sandbox stopped.\n")

@@ -1,0 +1,370 @@
+"""HTTP layer: a threaded HTTP/1.1 server in front of the Gateway.
+
+Keep-alive and concurrent connections are supported because Clickatell encourages both
+(API.md §1). Each response is written in one go on a TCP_NODELAY socket so that small
+request/response exchanges do not hit the ~40 ms Nagle/delayed-ACK stall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import re
+import selectors
+import socket
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from clicksms.sandbox import soapxml
+from clicksms.sandbox.clock import Clock
+from clicksms.sandbox.config import SandboxConfig
+from clicksms.sandbox.gateway import Gateway, GatewayFault
+
+ENDPOINT_PATH = "/soap/document_literal/webservice"
+MAX_BODY = 8 * 1024 * 1024  # bytes, before and after gzip decoding
+XML_TYPE = "text/xml; charset=utf-8"
+_SOAP_ADDRESS = re.compile(rb'(<(?:\w+:)?address\b[^>]*?\blocation=")[^"]*(")')
+
+
+def load_wsdl() -> bytes:
+    """The bundled Document/Literal WSDL (package data, so it works from a wheel too)."""
+    ref = resources.files("clicksms").joinpath("data").joinpath("document_literal.wsdl")
+    return ref.read_bytes()
+
+
+def rewrite_wsdl(wsdl: bytes, endpoint: str) -> bytes:
+    """Point every ``soap:address location`` at ``endpoint``."""
+    value = endpoint.replace("&", "&amp;").replace('"', "&quot;").encode("utf-8")
+    return _SOAP_ADDRESS.sub(lambda m: m.group(1) + value + m.group(2), wsdl)
+
+
+class _BadRequest(Exception):
+    """An HTTP-level problem answered with ``status`` before any SOAP processing."""
+
+    def __init__(self, status: int, message: str, close: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.close = close
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that remembers open connections so stop() can cut them."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self._stopped = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        super().__init__(address, _Handler)
+
+    def run(self) -> None:
+        """Accept loop woken by a socketpair, so stop() is immediate (no poll interval)."""
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_r, selectors.EVENT_READ)
+                while not self._stop_requested.is_set():
+                    for key, _ in selector.select():
+                        if key.fileobj is self and not self._stop_requested.is_set():
+                            self._handle_request_noblock()
+        finally:
+            self._stopped.set()
+
+    def stop_loop(self) -> None:
+        """Ask run() to return and wait for it; only call when run() has been started."""
+        self._stop_requested.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_now = list(self._open)
+        for conn in open_now:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet: a client hanging up mid-request is not worth a traceback."""
+
+
+class _IPv6Server(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "clicksms-sandbox"
+    sys_version = ""
+    disable_nagle_algorithm = True  # TCP_NODELAY on every accepted socket
+    wbufsize = 1 << 16  # buffer headers + body; flushed once per request by http.server
+    timeout = 300  # idle keep-alive connections are closed after this long
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No per-request logging: the sandbox runs inside tests and CLIs."""
+
+    def handle_expect_100(self) -> bool:
+        """Push the interim 100 out now; the buffered wfile would otherwise hold it back."""
+        accepted = super().handle_expect_100()
+        self.wfile.flush()
+        return accepted
+
+    # ------------------------------------------------------------------ responses
+    def _send(self, status: int, body: bytes, content_type: str = XML_TYPE, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_text(self, status: int, text: str, **headers: str) -> None:
+        self._send(status, (text + "\n").encode("utf-8"), "text/plain; charset=utf-8", **headers)
+
+    def _send_fault(self, code: str, message: str, status: int = 500) -> None:
+        self._send(status, soapxml.build_fault(code, message))
+
+    # ------------------------------------------------------------------- methods
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path != ENDPOINT_PATH:
+            self._send_text(404, "Not Found")
+            return
+        keys = {part.partition("=")[0].lower() for part in url.query.split("&")}
+        if "wsdl" in keys:
+            self._send(200, self.server.sandbox.wsdl_bytes)
+        else:
+            self._send_text(405, "Use POST for SOAP requests, GET ?wsdl for the WSDL", Allow="POST")
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        try:
+            body = self._read_body()
+        except _BadRequest as exc:
+            if exc.close:
+                self.close_connection = True
+            self._send_text(exc.status, exc.message)
+            return
+        url = urlsplit(self.path)
+        if url.path != ENDPOINT_PATH:
+            self._send_text(404, "Not Found")
+            return
+        sandbox = self.server.sandbox
+        if sandbox.config.latency > 0:
+            time.sleep(sandbox.config.latency)
+        if url.query:
+            self._send_fault("Client", "The endpoint URL must not carry a query string (?wsdl)")
+            return
+        try:
+            body = self._decode_body(body)
+            request = soapxml.parse_request(body)
+            returns = sandbox.gateway.dispatch(request.op, request.fields)
+        except _BadRequest as exc:
+            self._send_fault("Client", exc.message, exc.status)
+        except (soapxml.SoapFault, GatewayFault) as exc:
+            self._send_fault(exc.code, exc.message)
+        except Exception as exc:  # answer instead of dropping the connection
+            self._send_fault("Server", f"Internal sandbox error: {type(exc).__name__}: {exc}")
+        else:
+            self._send(200, soapxml.build_response(request.op, returns))
+
+    # --------------------------------------------------------------------- bodies
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            raise _BadRequest(411, "Content-Length required", close=True)
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise _BadRequest(400, "Bad Content-Length", close=True) from None
+        if length < 0 or length > MAX_BODY:
+            raise _BadRequest(413, "Request body too large", close=True)
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise _BadRequest(400, "Bad chunked encoding", close=True) from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise _BadRequest(413, "Request body too large", close=True)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _decode_body(self, body: bytes) -> bytes:
+        """Undo Content-Encoding: gzip (API.md §1: the doc/literal server supports it)."""
+        encoding = self.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return body
+        if encoding not in ("gzip", "x-gzip"):
+            raise _BadRequest(415, f"Unsupported Content-Encoding: {encoding}")
+        try:
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            data = inflater.decompress(body, MAX_BODY + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise _BadRequest(400, f"Bad gzip request body: {exc}") from None
+        if len(data) > MAX_BODY:
+            raise _BadRequest(413, "Request body too large once decompressed")
+        return data
+
+
+class Sandbox:
+    """A local Clickatell-compatible Document/Literal SOAP server.
+
+    ``start()`` binds and serves from a daemon thread; ``serve_forever()`` serves in the
+    calling thread. State lives in ``gateway`` and survives stop()/start().
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, clock: Clock | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.gateway = Gateway(self.config, clock)
+        self._wsdl_template = load_wsdl()
+        self.wsdl_bytes = b""
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._serving = False
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------------- lifecycle
+    def _bind(self) -> _Server:
+        with self._lock:
+            if self._httpd is None:
+                server_cls = _IPv6Server if ":" in self.config.host else _Server
+                self._httpd = server_cls((self.config.host, self.config.port), self)
+                self.wsdl_bytes = rewrite_wsdl(self._wsdl_template, self.endpoint)
+            return self._httpd
+
+    def start(self) -> Sandbox:
+        """Bind (before returning, so ``port`` is valid) and serve from a daemon thread."""
+        httpd = self._bind()
+        with self._lock:
+            if self._thread is None and not self._serving:
+                self._serving = True
+                self._thread = threading.Thread(
+                    target=httpd.run,
+                    name=f"clicksms-sandbox-{self.port}",
+                    daemon=True,
+                )
+                self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until stop() is called from elsewhere."""
+        httpd = self._bind()
+        with self._lock:
+            if self._serving:
+                raise RuntimeError("sandbox is already serving")
+            self._serving = True
+        httpd.run()
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and every open connection; safe to call twice."""
+        with self._lock:
+            httpd, thread, serving = self._httpd, self._thread, self._serving
+            self._httpd, self._thread, self._serving = None, None, False
+        if httpd is None:
+            return
+        if serving:
+            httpd.stop_loop()  # returns once the accept loop has exited
+        httpd.server_close()
+        httpd.close_connections()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------------- addresses
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("sandbox is not bound; call start() first")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        host = self.config.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{ENDPOINT_PATH}"
+
+    @property
+    def wsdl_url(self) -> str:
+        return self.endpoint + "?wsdl"
+
+    # -------------------------------------------------------------------- inspection
+    @property
+    def ledger(self) -> list[dict[str, Any]]:
+        return self.gateway.ledger
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.gateway.requests
+
+    def balance(self) -> float:
+        return self.gateway.balance()
+
+    @property
+    def ledger_path(self) -> Path | None:
+        return self.config.ledger_path
+
+    def __repr__(self) -> str:
+        where = self.endpoint if self._httpd is not None else "not bound"
+        return f"<Sandbox {where}>"
