@@ -3,9 +3,10 @@
 Kept light on purpose: importing this module must not load zeep, lxml, requests or
 phonenumbers, so ``clicksms --help`` and tab completion stay fast. Core modules are imported
 inside the commands that use them.
-"""
 
-from __future__ import annotations
+This one module does without ``from __future__ import annotations``: Typer reads every
+annotation at start-up, and string annotations would make it ``eval()`` each one (+15 ms).
+"""
 
 import sys
 from pathlib import Path
@@ -230,7 +231,7 @@ def send(
     _show_send(report, output)
 
 
-def _show_send(report: SendReport, output: OutputFormat) -> None:
+def _show_send(report: "SendReport", output: OutputFormat) -> None:
     from dataclasses import asdict
 
     rows = [asdict(r) for r in report.results]

@@ -6,8 +6,6 @@ warnings and errors go to stderr. rich is imported only when a table is actually
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +36,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
     """Write ``rows`` to stdout in the chosen format."""
     if fmt is OutputFormat.json:
+        import json
+
         json.dump(list(rows), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     elif fmt is OutputFormat.csv:
@@ -48,6 +48,8 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
 
 def write_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
     """CSV with a header row; cells that a spreadsheet would run as formulas are neutralised."""
+    import csv
+
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(keys)
     for row in rows:

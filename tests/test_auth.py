@@ -1,0 +1,202 @@
+"""`clicksms auth` and the stored session, against the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from conftest import PASSWORD, sent_ops
+
+NUMBER = "27821234567"
+
+
+def ops(sandbox) -> list[str]:
+    return [r["op"] for r in sandbox.requests]
+
+
+def test_auth_stores_session_privately_and_without_password(cli, creds, config_dir: Path) -> None:
+    run = cli("auth")
+    assert run.exit_code == 0, run.stderr
+    assert "Authenticated as sandbox (api_id 3512345)" in run.stderr
+    session_file = config_dir / "session.json"
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config_dir.stat().st_mode) == 0o700
+    stored = json.loads(session_file.read_text())
+    assert stored["endpoint"] == creds.endpoint
+    assert stored["api_id"] == "3512345" and stored["user"] == "sandbox"
+    assert len(stored["session_id"]) == 32
+    assert PASSWORD not in session_file.read_text()
+    assert stored["session_id"] not in run.stdout + run.stderr
+    assert sent_ops(creds, "auth") == [
+        {"api_id": "3512345", "user": "sandbox", "password": PASSWORD}
+    ]
+
+
+def test_one_auth_serves_two_sends(cli, creds) -> None:
+    assert cli("auth").exit_code == 0
+    assert cli("send", NUMBER, "-t", "one").exit_code == 0
+    assert cli("send", NUMBER, "-t", "two").exit_code == 0
+    assert ops(creds) == ["auth", "sendmsg", "sendmsg"]
+    session_ids = {f["session_id"] for f in sent_ops(creds, "sendmsg")}
+    assert len(session_ids) == 1
+
+
+def test_send_without_stored_session_authenticates_once(cli, creds) -> None:
+    assert cli("send", NUMBER, "-t", "first").exit_code == 0
+    assert cli("send", NUMBER, "-t", "second").exit_code == 0
+    assert ops(creds) == ["auth", "sendmsg", "sendmsg"]
+
+
+def test_expired_session_is_renewed_transparently_and_message_sent_once(cli, creds, clock) -> None:
+    assert cli("auth").exit_code == 0
+    clock.advance(16 * 60)  # the gateway's idle clock runs out; ours still trusts the session
+    run = cli("send", NUMBER, "-t", "after expiry")
+    assert run.exit_code == 0, run.stderr
+    assert ops(creds) == ["auth", "sendmsg", "auth", "sendmsg"]
+    first, second = sent_ops(creds, "sendmsg")
+    assert first["session_id"] != second["session_id"]
+    assert [m["text"] for m in creds.ledger] == ["after expiry"]
+
+
+def test_expired_session_without_password_says_how_to_fix(cli, creds, clock, monkeypatch) -> None:
+    assert cli("auth").exit_code == 0
+    monkeypatch.delenv("CLICKSMS_PASSWORD")
+    clock.advance(16 * 60)
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 3
+    assert run.stderr.strip() == (
+        "Error: no password: set CLICKSMS_PASSWORD (environment or .env), "
+        "or run `clicksms auth` on a terminal"
+    )
+    assert creds.ledger == []
+
+
+def test_stored_session_idle_too_long_is_not_reused(cli, creds, config_dir: Path) -> None:
+    assert cli("auth").exit_code == 0
+    path = config_dir / "session.json"
+    data = json.loads(path.read_text())
+    data["last_used"] -= 16 * 60
+    path.write_text(json.dumps(data))
+    assert cli("send", NUMBER, "-t", "x").exit_code == 0
+    assert ops(creds) == ["auth", "auth", "sendmsg"]
+
+
+def test_session_for_another_user_is_not_reused(cli, creds, monkeypatch) -> None:
+    assert cli("auth").exit_code == 0
+    monkeypatch.setenv("CLICKSMS_USER", "someone-else")
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 3
+    assert run.stderr.strip() == (
+        "Error: authentication failed: check api_id, user and password (ERR 001)"
+    )
+
+
+def test_password_from_stdin(cli, creds, monkeypatch) -> None:
+    monkeypatch.delenv("CLICKSMS_PASSWORD")
+    run = cli("auth", "--password-stdin", input=PASSWORD + "\n")
+    assert run.exit_code == 0, run.stderr
+    assert sent_ops(creds, "auth")[0]["password"] == PASSWORD
+
+
+def test_empty_password_stdin(cli, creds, monkeypatch) -> None:
+    monkeypatch.delenv("CLICKSMS_PASSWORD")
+    run = cli("auth", "--password-stdin", input="\n")
+    assert run.exit_code == 3
+    assert run.stderr.strip() == "Error: --password-stdin read an empty line: pipe the password in"
+
+
+def test_password_from_dotenv_and_env_wins(cli, creds, monkeypatch, isolated_env: Path) -> None:
+    monkeypatch.delenv("CLICKSMS_PASSWORD")
+    (isolated_env / "work" / ".env").write_text(
+        f"CLICKSMS_PASSWORD={PASSWORD}\nCLICKSMS_USER=nobody\n"
+    )
+    run = cli("auth")  # CLICKSMS_USER from the environment beats .env's "nobody"
+    assert run.exit_code == 0, run.stderr
+    assert sent_ops(creds, "auth") == [
+        {"api_id": "3512345", "user": "sandbox", "password": PASSWORD}
+    ]
+
+
+def test_flags_beat_environment(cli, creds, monkeypatch) -> None:
+    monkeypatch.setenv("CLICKSMS_USER", "nobody")
+    run = cli("--user", "sandbox", "auth")
+    assert run.exit_code == 0, run.stderr
+
+
+def test_wrong_password(cli, creds, monkeypatch, config_dir: Path) -> None:
+    monkeypatch.setenv("CLICKSMS_PASSWORD", "wrong")
+    run = cli("auth")
+    assert run.exit_code == 3
+    assert run.stderr.strip() == (
+        "Error: authentication failed: check api_id, user and password (ERR 001)"
+    )
+    assert "wrong" not in run.stderr
+    assert not (config_dir / "session.json").exists()
+
+
+def test_frozen_account(cli, creds, monkeypatch) -> None:
+    monkeypatch.setenv("CLICKSMS_USER", "frozen")
+    run = cli("auth")
+    assert run.exit_code == 3
+    assert "account is frozen" in run.stderr and "(ERR 004)" in run.stderr
+
+
+def test_unknown_api_id(cli, creds) -> None:
+    run = cli("--api-id", "999", "auth")
+    assert run.exit_code == 3
+    assert run.stderr.strip() == "Error: invalid or missing API ID (ERR 108)"
+
+
+def test_non_numeric_api_id_is_a_usage_error(cli, creds) -> None:
+    run = cli("--api-id", "abc", "auth")
+    assert run.exit_code == 2
+    assert "api_id must be a number" in run.stderr
+    assert creds.requests == []
+
+
+def test_missing_credentials(cli, monkeypatch) -> None:
+    monkeypatch.setenv("CLICKSMS_ENDPOINT", "http://127.0.0.1:9/soap")
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 3
+    assert run.stderr.strip() == (
+        "Error: no API ID: set CLICKSMS_API_ID (environment or .env) or pass --api-id"
+    )
+
+
+def test_status_and_logout(cli, creds, config_dir: Path) -> None:
+    missing = cli("auth", "--status")
+    assert missing.exit_code == 3
+    assert "No session stored" in missing.stderr
+    assert cli("auth").exit_code == 0
+    status = cli("auth", "--status", "-o", "json")
+    assert status.exit_code == 0
+    (row,) = json.loads(status.stdout)
+    assert row["stored"] is True and row["fresh"] is True and row["user"] == "sandbox"
+    assert "session_id" not in row
+    human = cli("auth", "--status")
+    assert human.exit_code == 0
+    assert "usable" in human.stderr
+    logout = cli("auth", "--logout")
+    assert logout.exit_code == 0
+    assert logout.stderr.strip() == "Session forgotten."
+    assert not (config_dir / "session.json").exists()
+
+
+def test_world_readable_session_file_is_refused(cli, creds, config_dir: Path) -> None:
+    assert cli("auth").exit_code == 0
+    path = config_dir / "session.json"
+    path.chmod(0o644)
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        f"Error: {path} is readable by other users; run `chmod 600 {path}` "
+        "or `clicksms auth --logout`"
+    )
+
+
+def test_plain_http_to_remote_host_is_refused(cli, creds) -> None:
+    run = cli("--endpoint", "http://api.example.com/soap", "auth")
+    assert run.exit_code == 2
+    assert "refusing plain http:// to api.example.com" in run.stderr
+    assert creds.requests == []

@@ -1,0 +1,125 @@
+"""The installed `clicksms` console script, run as a user would: real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clicksms import __version__
+
+NUMBER = "27821234567"
+
+
+def clicksms_exe() -> list[str]:
+    exe = shutil.which("clicksms", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.fail("the clicksms console script is not installed next to this Python")
+    return [exe]
+
+
+def run(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*clicksms_exe(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
+
+
+def test_version_from_console_script_and_python_m() -> None:
+    assert run("--version").stdout.strip() == f"clicksms {__version__}"
+    module = subprocess.run(
+        [sys.executable, "-m", "clicksms", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert module.returncode == 0
+    assert module.stdout.strip() == f"clicksms {__version__}"
+
+
+def test_embedded_sandbox_send(config_dir: Path) -> None:
+    proc = run("--sandbox", "send", NUMBER, "+27 83 123 4567", "-t", "hello", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["ok"] for r in rows] == [True, True]
+    assert "nothing is really sent" in proc.stderr
+    assert not config_dir.exists(), "--sandbox must not touch the user's stored session"
+
+
+def test_send_against_sandbox_with_stdin_text(creds) -> None:
+    proc = run("send", NUMBER, stdin="deploy ok\n")
+    assert proc.returncode == 0, proc.stderr
+    assert creds.ledger[0]["text"] == "deploy ok"
+
+
+def test_validate_number_from_stdin() -> None:
+    proc = run("validate-number", "--country", "ZA", "-o", "json", stdin="082 123 4567\nxyz\n")
+    assert proc.returncode == 6
+    assert [r["valid"] for r in json.loads(proc.stdout)] == [True, False]
+
+
+def test_ctrl_c_while_waiting_for_stdin_exits_130() -> None:
+    proc = subprocess.Popen(
+        [*clicksms_exe(), "send", NUMBER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)  # let it reach the stdin read; the signal is what is under test
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "Error: interrupted"
+    assert "Traceback" not in err
+
+
+def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    env = {**os.environ, "CLICKSMS_SANDBOX_PASSWORD": "demo-password"}
+    server = subprocess.Popen(
+        [*clicksms_exe(), "sandbox", "--port", "0", "--ledger", str(ledger)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        exports = {}
+        deadline = time.monotonic() + 30
+        while len(exports) < 4 and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if line.strip().startswith("export "):
+                name, value = line.strip()[len("export ") :].split("=", 1)
+                exports[name] = value
+        assert exports["CLICKSMS_ENDPOINT"].startswith("http://127.0.0.1:")
+        assert exports["CLICKSMS_PASSWORD"] == "demo-password"
+        client_env = {**os.environ, **exports}
+        sent = subprocess.run(
+            [*clicksms_exe(), "send", NUMBER, "-t", "via the foreground sandbox"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=client_env,
+        )
+        assert sent.returncode == 0, sent.stderr
+        record = json.loads(ledger.read_text().splitlines()[0])
+        assert record["to"] == NUMBER and record["text"] == "via the foreground sandbox"
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        assert server.returncode == 0
+    finally:
+        server.kill()
+        server.wait(timeout=30)

@@ -1,0 +1,49 @@
+"""Fast start: the CLI module and --help load none of the heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("zeep", "lxml", "requests", "phonenumbers")
+
+
+def loaded_after(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_importing_the_cli_loads_no_heavy_module() -> None:
+    assert loaded_after("import clicksms.cli") == []
+
+
+def test_help_and_completion_load_no_heavy_module() -> None:
+    help_run = (
+        "from typer.testing import CliRunner\n"
+        "from clicksms.cli import app\n"
+        "r = CliRunner().invoke(app, ['send', '--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "r = CliRunner().invoke(app, ['validate-number', '--help'])\n"
+        "assert r.exit_code == 0, r.output"
+    )
+    assert loaded_after(help_run) == []
+
+
+def test_completion_request_loads_no_heavy_module(monkeypatch) -> None:
+    probe = (
+        "import sys, os\n"
+        "os.environ.update(_CLICKSMS_COMPLETE='complete_bash',\n"
+        "                  COMP_WORDS='clicksms se', COMP_CWORD='1')\n"
+        "from clicksms.cli import app\n"
+        "try:\n"
+        "    app(prog_name='clicksms')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('|' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    completions, _, loaded = out.stdout.rpartition("|")
+    assert "send" in completions.split()
+    assert loaded.strip() == ""
