@@ -97,6 +97,7 @@ def main_options(
     Credentials come from flags, the environment or a .env file: CLICKSMS_API_ID,
     CLICKSMS_USER, CLICKSMS_PASSWORD. Try it offline first:
 
+    \b
         clicksms --sandbox send 27821234567 --text "hello"
     """
     ctx.obj = Runtime(
@@ -127,6 +128,7 @@ def auth(
 
     The password comes from CLICKSMS_PASSWORD, .env, --password-stdin or a hidden prompt.
 
+    \b
         printf '%s\\n' "$PW" | clicksms auth --password-stdin
     """
     rt: Runtime = ctx.obj
@@ -186,7 +188,7 @@ def send(
     to: Annotated[
         list[str],
         typer.Argument(
-            metavar="NUMBER...",
+            metavar="NUMBER",
             help="Recipients: +27821234567, 0027…, 27821234567, or national with --country.",
             show_default=False,
         ),
@@ -204,18 +206,13 @@ def send(
 ) -> None:
     """Send one text to one or more numbers; one result row per recipient.
 
-    clicksms send 27821234567 +447911123456 --text "deploy ok"
-    echo "deploy ok" | clicksms send 27821234567
+    \b
+        clicksms send 27821234567 +447911123456 --text "deploy ok"
+        echo "deploy ok" | clicksms send 27821234567
     """
     from clicksms.config import resolve_country
     from clicksms.numbers import check_country
-    from clicksms.send import (
-        SendReport,
-        check_sender,
-        invalid_results,
-        prepare_message,
-        split_recipients,
-    )
+    from clicksms.send import SendReport, check_sender, prepare_message, split_recipients
     from clicksms.send import send as send_messages
 
     rt: Runtime = ctx.obj
@@ -224,11 +221,10 @@ def send(
     recipients = split_recipients(to, check_country(resolve_country(country)))
     for duplicate in recipients.duplicates:
         note(f"Skipping {duplicate}: same number as an earlier recipient.")
-    report = SendReport(tuple(invalid_results(recipients.invalid)))
+    sent = SendReport(())
     if recipients.valid:
         sent = send_messages(rt.account(), recipients.valid, message, sender_id)
-        report = SendReport(report.results + sent.results, sent.failure)
-    _show_send(report, output)
+    _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
 
 
 def _show_send(report: "SendReport", output: OutputFormat) -> None:
@@ -240,7 +236,7 @@ def _show_send(report: "SendReport", output: OutputFormat) -> None:
         Column("ok", "Result", lambda ok: "green" if ok else "red"),
         Column("message_id", "Message ID"),
         Column("error_code", "Code"),
-        Column("error", "Error"),
+        Column("error", "Error", wrap=True),
     ]
     if output is OutputFormat.table:
         for row in rows:
@@ -271,14 +267,19 @@ def _message_text(text: str | None) -> str:
 def validate_number(
     numbers: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Argument(help="Numbers to check; read from stdin (one per line) when none given."),
+        typer.Argument(
+            metavar="NUMBER",
+            help="Numbers to check; read from stdin (one per line) when none given.",
+            show_default=False,
+        ),
     ] = None,
     country: CountryOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Check numbers offline and show them in Clickatell's form (no gateway call).
 
-    clicksms validate-number "+27 82 123 4567" "082 123 4567" --country ZA
+    \b
+        clicksms validate-number "+27 82 123 4567" "082 123 4567" --country ZA
     """
     from dataclasses import asdict
 
@@ -304,7 +305,7 @@ def validate_number(
             Column("number", "Number"),
             Column("region", "Region"),
             Column("type", "Type"),
-            Column("error", "Error"),
+            Column("error", "Error", wrap=True),
         ],
         output,
     )
@@ -328,7 +329,8 @@ def sandbox_command(
 ) -> None:
     """Run a local Clickatell-compatible SOAP server in the foreground (Ctrl-C stops it).
 
-    clicksms sandbox --port 8080 --ledger sent.jsonl
+    \b
+        clicksms sandbox --port 8080 --ledger sent.jsonl
     """
     from clicksms.sandbox.foreground import run_foreground
 

@@ -28,6 +28,7 @@ class Column:
     key: str
     header: str
     style: Callable[[Any], str] | None = None
+    wrap: bool = False  # only free text wraps; numbers and IDs stay whole for copy-paste
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -71,7 +72,7 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) ->
 
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for column in columns:
-        table.add_column(column.header, overflow="fold")
+        table.add_column(column.header, no_wrap=not column.wrap, overflow="fold")
     for row in rows:
         cells = []
         for column in columns:

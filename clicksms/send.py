@@ -59,30 +59,49 @@ class SendReport:
 
 @dataclass(frozen=True)
 class Recipients:
-    """Inputs split into unique valid numbers (input order) and invalid ones."""
+    """Every distinct input in input order: valid ones to send, invalid ones to report."""
 
-    valid: tuple[str, ...]
-    invalid: tuple[NumberCheck, ...]
+    checks: tuple[NumberCheck, ...]
     duplicates: tuple[str, ...]
+
+    @property
+    def valid(self) -> tuple[str, ...]:
+        return tuple(c.number for c in self.checks if c.valid and c.number)
+
+    def results(self, sent: Iterable[SendResult]) -> tuple[SendResult, ...]:
+        """One row per distinct input, in the order given; invalid ones never left."""
+        by_number = {r.to: r for r in sent}
+        rows = []
+        for check in self.checks:
+            if not check.valid or not check.number:
+                rows.append(
+                    SendResult(check.input.strip(), False, error=f"invalid number: {check.error}")
+                )
+            else:
+                rows.append(
+                    by_number.get(check.number)
+                    or SendResult(check.number, False, error="not sent")
+                )
+        return tuple(rows)
 
 
 def split_recipients(raw: Iterable[str], country: str | None) -> Recipients:
     """Normalise every input (commas also separate); drop repeats of the same number."""
-    valid: dict[str, None] = {}
-    invalid: list[NumberCheck] = []
+    checks: list[NumberCheck] = []
+    seen: set[str] = set()
     duplicates: list[str] = []
     for arg in raw:
         for item in arg.split(","):
             if not item.strip():
                 continue
             check = check_number(item, country)
-            if not check.valid:
-                invalid.append(check)
-            elif check.number in valid:
+            if check.valid and check.number in seen:
                 duplicates.append(item.strip())
-            else:
-                valid[check.number or ""] = None
-    return Recipients(tuple(valid), tuple(invalid), tuple(duplicates))
+                continue
+            if check.valid and check.number:
+                seen.add(check.number)
+            checks.append(check)
+    return Recipients(tuple(checks), tuple(duplicates))
 
 
 def prepare_message(text: str, unicode: str = "auto") -> EncodedMessage:
@@ -187,11 +206,3 @@ def _result(number: str, item: SendItem | None) -> SendResult:
 
 def _unsent(numbers: Sequence[str], cause: ClickSmsError) -> list[SendResult]:
     return [SendResult(n, False, error=f"not sent: {cause}") for n in numbers]
-
-
-def invalid_results(invalid: Iterable[NumberCheck]) -> list[SendResult]:
-    """Results for inputs that never left the machine because the number is invalid."""
-    return [
-        SendResult(check.input.strip(), False, error=f"invalid number: {check.error}")
-        for check in invalid
-    ]

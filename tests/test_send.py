@@ -105,6 +105,14 @@ def test_invalid_and_valid_mix_is_partial(cli, creds) -> None:
     assert [m["to"] for m in creds.ledger] == [NUMBER]
 
 
+def test_rows_follow_input_order(cli, creds) -> None:
+    run = cli("send", "bad", NUMBER, magic(121), "082", OTHER, "-t", "x", "-o", "json")
+    assert run.exit_code == 6
+    rows = json.loads(run.stdout)
+    assert [r["to"] for r in rows] == ["bad", NUMBER, magic(121), "082", OTHER]
+    assert [r["ok"] for r in rows] == [False, True, False, False, True]
+
+
 def test_multi_recipient_errors_are_matched_to_numbers(cli, creds) -> None:
     blocked, routeless = magic(121), magic(114)
     run = cli("send", NUMBER, blocked, OTHER, routeless, "-t", "x", "-o", "json")
@@ -228,4 +236,4 @@ def test_bad_sender_id(cli, creds) -> None:
 def test_missing_recipient_is_usage_error(cli, creds) -> None:
     run = cli("send", "-t", "x")
     assert run.exit_code == 2
-    assert run.stderr.strip() == "Error: Missing argument 'NUMBER...'. (see `clicksms send --help`)"
+    assert run.stderr.strip() == "Error: Missing argument 'NUMBER'. (see `clicksms send --help`)"
