@@ -9,7 +9,6 @@ a throwaway in-process sandbox.
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -136,7 +135,7 @@ class Runtime:
             return self._stdin_password
         if self.settings().password:
             return self.settings().password
-        if sys.stdin.isatty() and not os.environ.get("CI"):
+        if sys.stdin.isatty():
             import getpass
 
             return getpass.getpass("Clickatell password: ") or None

@@ -79,8 +79,7 @@ class Recipients:
                 )
             else:
                 rows.append(
-                    by_number.get(check.number)
-                    or SendResult(check.number, False, error="not sent")
+                    by_number.get(check.number) or SendResult(check.number, False, error="not sent")
                 )
         return tuple(rows)
 

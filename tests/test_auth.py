@@ -200,3 +200,29 @@ def test_plain_http_to_remote_host_is_refused(cli, creds) -> None:
     assert run.exit_code == 2
     assert "refusing plain http:// to api.example.com" in run.stderr
     assert creds.requests == []
+
+
+def test_no_output_or_file_reveals_the_password_or_session_id(
+    cli, creds, clock, isolated_env: Path
+) -> None:
+    runs = [
+        cli("auth"),
+        cli("auth", "--status", "-o", "json"),
+        cli("--debug", "send", NUMBER, "-t", "one", "-o", "json"),
+    ]
+    clock.advance(16 * 60)  # force an ERR 003 and a re-auth under --debug
+    runs.append(cli("--debug", "send", NUMBER, "-t", "two", "-o", "csv"))
+    runs.append(cli("--debug", "--api-id", "999", "auth"))
+    session_ids = {f["session_id"] for f in sent_ops(creds, "sendmsg")}
+    assert len(session_ids) == 2
+    secrets = {PASSWORD, *session_ids}
+    for run in runs:
+        for secret in secrets:
+            assert secret not in run.stdout + run.stderr
+    session_file = isolated_env / "config" / "session.json"
+    for path in isolated_env.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert PASSWORD not in text, path
+            if path != session_file:
+                assert not any(s in text for s in session_ids), path

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import PASSWORD
 
 from clicksms import __version__
 
@@ -123,3 +124,33 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+def test_hidden_password_prompt_on_a_terminal(creds, config_dir: Path) -> None:
+    """On a real terminal, `auth` asks for the password without echoing it."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "CLICKSMS_PASSWORD"}
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal
+        os.execve(clicksms_exe()[0], [*clicksms_exe(), "auth"], env)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"password:" not in seen and time.monotonic() < deadline:
+        seen += os.read(fd, 1024)
+    assert b"Clickatell password:" in seen
+    os.write(fd, PASSWORD.encode() + b"\n")
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert PASSWORD.encode() not in seen, "the password was echoed"
+    assert b"Authenticated as sandbox" in seen
+    assert (config_dir / "session.json").exists()
