@@ -11,10 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from clicksms.codes import SESSION_EXPIRED
 from clicksms.config import Settings
-from clicksms.errors import AuthError
-from clicksms.responses import parse_error, parse_session_id
+from clicksms.errors import AuthError, ClickSmsError, NetworkError
+from clicksms.responses import parse_session_id, session_expired
 from clicksms.session import SessionStore, StoredSession
 
 #: Re-writing the session file on every call would cost a disk write per request in bulk;
@@ -49,9 +48,13 @@ class Account:
             self._client = SoapClient(self.settings.endpoint, self.settings.timeout)
         return self._client
 
-    def authenticate(self) -> StoredSession:
-        """Call ``auth`` with the configured credentials and store the new session."""
-        api_id, user = self._identity()
+    def authenticate(self, previous: StoredSession | None = None) -> StoredSession:
+        """Call ``auth`` and store the new session, replacing any stored one.
+
+        api_id and user come from the settings, else from the ``previous`` session for the
+        same endpoint (so ``clicksms auth`` can renew what it stored before).
+        """
+        api_id, user = self._identity(previous or self._session or self._stored_quietly())
         password = self._password()
         if not password:
             raise AuthError(
@@ -84,15 +87,18 @@ class Account:
             ):
                 self._session = stored
             else:
-                self._session = self.authenticate()
+                self._session = self.authenticate(stored)
         return self._session
 
     def call(self, operation: str, **fields: Any) -> list[str]:
         """Call ``operation`` with the session; one transparent re-auth on ERR 003."""
         session = self.session()
         replies = self.client.call(operation, session_id=session.session_id, **fields)
-        if _session_expired(replies):
-            session = self.authenticate()
+        if session_expired(replies):
+            try:
+                session = self.authenticate()
+            except NetworkError as exc:  # the 003 answer means the first try was not accepted
+                raise NetworkError(str(exc), may_have_arrived=False) from exc
             replies = self.client.call(operation, session_id=session.session_id, **fields)
         self._touch()
         return replies
@@ -101,26 +107,25 @@ class Account:
         if self._client is not None:
             self._client.close()
 
-    def _identity(self) -> tuple[str, str]:
-        stored = self._session or self.store.load()
-        if stored is not None and stored.endpoint != self.settings.endpoint:
-            stored = None
-        api_id = self.settings.api_id or (stored.api_id if stored else None)
-        user = self.settings.user or (stored.user if stored else None)
+    def _identity(self, previous: StoredSession | None) -> tuple[str, str]:
+        if previous is not None and previous.endpoint != self.settings.endpoint:
+            previous = None
+        api_id = self.settings.api_id or (previous.api_id if previous else None)
+        user = self.settings.user or (previous.user if previous else None)
         if not api_id:
             raise AuthError("no API ID: set CLICKSMS_API_ID (environment or .env) or pass --api-id")
         if not user:
             raise AuthError("no user name: set CLICKSMS_USER (environment or .env) or pass --user")
         return api_id, user
 
+    def _stored_quietly(self) -> StoredSession | None:
+        """The stored session if it can be read; a new login replaces it either way."""
+        try:
+            return self.store.load()
+        except ClickSmsError:
+            return None
+
     def _touch(self) -> None:
         now = self._clock()
         if self._session is not None and now - self._session.last_used >= _TOUCH_INTERVAL:
             self._session = self.store.touch(self._session, now)
-
-
-def _session_expired(replies: list[str]) -> bool:
-    if len(replies) != 1:
-        return False
-    err = parse_error(replies[0])
-    return err is not None and err.code == SESSION_EXPIRED

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from clicksms import __version__
+from clicksms.boundary import ClickSmsGroup
 from clicksms.errors import ExitCode, UsageError
 from clicksms.render import Column, OutputFormat, emit, note
-from clicksms.runtime import ClickSmsGroup, Runtime
+from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
     from clicksms.send import SendReport
@@ -227,28 +228,31 @@ def send(
     _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
 
 
+_STATUS_STYLE = {"accepted": "green", "unknown": "yellow"}
+SEND_TABLE = [
+    Column("to", "To"),
+    Column("status", "Result", lambda status: _STATUS_STYLE.get(status, "red")),
+    Column("message_id", "Message ID"),
+    Column("error_code", "Code"),
+    Column("error", "Error", wrap=True),
+]
+SEND_FIELDS = [Column(k, k) for k in ("to", "ok", "status", "message_id", "error_code", "error")]
+
+
 def _show_send(report: "SendReport", output: OutputFormat) -> None:
     from dataclasses import asdict
 
-    rows = [asdict(r) for r in report.results]
-    columns = [
-        Column("to", "To"),
-        Column("ok", "Result", lambda ok: "green" if ok else "red"),
-        Column("message_id", "Message ID"),
-        Column("error_code", "Code"),
-        Column("error", "Error", wrap=True),
-    ]
-    if output is OutputFormat.table:
-        for row in rows:
-            row["ok"] = "accepted" if row["ok"] else "rejected"
-        columns[1] = Column("ok", "Result", lambda v: "green" if v == "accepted" else "red")
-    emit(rows, columns, output)
-    accepted = sum(r.ok for r in report.results)
-    if output is OutputFormat.table:
-        note(f"{accepted} accepted, {len(report.results) - accepted} rejected.")
-    if report.failure is not None:
-        from clicksms.render import error_line
+    from clicksms.render import error_line
 
+    emit(
+        [asdict(r) for r in report.results],
+        SEND_TABLE if output is OutputFormat.table else SEND_FIELDS,
+        output,
+    )
+    if output is OutputFormat.table:
+        counts = report.counts()
+        note(", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items()) + ".")
+    if report.failure is not None:
         error_line(str(report.failure))
     raise typer.Exit(report.exit_code)
 
@@ -257,10 +261,24 @@ def _message_text(text: str | None) -> str:
     """--text wins; '-' or no --text with a pipe reads stdin (one trailing newline dropped)."""
     if text is not None and text != "-":
         return text
-    if text is None and sys.stdin.isatty():
+    if text is None and _stdin_is_terminal():
         raise UsageError("no message text: pass --text TEXT or pipe the text on stdin")
-    data = sys.stdin.read()
+    data = _read_stdin("message text")
     return data[:-1] if data.endswith("\n") else data
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _read_stdin(what: str) -> str:
+    """All of stdin as text, with a clear error for a closed stdin or bytes that are not UTF-8."""
+    if sys.stdin is None:
+        raise UsageError(f"no {what}: standard input is closed")
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} on standard input is not valid UTF-8") from None
 
 
 @app.command("validate-number")
@@ -290,9 +308,9 @@ def validate_number(
     region = check_country(resolve_country(country))
     inputs = list(numbers or [])
     if not inputs:
-        if sys.stdin.isatty():
+        if _stdin_is_terminal():
             raise UsageError("no numbers: pass them as arguments or one per line on stdin")
-        inputs = [line.strip() for line in sys.stdin if line.strip()]
+        inputs = [line.strip() for line in _read_stdin("numbers").splitlines() if line.strip()]
         if not inputs:
             raise UsageError("no numbers on stdin")
     checks = [check_number(n, region) for n in inputs]

@@ -1,4 +1,4 @@
-"""Clickatell's error codes (API.md §7) and message status codes (§8), explained for humans.
+"""Clickatell's error codes (API.md §7), explained for humans.
 
 The gateway's own descriptions vary in wording between sources, so we key on the number only
 and print our own sentence, which also says what to do where that helps.
@@ -15,7 +15,7 @@ SESSION_EXPIRED = "003"
 ERROR_MESSAGES: dict[str, str] = {
     "001": "authentication failed: check api_id, user and password",
     "002": "unknown username or password",
-    "003": "session expired: run `clicksms auth` again",
+    "003": "the gateway expired the session again right after a fresh login: retry later",
     "004": "the Clickatell account is frozen: contact Clickatell support",
     "005": "missing session ID: run `clicksms auth`",
     "007": "IP lockdown violation: this machine's IP is not allowed for the API connection",
@@ -49,27 +49,15 @@ ERROR_MESSAGES: dict[str, str] = {
     "901": "internal gateway error: retry later",
 }
 
-STATUS_MESSAGES: dict[str, str] = {
-    "001": "message unknown",
-    "002": "message queued",
-    "003": "delivered to gateway",
-    "004": "received by recipient",
-    "005": "error with message",
-    "006": "cancelled by user",
-    "007": "error delivering message",
-    "008": "OK",
-    "009": "routing error",
-    "010": "message expired",
-    "011": "queued for later delivery",
-    "012": "out of credit",
-    "013": "cancelled by Clickatell",
-    "014": "maximum MT limit exceeded",
-}
+#: Codes whose gateway text carries data we must not drop (130 ends with a resume time).
+_KEEP_GATEWAY_TEXT = frozenset({"130"})
 
 
 def describe_error(code: str, gateway_text: str = "") -> str:
     """Our sentence for an ``ERR:`` code; unknown codes keep the gateway's own words."""
     known = ERROR_MESSAGES.get(code)
-    if known:
-        return known
-    return gateway_text or f"gateway error {code}"
+    if known is None:
+        return gateway_text or f"gateway error {code}"
+    if code in _KEEP_GATEWAY_TEXT and gateway_text:
+        return f"{known} (gateway says: {gateway_text})"
+    return known

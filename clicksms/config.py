@@ -50,9 +50,8 @@ class SettingsSource:
     def get(self, name: str, flag: str | None = None) -> str | None:
         if flag is not None and flag != "":
             return flag
-        value = self._environ.get(name)
-        if value:
-            return value
+        if name in self._environ:  # set, even to "", it hides .env: the environment wins
+            return self._environ[name] or None
         return self.dotenv().get(name) or None
 
     def dotenv(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""Exit codes and the error hierarchy: the one place that decides how a failure ends the process.
+"""Exit codes and the error hierarchy: how each kind of failure ends the process.
 
-Core modules raise a :class:`ClickSmsError` subclass with a one-line, user-facing message; the CLI
-turns it into that line on stderr and the subclass's exit code. Nothing else picks exit codes.
+Core modules raise a :class:`ClickSmsError` subclass with a one-line, user-facing message; the
+CLI boundary (:mod:`clicksms.boundary`) prints that line on stderr and exits with the subclass's
+code. Results that are data (sends, validations) derive theirs with :func:`outcome_exit_code`.
 """
 
 from __future__ import annotations
@@ -46,15 +47,33 @@ class SessionExpired(AuthError):
 
 
 class NetworkError(ClickSmsError):
-    """Connection, timeout or TLS trouble: we could not talk to the gateway."""
+    """Connection, timeout or TLS trouble: we could not talk to the gateway.
+
+    ``may_have_arrived`` is False only when the request provably never reached the server
+    (connection refused, DNS failure): then resending cannot duplicate a message.
+    """
 
     exit_code = ExitCode.NETWORK
 
+    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_arrived = may_have_arrived
 
-class ProtocolError(ClickSmsError):
-    """The server answered something that is not a Clickatell response."""
 
-    exit_code = ExitCode.NETWORK
+class ProtocolError(NetworkError):
+    """The server answered something that is not a Clickatell response.
+
+    The request did arrive, so whatever it asked for may have been done.
+    """
+
+
+class Interrupted(ClickSmsError):
+    """Ctrl-C while requests were going out; the results so far are still reported."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
 
 
 class GatewayError(ClickSmsError):

@@ -16,8 +16,6 @@ from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpir
 _ERR = re.compile(r"^ERR:\s*(\d{3}),\s*(.*?)(?:\s+To:\s*(\d+))?\s*$", re.DOTALL)
 _OK = re.compile(r"^OK:?\s*(\S*)\s*$")
 _ID = re.compile(r"^ID:\s*(\w+)(?:\s+To:\s*(\d+))?\s*$")
-_QUERY = re.compile(r"^ID:\s*(\w+)\s+Status:\s*(\d{3})\s*$")
-_BALANCE = re.compile(r"^Credits?:\s*(-?[\d.]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -63,20 +61,22 @@ def raise_for_error(reply: str) -> None:
     raise GatewayError(err.code, err.message)
 
 
+def session_expired(replies: list[str]) -> bool:
+    """True when a whole answer is ``ERR: 003``: nothing was done, re-auth and repeat is safe."""
+    if len(replies) != 1:
+        return False
+    err = parse_error(replies[0])
+    return err is not None and err.code == SESSION_EXPIRED
+
+
 def parse_session_id(reply: str) -> str:
     """``OK: <session>`` from auth; anything else is an error."""
     raise_for_error(reply)
     match = _OK.match(reply.strip())
     if not match or not match[1]:
-        raise ProtocolError(f"unexpected answer to auth: {_clip(reply)}")
+        # Never quote it: an almost-valid answer would carry the session ID.
+        raise ProtocolError(f"unexpected answer to auth ({len(reply)} characters, not 'OK: <id>')")
     return match[1]
-
-
-def check_ok(reply: str, operation: str) -> None:
-    """Accept ``OK:`` with or without text (ping); raise on anything else."""
-    raise_for_error(reply)
-    if not _OK.match(reply.strip()):
-        raise ProtocolError(f"unexpected answer to {operation}: {_clip(reply)}")
 
 
 def parse_send_item(reply: str) -> SendItem:
@@ -88,24 +88,6 @@ def parse_send_item(reply: str) -> SendItem:
     if not match:
         raise ProtocolError(f"unexpected answer to sendmsg: {_clip(reply)}")
     return SendItem(to=match[2], message_id=match[1])
-
-
-def parse_status(reply: str) -> tuple[str, str]:
-    """``ID: x Status: nnn`` from querymsg/delmsg → (message id, status code)."""
-    raise_for_error(reply)
-    match = _QUERY.match(reply.strip())
-    if not match:
-        raise ProtocolError(f"unexpected status answer: {_clip(reply)}")
-    return match[1], match[2]
-
-
-def parse_balance(reply: str) -> float:
-    """``Credit: 12.5`` (2009) or ``Credits: 123.00`` (later docs)."""
-    raise_for_error(reply)
-    match = _BALANCE.match(reply.strip())
-    if not match:
-        raise ProtocolError(f"unexpected answer to getbalance: {_clip(reply)}")
-    return float(match[1])
 
 
 def _clip(text: str, limit: int = 80) -> str:

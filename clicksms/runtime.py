@@ -1,79 +1,23 @@
-"""Per-invocation runtime, and the single place where failures become exit codes.
+"""What one invocation needs, built on first use so offline commands stay offline.
 
-:class:`ClickSmsGroup` wraps every run of the Typer app (real or under ``CliRunner``) so that a
-:class:`~clicksms.errors.ClickSmsError`, a usage error, Ctrl-C or a bug each end as one line on
-stderr with the documented exit code — a traceback only with ``--debug``.
-:class:`Runtime` lazily builds settings, the session store, the account and, for ``--sandbox``,
-a throwaway in-process sandbox.
+:class:`Runtime` is the Typer context object: it resolves settings, the session store, the
+account and the password, and for ``--sandbox`` starts a throwaway in-process sandbox.
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
-from typer.core import TyperGroup
 
-from clicksms.errors import AuthError, ClickSmsError, ExitCode
-from clicksms.render import error_line, note
+from clicksms.errors import AuthError
+from clicksms.render import note
 
 if TYPE_CHECKING:
     from clicksms.account import Account
     from clicksms.config import Settings
     from clicksms.session import SessionStore
-
-
-class ClickSmsGroup(TyperGroup):
-    """Typer's group with one catch point for every error (httpie's ``raw_main`` idea)."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        argv = list(sys.argv[1:] if args is None else args)
-        debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
-        try:
-            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
-        except (Exception, KeyboardInterrupt) as exc:
-            code = report_failure(exc, debug)
-        else:
-            code = result if isinstance(result, int) else ExitCode.OK
-            if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
-                error_line("interrupted")
-        if standalone_mode:
-            sys.exit(int(code))
-        return int(code)
-
-
-def report_failure(exc: BaseException, debug: bool) -> int:
-    """Print the one line that explains ``exc`` and return its exit code."""
-    if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
-        error_line("interrupted")
-        return ExitCode.INTERRUPTED
-    if _is_click_error(exc):  # Typer may vendor click, so match by shape, not class
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        error_line(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
-        return int(exc.exit_code)  # type: ignore[attr-defined]
-    if debug:
-        traceback.print_exception(exc)
-    if isinstance(exc, ClickSmsError):
-        error_line(str(exc))
-        return exc.exit_code
-    error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
-    return ExitCode.INTERNAL
-
-
-def _is_click_error(exc: BaseException) -> bool:
-    """Usage and parameter errors from click (plain or vendored by Typer)."""
-    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
 
 
 class Runtime:
@@ -104,10 +48,12 @@ class Runtime:
         if self._settings is None:
             from clicksms.config import load_settings
 
-            settings = load_settings(allow_insecure_http=self._allow_insecure_http, **self._flags)
             if self.use_sandbox:
-                settings = self._start_sandbox(settings)
-            self._settings = settings
+                self._settings = self._start_sandbox()
+            else:
+                self._settings = load_settings(
+                    allow_insecure_http=self._allow_insecure_http, **self._flags
+                )
         return self._settings
 
     def store(self) -> SessionStore:
@@ -124,30 +70,38 @@ class Runtime:
         return self._account
 
     def password_from_stdin(self) -> None:
-        """``--password-stdin``: the first line of stdin, read before anything else uses it."""
-        line = sys.stdin.readline().rstrip("\r\n")
+        """``--password-stdin``: the first line of stdin; on a terminal, typed without echo."""
+        if sys.stdin is None:
+            raise AuthError("--password-stdin: standard input is closed")
+        tty = sys.stdin.isatty()
+        line = _prompt_password() if tty else sys.stdin.readline().rstrip("\r\n")
         if not line:
             raise AuthError("--password-stdin read an empty line: pipe the password in")
         self._stdin_password = line
 
     def _password(self) -> str | None:
+        """--password-stdin, else CLICKSMS_PASSWORD / .env, else a hidden prompt on a terminal."""
+        settings = self.settings()
+        if self.use_sandbox:
+            return settings.password
         if self._stdin_password:
             return self._stdin_password
-        if self.settings().password:
-            return self.settings().password
-        if sys.stdin.isatty():
-            import getpass
-
-            return getpass.getpass("Clickatell password: ") or None
+        if settings.password:
+            return settings.password
+        if sys.stdin is not None and sys.stdin.isatty():
+            return _prompt_password()
         return None
 
-    def _start_sandbox(self, settings: Settings) -> Settings:
-        """Point everything at a fresh in-process sandbox and a temporary config dir."""
+    def _start_sandbox(self) -> Settings:
+        """Point everything at a fresh in-process sandbox and a temporary config dir.
+
+        The user's own settings are not read at all: a demo must work whatever they say.
+        """
         import secrets
         import tempfile
-        from dataclasses import replace
         from pathlib import Path
 
+        from clicksms.config import DEFAULT_TIMEOUT, Settings
         from clicksms.sandbox import Sandbox, SandboxConfig
 
         password = secrets.token_urlsafe(16)
@@ -157,11 +111,17 @@ class Runtime:
         config_dir = tempfile.TemporaryDirectory(prefix="clicksms-sandbox-")
         self._ctx.call_on_close(config_dir.cleanup)
         note(f"Sandbox at {sandbox.endpoint}: nothing is really sent.")
-        return replace(
-            settings,
+        return Settings(
             endpoint=sandbox.endpoint,
             api_id=str(config.api_id),
             user=config.user,
             password=password,
             config_dir=Path(config_dir.name),
+            timeout=float(self._flags["timeout"] or DEFAULT_TIMEOUT),
         )
+
+
+def _prompt_password() -> str:
+    import getpass
+
+    return getpass.getpass("Clickatell password: ")

@@ -15,6 +15,9 @@ from clicksms.errors import (
     ClickSmsError,
     ExitCode,
     GatewayError,
+    Interrupted,
+    NetworkError,
+    ProtocolError,
     UsageError,
     outcome_exit_code,
 )
@@ -31,16 +34,48 @@ MAX_RECIPIENTS = 300
 _SENDER_NUMERIC_MAX = 16
 _SENDER_ALPHA_MAX = 11
 
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+INVALID = "invalid"
+NOT_SENT = "not_sent"
+UNKNOWN = "unknown"  # the request may have reached the gateway: check before resending
+
 
 @dataclass(frozen=True)
 class SendResult:
-    """What happened to one recipient."""
+    """What happened to one recipient; ``status`` is one of the constants above."""
 
     to: str
     ok: bool
     message_id: str | None = None
     error_code: str | None = None
     error: str | None = None
+    status: str = ACCEPTED
+
+
+def accepted(number: str, message_id: str | None) -> SendResult:
+    return SendResult(number, True, message_id=message_id, status=ACCEPTED)
+
+
+def rejected(number: str, code: str, reason: str) -> SendResult:
+    return SendResult(number, False, error_code=code, error=reason, status=REJECTED)
+
+
+def invalid(raw: str, reason: str | None) -> SendResult:
+    return SendResult(raw.strip(), False, error=f"invalid number: {reason}", status=INVALID)
+
+
+def not_sent(number: str, cause: object) -> SendResult:
+    return SendResult(number, False, error=f"not sent: {cause}", status=NOT_SENT)
+
+
+def unknown(number: str, cause: object) -> SendResult:
+    return SendResult(
+        number,
+        False,
+        error=f"outcome unknown, may have been sent (check before resending): {cause}",
+        status=UNKNOWN,
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +90,14 @@ class SendReport:
         if self.failure is not None:
             return self.failure.exit_code
         return outcome_exit_code(r.ok for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        """How many rows ended in each status, in a fixed order, zeros left out."""
+        order = (ACCEPTED, REJECTED, INVALID, NOT_SENT, UNKNOWN)
+        tally = {status: 0 for status in order}
+        for result in self.results:
+            tally[result.status] += 1
+        return {k: v for k, v in tally.items() if v or k in (ACCEPTED, REJECTED)}
 
 
 @dataclass(frozen=True)
@@ -74,13 +117,9 @@ class Recipients:
         rows = []
         for check in self.checks:
             if not check.valid or not check.number:
-                rows.append(
-                    SendResult(check.input.strip(), False, error=f"invalid number: {check.error}")
-                )
+                rows.append(invalid(check.input, check.error))
             else:
-                rows.append(
-                    by_number.get(check.number) or SendResult(check.number, False, error="not sent")
-                )
+                rows.append(by_number.get(check.number) or not_sent(check.number, "no result"))
         return tuple(rows)
 
 
@@ -111,6 +150,8 @@ def prepare_message(text: str, unicode: str = "auto") -> EncodedMessage:
         message = encode(text, unicode)
     except NotGsmError as exc:
         raise UsageError(str(exc)) from None
+    except UnicodeError:  # lone surrogates: bytes that were not UTF-8 in argv or stdin
+        raise UsageError("message text is not valid UTF-8") from None
     if message.parts > MAX_PARTS:
         raise UsageError(
             f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
@@ -125,7 +166,7 @@ def check_sender(sender: str | None) -> str | None:
     value = sender.strip().lstrip("+")
     if value.isdigit() and len(value) <= _SENDER_NUMERIC_MAX:
         return value
-    if value.isascii() and value.replace(" ", "").isalnum() and len(value) <= _SENDER_ALPHA_MAX:
+    if value.isascii() and value.isalnum() and len(value) <= _SENDER_ALPHA_MAX:
         return value
     raise UsageError(
         f"invalid sender {sender!r}: use up to 16 digits or up to 11 letters and digits"
@@ -150,10 +191,12 @@ def send(
 ) -> SendReport:
     """Send ``message`` to ``numbers`` in requests of at most 300 recipients.
 
-    A failure that ends the conversation (network, auth) after some chunks were answered is
-    kept in the report with the results so far; before any answer it is simply raised.
+    Nothing is ever resent here. When the conversation breaks (network, auth, Ctrl-C), the
+    request in flight is reported as *unknown* if it may have reached the gateway and the rest
+    as *not sent*; a failure before anything could have arrived is simply raised.
     """
     fields = sendmsg_fields(message, sender)
+    account.session()  # log in first: a failure here cannot have sent anything
     results: list[SendResult] = []
     for start in range(0, len(numbers), MAX_RECIPIENTS):
         chunk = list(numbers[start : start + MAX_RECIPIENTS])
@@ -161,13 +204,27 @@ def send(
             replies = account.call("sendmsg", to=chunk, **fields)
             results.extend(match_replies(chunk, replies))
         except GatewayError as exc:  # the whole request was refused; later chunks may pass
-            results.extend(
-                SendResult(n, False, error_code=exc.code, error=exc.reason) for n in chunk
+            results.extend(rejected(n, exc.code, exc.reason) for n in chunk)
+        except (ClickSmsError, KeyboardInterrupt) as exc:
+            failure = exc if isinstance(exc, ClickSmsError) else Interrupted()
+            in_doubt = isinstance(failure, Interrupted) or (
+                isinstance(failure, NetworkError) and failure.may_have_arrived
             )
-        except ClickSmsError as exc:  # network or auth: nothing more will get through
-            if not results:
-                raise
-            return SendReport(tuple(results + _unsent(numbers[start:], exc)), exc)
+            if not results and not in_doubt:
+                raise failure from None
+            after = start + len(chunk) if in_doubt else start
+            results += [unknown(n, failure) for n in chunk] if in_doubt else []
+            results += [not_sent(n, failure) for n in numbers[after:]]
+            return SendReport(tuple(results), failure)
+    doubtful = sum(r.status == UNKNOWN for r in results)
+    if doubtful:
+        return SendReport(
+            tuple(results),
+            ProtocolError(
+                f"the gateway's answer for {doubtful} recipient(s) was not understood; "
+                "those messages may have been sent"
+            ),
+        )
     return SendReport(tuple(results))
 
 
@@ -175,11 +232,12 @@ def match_replies(chunk: Sequence[str], replies: Sequence[str]) -> list[SendResu
     """Pair each recipient with its answer.
 
     One recipient: the single answer is its own. Several: items carry ``To:``; a lone ``ERR``
-    without ``To:`` is a whole-request error; items without ``To:`` pair up by position.
+    without ``To:`` is a whole-request error; items without ``To:`` pair up by position. An
+    answer we cannot read, or a missing one, leaves that recipient *unknown*, not failed.
     """
-    items = [parse_send_item(r) for r in replies]
-    lone_error = items[0].error if len(items) == 1 and items[0].to is None else None
-    if lone_error and (len(chunk) > 1 or lone_error.code in AUTH_CODES):
+    items = [_parse_item(r) for r in replies]
+    lone = items[0] if len(items) == 1 and items[0].to is None else None
+    if lone and lone.error and (len(chunk) > 1 or lone.error.code in AUTH_CODES):
         raise_for_error(replies[0])
     by_number: dict[str, SendItem] = {}
     positional: list[SendItem] = []
@@ -195,13 +253,18 @@ def match_replies(chunk: Sequence[str], replies: Sequence[str]) -> list[SendResu
     return results
 
 
+def _parse_item(reply: str) -> SendItem:
+    try:
+        return parse_send_item(reply)
+    except ProtocolError:
+        return SendItem(to=None)  # neither an ID nor an error: we cannot tell what happened
+
+
 def _result(number: str, item: SendItem | None) -> SendResult:
     if item is None:
-        return SendResult(number, False, error="the gateway gave no answer for this number")
+        return unknown(number, "the gateway gave no answer for this number")
     if item.error is not None:
-        return SendResult(number, False, error_code=item.error.code, error=item.error.message)
-    return SendResult(number, True, message_id=item.message_id)
-
-
-def _unsent(numbers: Sequence[str], cause: ClickSmsError) -> list[SendResult]:
-    return [SendResult(n, False, error=f"not sent: {cause}") for n in numbers]
+        return rejected(number, item.error.code, item.error.message)
+    if item.message_id is None:
+        return unknown(number, "the gateway's answer was not understood")
+    return accepted(number, item.message_id)

@@ -102,11 +102,16 @@ class SessionStore:
         return True
 
     def _ensure_dir(self) -> None:
+        """Create the directory 0700; refuse one that others can look into."""
         try:
             self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if stat.S_IMODE(self.config_dir.stat().st_mode) != 0o700:
-                self.config_dir.chmod(0o700)
+            mode = stat.S_IMODE(self.config_dir.stat().st_mode)
         except OSError as exc:
             raise ConfigError(
                 f"cannot use config dir {self.config_dir}: {exc.strerror}; set CLICKSMS_CONFIG_DIR"
             ) from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"config dir {self.config_dir} is open to other users (mode {mode:o}); "
+                f"run `chmod 700 {self.config_dir}` or point CLICKSMS_CONFIG_DIR elsewhere"
+            )

@@ -32,6 +32,8 @@ class SoapClient:
         self._timeout = timeout
         http = requests.Session()
         http.headers["User-Agent"] = f"clicksms/{__version__}"
+        # A redirect would re-post the body, password included, to wherever it points.
+        http.max_redirects = 0
         http.hooks["response"].append(self._remember_status)
         self._last_status = 0
         transport = Transport(session=http, timeout=timeout, operation_timeout=timeout)
@@ -69,12 +71,27 @@ class SoapClient:
         from zeep import exceptions as zeep_errors
 
         host = self._host
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            target = exc.response.headers.get("Location", "?") if exc.response is not None else "?"
+            return ProtocolError(
+                f"{host} redirected to {target}; not following it with your credentials: "
+                "set the endpoint to the final URL"
+            )
         if isinstance(exc, requests.exceptions.SSLError):
-            return NetworkError(f"TLS error talking to {host}: certificate or protocol problem")
+            return NetworkError(
+                f"TLS error talking to {host}: certificate or protocol problem",
+                may_have_arrived=False,
+            )
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return NetworkError(
+                f"could not connect to {host} within {self._timeout:g}s (timeout)",
+                may_have_arrived=False,
+            )
         if isinstance(exc, requests.exceptions.Timeout):
             return NetworkError(f"no answer from {host} within {self._timeout:g}s (timeout)")
         if isinstance(exc, requests.exceptions.ConnectionError):
-            return NetworkError(f"cannot connect to {host}: {_connection_reason(exc)}")
+            reason, arrived = _connection_reason(exc)
+            return NetworkError(f"cannot connect to {host}: {reason}", may_have_arrived=arrived)
         if isinstance(exc, requests.exceptions.RequestException):
             return NetworkError(f"HTTP problem talking to {host}: {type(exc).__name__}")
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
@@ -92,20 +109,21 @@ class SoapClient:
         return exc
 
 
-def _connection_reason(exc: Exception) -> str:
+def _connection_reason(exc: Exception) -> tuple[str, bool]:
+    """A short reason, and whether the request may have reached the server."""
     text = str(exc)
-    for needle, reason in (
-        ("Connection refused", "connection refused"),
-        ("Name or service not known", "unknown host name"),
-        ("nodename nor servname", "unknown host name"),
-        ("Temporary failure in name resolution", "DNS lookup failed"),
-        ("RemoteDisconnected", "the server closed the connection without answering"),
-        ("Connection reset", "connection reset by the server"),
-        ("Network is unreachable", "network is unreachable"),
+    for needle, reason, arrived in (
+        ("Connection refused", "connection refused", False),
+        ("Name or service not known", "unknown host name", False),
+        ("nodename nor servname", "unknown host name", False),
+        ("Temporary failure in name resolution", "DNS lookup failed", False),
+        ("Network is unreachable", "network is unreachable", False),
+        ("RemoteDisconnected", "the server closed the connection without answering", True),
+        ("Connection reset", "connection reset by the server", True),
     ):
         if needle in text:
-            return reason
-    return "connection failed"
+            return reason, arrived
+    return "connection failed", True
 
 
 def _short(text: object, limit: int = 120) -> str:

@@ -1,18 +1,28 @@
-"""Unreachable endpoints, servers that are not Clickatell, and failures part-way through."""
+"""Unreachable endpoints, servers that are not Clickatell, and failures part-way through.
+
+The impostor is a real loopback HTTP server that answers ``auth`` like Clickatell and every
+other request from a script the test writes, so each failure lands exactly where intended.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from clicksms.boundary import report_failure
 from clicksms.errors import ExitCode
-from clicksms.runtime import report_failure
 
 NUMBER = "27821234567"
+PASSWORD = "secret-password-xyz"
+SESSION = "0123456789abcdef0123456789abcdef"
 
 
 def closed_port() -> int:
@@ -22,37 +32,79 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-class _Canned(BaseHTTPRequestHandler):
-    """Answers every POST with whatever the test put on the server."""
+def envelope(op: str, *returns: str) -> bytes:
+    items = "".join(f"<return>{r}</return>" for r in returns)
+    return (
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:ns1="http://api.clickatell.com/soap/document_literal/webservice"><SOAP-ENV:Body>'
+        f"<ns1:{op}Response>{items}</ns1:{op}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/xml"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Script:
+    """What the impostor answers: ``auth`` replies, then one scripted reply per other request."""
+
+    auth: Reply = field(default_factory=lambda: Reply(body=envelope("auth", f"OK: {SESSION}")))
+    replies: list[Reply] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # operation of every request, in order
+    bodies: list[bytes] = field(default_factory=list)
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        status, content_type, body = self.server.canned  # type: ignore[attr-defined]
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        script: Script = self.server.script  # type: ignore[attr-defined]
+        match = re.search(rb"<(?:\w+:)?(\w+)[ >]", body.split(b"Body>", 1)[-1])
+        op = match.group(1).decode() if match else "?"
+        script.seen.append(op)
+        script.bodies.append(body)
+        reply = script.auth if op == "auth" else script.replies.pop(0)
+        time.sleep(reply.delay)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(reply.body)
 
     def log_message(self, *args: object) -> None:
         pass
 
 
 @pytest.fixture
-def impostor(monkeypatch) -> Iterator[ThreadingHTTPServer]:
-    """A loopback HTTP server that is not Clickatell; credentials point at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-    server.canned = (200, "text/plain", b"hello")  # type: ignore[attr-defined]
+def impostor(monkeypatch) -> Iterator[Script]:
+    """A loopback server that is not Clickatell; the credentials point at it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    server.daemon_threads = True
+    script = Script()
+    server.script = script  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("CLICKSMS_ENDPOINT", f"http://127.0.0.1:{server.server_port}/soap")
     monkeypatch.setenv("CLICKSMS_API_ID", "1")
     monkeypatch.setenv("CLICKSMS_USER", "u")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", "secret-password-xyz")
-    yield server
+    monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+    yield script
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+def numbers(count: int) -> list[str]:
+    return [f"2782{n:07d}" for n in range(1000000, 1000000 + count)]
 
 
 def test_unreachable_endpoint(cli, monkeypatch) -> None:
@@ -64,66 +116,177 @@ def test_unreachable_endpoint(cli, monkeypatch) -> None:
     run = cli("send", NUMBER, "-t", "x")
     assert run.exit_code == 5
     assert run.stderr.strip() == f"Error: cannot connect to 127.0.0.1:{port}: connection refused"
-    assert "Traceback" not in run.stderr
+    assert run.stdout == ""
 
 
 @pytest.mark.parametrize(
-    ("canned", "message"),
+    ("reply", "message"),
     [
-        ((200, "text/plain", b"hello"), "sent a malformed response"),
-        ((200, "text/xml", b"<not-soap/>"), "sent a malformed response"),
-        ((500, "text/html", b"<html><body>Internal error</body></html>"), "answered HTTP 500"),
-        ((503, "text/html", b"busy"), "answered HTTP 503"),
+        (Reply(body=b"hello", content_type="text/plain"), "sent a malformed response"),
+        (Reply(body=b"<not-soap/>"), "sent a malformed response"),
+        (Reply(500, b"<html><body>Internal error</body></html>", "text/html"), "answered HTTP 500"),
+        (Reply(503, b"busy", "text/html"), "answered HTTP 503"),
+        (
+            Reply(200, envelope("sendmsg", "Welcome!")),
+            "answer for 1 recipient(s) was not understood",
+        ),
     ],
 )
-def test_garbage_responses(cli, impostor, canned, message) -> None:
-    impostor.canned = canned
+def test_garbage_answer_to_sendmsg_leaves_outcome_unknown(cli, impostor, reply, message) -> None:
+    impostor.replies = [reply]
+    run = cli("send", NUMBER, "-t", "x", "-o", "json")
+    assert run.exit_code == 5
+    (row,) = json.loads(run.stdout)
+    assert (row["to"], row["ok"], row["status"]) == (NUMBER, False, "unknown")
+    assert row["error"].startswith("outcome unknown, may have been sent")
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and message in line
+    assert PASSWORD not in run.stderr + run.stdout
+
+
+def test_garbage_answer_to_auth_is_one_line_and_keeps_the_session_secret(cli, impostor) -> None:
+    answer = f"OK: {SESSION} (welcome)"
+    impostor.auth = Reply(body=envelope("auth", answer))
     run = cli("send", NUMBER, "-t", "x")
     assert run.exit_code == 5
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: 127.0.0.1:")
-    assert message in lines[0]
-    assert "secret-password-xyz" not in run.stderr + run.stdout
+    assert run.stderr.strip() == (
+        f"Error: unexpected answer to auth ({len(answer)} characters, not 'OK: <id>')"
+    )
+    assert SESSION not in run.stderr
+    assert impostor.seen == ["auth"]
 
 
 def test_soap_fault(cli, impostor) -> None:
-    impostor.canned = (
-        500,
-        "text/xml",
-        b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
-        b"<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode>"
-        b"<faultstring>database on fire</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body>"
-        b"</SOAP-ENV:Envelope>",
-    )
+    impostor.replies = [
+        Reply(
+            500,
+            b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+            b"<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode>"
+            b"<faultstring>database on fire</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body>"
+            b"</SOAP-ENV:Envelope>",
+        )
+    ]
     run = cli("send", NUMBER, "-t", "x")
     assert run.exit_code == 5
     assert run.stderr.strip().endswith("answered with a SOAP fault: database on fire")
 
 
-def test_unexpected_clickatell_string(cli, impostor) -> None:
-    impostor.canned = (
-        200,
-        "text/xml",
-        b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
-        b'xmlns:ns1="http://api.clickatell.com/soap/document_literal/webservice"><SOAP-ENV:Body>'
-        b"<ns1:authResponse><return>Welcome!</return></ns1:authResponse>"
-        b"</SOAP-ENV:Body></SOAP-ENV:Envelope>",
-    )
+def test_failure_in_the_second_chunk(cli, impostor) -> None:
+    """300 accepted, 300 in doubt, 50 never sent: each says so, and the exit code is 5."""
+    targets = numbers(650)
+    first = [f"ID: {n:032x} To: {number}" for n, number in enumerate(targets[:300])]
+    impostor.replies = [
+        Reply(body=envelope("sendmsg", *first)),
+        Reply(500, b"<html/>", "text/html"),
+    ]
+    run = cli("send", *targets, "-t", "x", "-o", "json")
+    assert run.exit_code == 5
+    rows = json.loads(run.stdout)
+    assert [r["status"] for r in rows] == ["accepted"] * 300 + ["unknown"] * 300 + ["not_sent"] * 50
+    assert [r["to"] for r in rows] == targets
+    assert impostor.seen == ["auth", "sendmsg", "sendmsg"]
+
+
+def test_summary_line_counts_each_kind(cli, impostor) -> None:
+    targets = numbers(2)
+    impostor.replies = [Reply(body=envelope("sendmsg", f"ID: {'a' * 32} To: {targets[0]}", "??"))]
+    run = cli("send", *targets, "-t", "x")
+    assert run.exit_code == 5
+    assert run.stderr.splitlines()[0] == "1 accepted, 0 rejected, 1 unknown."
+
+
+def test_read_timeout_leaves_outcome_unknown(cli, impostor) -> None:
+    impostor.replies = [Reply(body=envelope("sendmsg", "ID: " + "b" * 32), delay=3)]
+    run = cli("--timeout", "0.5", "send", NUMBER, "-t", "x", "-o", "json")
+    assert run.exit_code == 5
+    assert json.loads(run.stdout)[0]["status"] == "unknown"
+    assert run.stderr.strip().endswith("within 0.5s (timeout)")
+
+
+def test_redirects_are_not_followed_with_credentials(cli, impostor) -> None:
+    impostor.auth = Reply(307, b"", headers={"Location": "http://elsewhere.invalid/soap"})
     run = cli("auth")
     assert run.exit_code == 5
-    assert run.stderr.strip() == "Error: unexpected answer to auth: 'Welcome!'"
+    assert run.stderr.strip().endswith(
+        "redirected to http://elsewhere.invalid/soap; not following it with your credentials: "
+        "set the endpoint to the final URL"
+    )
+    assert impostor.seen == ["auth"]
+
+
+def test_session_expired_even_after_reauth_is_an_auth_error(cli, impostor) -> None:
+    expired = Reply(body=envelope("sendmsg", "ERR: 003, Session ID expired"))
+    impostor.replies = [expired, expired]
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 3
+    assert impostor.seen == ["auth", "sendmsg", "auth", "sendmsg"]
+    assert "expired the session again right after a fresh login" in run.stderr
+
+
+def test_whole_request_error_for_many_recipients(cli, impostor) -> None:
+    impostor.replies = [Reply(body=envelope("sendmsg", "ERR: 113, Maximum message parts exceeded"))]
+    run = cli("send", *numbers(3), "-t", "x", "-o", "json")
+    assert run.exit_code == 4
+    rows = json.loads(run.stdout)
+    assert {(r["status"], r["error_code"]) for r in rows} == {("rejected", "113")}
+
+
+def test_mt_limit_keeps_the_resume_time(cli, impostor) -> None:
+    impostor.replies = [
+        Reply(body=envelope("sendmsg", "ERR: 130, Maximum MT limit exceeded until 1764100000"))
+    ]
+    run = cli("send", NUMBER, "-t", "x", "-o", "json")
+    assert run.exit_code == 4
+    assert json.loads(run.stdout)[0]["error"] == (
+        "maximum MT limit exceeded (gateway says: Maximum MT limit exceeded until 1764100000)"
+    )
+
+
+def test_liberal_parsing_of_answers(cli, impostor) -> None:
+    """No space after ``ID:``, ``To:`` items out of order, errors with ``To:``."""
+    a, b, c = numbers(3)
+    impostor.replies = [
+        Reply(
+            body=envelope(
+                "sendmsg",
+                f"ERR: 105, Invalid Destination Address To: {c}",
+                f"ID:{'c' * 32}  To: {a}",
+                f"ID: {'d' * 32} To:{b}",
+            )
+        )
+    ]
+    run = cli("send", a, b, c, "-t", "x", "-o", "json")
+    assert run.exit_code == 6
+    rows = json.loads(run.stdout)
+    assert [(r["to"], r["message_id"], r["error_code"]) for r in rows] == [
+        (a, "c" * 32, None),
+        (b, "d" * 32, None),
+        (c, None, "105"),
+    ]
 
 
 def test_debug_shows_traceback_but_no_secrets(cli, impostor) -> None:
+    impostor.auth = Reply(body=b"garbage", content_type="text/plain")
     run = cli("--debug", "send", NUMBER, "-t", "x")
     assert run.exit_code == 5
     assert "Traceback" in run.stderr
-    assert "secret-password-xyz" not in run.stderr + run.stdout
+    assert PASSWORD not in run.stderr + run.stdout
 
 
-def test_internal_errors_exit_1_with_a_hint() -> None:
+def test_debug_as_message_text_is_not_the_debug_flag(cli, impostor) -> None:
+    impostor.auth = Reply(body=b"garbage", content_type="text/plain")
+    run = cli("send", NUMBER, "-t", "--debug")
+    assert run.exit_code == 5
+    assert "Traceback" not in run.stderr
+
+
+def test_internal_errors_exit_1_with_a_hint(capsys) -> None:
     assert report_failure(RuntimeError("boom"), debug=False) == ExitCode.INTERNAL
+    assert capsys.readouterr().err == (
+        "Error: internal error: RuntimeError: boom (run with --debug for details)\n"
+    )
 
 
-def test_interrupt_exits_130() -> None:
+def test_interrupt_exits_130(capsys) -> None:
     assert report_failure(KeyboardInterrupt(), debug=False) == ExitCode.INTERRUPTED
+    assert capsys.readouterr().err == "Error: interrupted\n"

@@ -12,7 +12,7 @@ from clicksms.sandbox import MAGIC_NUMBERS
 
 NUMBER = "27821234567"
 OTHER = "27831234567"
-KEYS = {"to", "ok", "message_id", "error_code", "error"}
+KEYS = {"to", "ok", "status", "message_id", "error_code", "error"}
 
 
 def magic(code: int) -> str:
@@ -50,7 +50,7 @@ def test_csv_output(cli, creds) -> None:
     assert run.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(run.stdout)))
     assert rows[0]["to"] == NUMBER and rows[0]["ok"] == "true"
-    assert list(rows[0]) == ["to", "ok", "message_id", "error_code", "error"]
+    assert list(rows[0]) == ["to", "ok", "status", "message_id", "error_code", "error"]
 
 
 def test_text_from_stdin(cli, creds) -> None:

@@ -1,0 +1,78 @@
+"""The single place where failures become exit codes.
+
+:class:`ClickSmsGroup` wraps every run of the Typer app (real or under ``CliRunner``) so that a
+:class:`~clicksms.errors.ClickSmsError`, a usage error, Ctrl-C or a bug each end as one line on
+stderr with the documented exit code, and a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from clicksms.errors import ClickSmsError, ExitCode
+from clicksms.render import error_line
+
+
+class ClickSmsGroup(TyperGroup):
+    """Typer's group with one catch point for every error (httpie's ``raw_main`` idea)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = self._wants_debug(argv)
+        try:
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except (Exception, KeyboardInterrupt) as exc:
+            code = report_failure(exc, debug)
+        else:
+            code = result if isinstance(result, int) else ExitCode.OK
+            if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
+                error_line("interrupted")
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+    def _wants_debug(self, argv: list[str]) -> bool:
+        """``--debug`` among the global options, known even when parsing fails later."""
+        for token in argv:
+            if token == "--debug":
+                return True
+            if token == "--" or token in self.commands:
+                return False
+        return False
+
+
+def report_failure(exc: BaseException, debug: bool) -> int:
+    """Print the one line that explains ``exc`` and return its exit code."""
+    if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
+        error_line("interrupted")
+        return ExitCode.INTERRUPTED
+    if _is_click_error(exc):  # Typer may vendor click, so match by shape, not class
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        error_line(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    if debug:
+        traceback.print_exception(exc)
+    if isinstance(exc, ClickSmsError):
+        error_line(str(exc))
+        return exc.exit_code
+    error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+    return ExitCode.INTERNAL
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    """Usage and parameter errors from click (plain or vendored by Typer)."""
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
