@@ -226,3 +226,47 @@ def test_no_output_or_file_reveals_the_password_or_session_id(
             assert PASSWORD not in text, path
             if path != session_file:
                 assert not any(s in text for s in session_ids), path
+
+
+def test_auth_replaces_a_world_readable_session_file(cli, creds, config_dir: Path) -> None:
+    assert cli("auth").exit_code == 0
+    path = config_dir / "session.json"
+    old = json.loads(path.read_text())["session_id"]
+    path.chmod(0o644)
+    run = cli("auth")
+    assert run.exit_code == 0, run.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["session_id"] != old
+
+
+def test_config_dir_open_to_others_is_refused(cli, creds, config_dir: Path) -> None:
+    config_dir.mkdir(mode=0o755)
+    config_dir.chmod(0o755)
+    run = cli("auth")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        f"Error: config dir {config_dir} is open to other users (mode 755); "
+        f"run `chmod 700 {config_dir}` or point CLICKSMS_CONFIG_DIR elsewhere"
+    )
+    assert stat.S_IMODE(config_dir.stat().st_mode) == 0o755, "never chmod the user's directory"
+    assert not (config_dir / "session.json").exists()
+
+
+def test_empty_environment_variable_hides_dotenv(cli, creds, monkeypatch, isolated_env) -> None:
+    (isolated_env / "work" / ".env").write_text(f"CLICKSMS_PASSWORD={PASSWORD}\n")
+    monkeypatch.setenv("CLICKSMS_PASSWORD", "")
+    run = cli("auth")
+    assert run.exit_code == 3
+    assert run.stderr.strip().startswith("Error: no password:")
+    assert creds.requests == []
+
+
+def test_sandbox_flag_ignores_the_users_settings(cli, monkeypatch, config_dir: Path) -> None:
+    monkeypatch.setenv("CLICKSMS_ENDPOINT", "http://example.com/soap")
+    monkeypatch.setenv("CLICKSMS_API_ID", "not-a-number")
+    monkeypatch.setenv("CLICKSMS_PASSWORD", "the-users-real-password")
+    run = cli("--sandbox", "send", NUMBER, "-t", "demo", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)[0]["status"] == "accepted"
+    assert not config_dir.exists()
+    assert "the-users-real-password" not in run.stderr + run.stdout

@@ -154,3 +154,93 @@ def test_hidden_password_prompt_on_a_terminal(creds, config_dir: Path) -> None:
     assert PASSWORD.encode() not in seen, "the password was echoed"
     assert b"Authenticated as sandbox" in seen
     assert (config_dir / "session.json").exists()
+
+
+def test_password_stdin_on_a_terminal_is_not_echoed(creds, config_dir: Path) -> None:
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "CLICKSMS_PASSWORD"}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(clicksms_exe()[0], [*clicksms_exe(), "auth", "--password-stdin"], env)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"password:" not in seen and time.monotonic() < deadline:
+        seen += os.read(fd, 1024)
+    os.write(fd, PASSWORD.encode() + b"\n")
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert PASSWORD.encode() not in seen
+
+
+def test_text_that_is_not_utf8_is_a_usage_error(creds) -> None:
+    argv = [os.fsencode(a) for a in [*clicksms_exe(), "send", NUMBER, "-t"]] + [b"caf\xe9"]
+    proc = subprocess.run(argv, capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == "Error: message text is not valid UTF-8"
+    piped = subprocess.run(
+        [*clicksms_exe(), "send", NUMBER], input=b"caf\xe9\n", capture_output=True, timeout=60
+    )
+    assert piped.returncode == 2
+    # Depending on the locale Python decodes stdin strictly or with surrogates; both are caught.
+    assert piped.stderr.decode().strip() in (
+        "Error: message text on standard input is not valid UTF-8",
+        "Error: message text is not valid UTF-8",
+    )
+    assert creds.requests == []
+
+
+def test_closed_stdin(creds) -> None:
+    proc = subprocess.run(
+        [*clicksms_exe(), "send", NUMBER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "Error: no message text: standard input is closed"
+
+
+def test_ctrl_c_between_chunks_reports_every_row(sandbox) -> None:
+    """SIGINT while the second request of three is in flight: 300 sent, 300 unknown, 50 not."""
+    sandbox.config.latency = 1.5
+    env = {
+        **os.environ,
+        "CLICKSMS_ENDPOINT": sandbox.endpoint,
+        "CLICKSMS_API_ID": "3512345",
+        "CLICKSMS_USER": "sandbox",
+        "CLICKSMS_PASSWORD": PASSWORD,
+    }
+    targets = [f"2782{n:07d}" for n in range(1000000, 1000650)]
+    proc = subprocess.Popen(
+        [*clicksms_exe(), "send", *targets, "-t", "x", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(sandbox.ledger) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the second request is now waiting out the sandbox's latency
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    rows = json.loads(out)
+    statuses = [r["status"] for r in rows]
+    assert statuses == ["accepted"] * 300 + ["unknown"] * 300 + ["not_sent"] * 50
+    assert err.strip().splitlines()[-1] == "Error: interrupted"

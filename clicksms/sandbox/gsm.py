@@ -8,6 +8,9 @@ counting bug in the client shows up as a disagreement with the sandbox (API.md Â
   in a non-unicode text count one septet each and reach the handset as ``?``.
 * UCS-2 (``unicode=1``): the text is hex of big-endian UTF-16 code units; 70 units in one
   SMS, 67 per part.
+* A part never ends between an escape and its character, or between the two halves of a
+  surrogate pair: a handset could not rebuild either. This is the strict reading, so a
+  client that counts with plain division gets ERR 113 here rather than in the field.
 * 8-bit (``data``): 140 octets in one SMS, 134 per part (6-octet concatenation header).
 """
 
@@ -44,13 +47,29 @@ def parts_for(length: int, single: int, multi: int) -> int:
     return -(-length // multi)
 
 
+def packed_parts(widths: list[int], single: int, multi: int) -> int:
+    """Parts needed when no unit of ``widths`` (an escape pair, a surrogate pair) is split."""
+    if sum(widths) <= single:
+        return 1
+    parts, room = 1, multi
+    for width in widths:
+        if width > room:
+            parts, room = parts + 1, multi
+        room -= width
+    return parts
+
+
 def septet_count(text: str) -> int:
     """Septets a plain text occupies; unrepresentable characters count as one ('?')."""
-    return sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
+    return sum(_septet_widths(text))
+
+
+def _septet_widths(text: str) -> list[int]:
+    return [2 if ch in GSM_EXTENSION else 1 for ch in text]
 
 
 def gsm_parts(text: str) -> int:
-    return parts_for(septet_count(text), GSM_SINGLE, GSM_MULTI)
+    return packed_parts(_septet_widths(text), GSM_SINGLE, GSM_MULTI)
 
 
 def handset_text(text: str) -> str:
@@ -72,7 +91,14 @@ def ucs2_units(hex_text: str) -> int:
 
 
 def ucs2_parts(hex_text: str) -> int:
-    return parts_for(ucs2_units(hex_text), UCS2_SINGLE, UCS2_MULTI)
+    units = [int(hex_text[i : i + 4], 16) for i in range(0, len(hex_text), 4)]
+    widths: list[int] = []
+    for unit in units:
+        if 0xDC00 <= unit <= 0xDFFF and widths and widths[-1] == -1:
+            widths[-1] = 2  # low surrogate completes the pair started before it
+        else:
+            widths.append(-1 if 0xD800 <= unit <= 0xDBFF else 1)
+    return packed_parts([abs(w) for w in widths], UCS2_SINGLE, UCS2_MULTI)
 
 
 def decode_ucs2(hex_text: str) -> str:
