@@ -54,11 +54,17 @@ class Account:
         api_id and user come from the settings, else from the ``previous`` session for the
         same endpoint (so ``clicksms auth`` can renew what it stored before).
         """
-        api_id, user = self._identity(previous or self._session or self._stored_quietly())
+        previous = previous or self._session
+        api_id, user = self._identity(previous or self._stored_quietly())
         password = self._password()
         if not password:
+            why = (
+                "the stored session has expired and there is no password"
+                if previous
+                else ("no password")
+            )
             raise AuthError(
-                "no password: set CLICKSMS_PASSWORD (environment or .env), "
+                f"{why}: set CLICKSMS_PASSWORD (environment or .env), "
                 "or run `clicksms auth` on a terminal"
             )
         replies = self.client.call("auth", api_id=int(api_id), user=user, password=password)

@@ -60,17 +60,46 @@ def report_failure(exc: BaseException, debug: bool) -> int:
         error_line("interrupted")
         return ExitCode.INTERRUPTED
     if _is_click_error(exc):  # Typer may vendor click, so match by shape, not class
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        error_line(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
-        return int(exc.exit_code)  # type: ignore[attr-defined]
+        return _report_usage(exc)
     if debug:
         traceback.print_exception(exc)
     if isinstance(exc, ClickSmsError):
         error_line(str(exc))
         return exc.exit_code
-    error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+    hint = "" if debug else " (run with --debug for details)"
+    error_line(f"internal error: {type(exc).__name__}: {exc}{hint}")
     return ExitCode.INTERNAL
+
+
+#: Options of the main command; people often type them after the subcommand.
+GLOBAL_OPTIONS = frozenset(
+    {
+        "--endpoint",
+        "--api-id",
+        "--user",
+        "--timeout",
+        "--allow-insecure-http",
+        "--sandbox",
+        "--debug",
+    }
+)
+
+
+def _report_usage(exc: BaseException) -> int:
+    """Usage errors in one line; plain ``clicksms`` shows the help instead."""
+    code = int(exc.exit_code)  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        sys.stderr.write(exc.format_message() + "\n")  # type: ignore[attr-defined]
+        return code
+    message = exc.format_message()  # type: ignore[attr-defined]
+    option = getattr(exc, "option_name", None)
+    if option in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
+        message += f" ({option} goes before the command: clicksms {option} … {ctx.info_name} …)"
+    elif ctx is not None:
+        message += f" (see `{ctx.command_path} --help`)"
+    error_line(message)
+    return code
 
 
 def _is_click_error(exc: BaseException) -> bool:

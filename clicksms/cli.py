@@ -133,22 +133,43 @@ def auth(
         printf '%s\\n' "$PW" | clicksms auth --password-stdin
     """
     rt: Runtime = ctx.obj
-    if status and logout:
-        raise UsageError("use either --status or --logout, not both")
+    if status + logout + password_stdin > 1:
+        raise UsageError("use only one of --status, --logout and --password-stdin")
     if status:
         raise typer.Exit(_auth_status(rt, output))
     if logout:
-        forgotten = rt.store().forget()
-        note("Session forgotten." if forgotten else "No session was stored.")
+        store = rt.store()
+        forgotten = store.forget()
+        _auth_result(
+            {"forgotten": forgotten, "file": str(store.path)},
+            "Session forgotten." if forgotten else "No session was stored.",
+            output,
+        )
         return
     if password_stdin:
         rt.password_from_stdin()
     account = rt.account()
     session = account.authenticate()
-    note(
+    _auth_result(
+        {
+            "authenticated": True,
+            "endpoint": session.endpoint,
+            "api_id": session.api_id,
+            "user": session.user,
+            "file": str(account.store.path),
+        },
         f"Authenticated as {session.user} (api_id {session.api_id}) at {session.endpoint}; "
-        f"session stored in {account.store.path}"
+        f"session stored in {account.store.path}",
+        output,
     )
+
+
+def _auth_result(row: dict[str, object], sentence: str, output: OutputFormat) -> None:
+    """A sentence for people (stderr), or the same facts as data for scripts (stdout)."""
+    if output is OutputFormat.table:
+        note(sentence)
+    else:
+        emit([row], [Column(k, k) for k in row], output)
 
 
 def _auth_status(rt: Runtime, output: OutputFormat) -> int:
@@ -168,13 +189,13 @@ def _auth_status(rt: Runtime, output: OutputFormat) -> int:
     usable = bool(row.get("fresh")) and bool(row.get("matches_settings"))
     if output is OutputFormat.table:
         if session is None:
-            note(f"No session stored ({store.path}).")
+            typer.echo(f"No session stored ({store.path}).")
         else:
             idle = int(row["idle_seconds"])  # type: ignore[call-overload]
             state = (
                 "usable" if usable else ("expired" if not row["fresh"] else "for other settings")
             )
-            note(
+            typer.echo(
                 f"Session for {session.user} (api_id {session.api_id}) at {session.endpoint}: "
                 f"idle {idle // 60}m{idle % 60:02d}s, {state}."
             )
@@ -217,9 +238,12 @@ def send(
     from clicksms.send import send as send_messages
 
     rt: Runtime = ctx.obj
+    rt.settings()  # a bad setting is a usage error even if no number turns out valid
     message = prepare_message(_message_text(text))
     sender_id = check_sender(sender)
     recipients = split_recipients(to, check_country(resolve_country(country)))
+    if not recipients.checks:
+        raise UsageError("no recipients: give at least one phone number")
     for duplicate in recipients.duplicates:
         note(f"Skipping {duplicate}: same number as an earlier recipient.")
     sent = SendReport(())
@@ -264,7 +288,10 @@ def _message_text(text: str | None) -> str:
     if text is None and _stdin_is_terminal():
         raise UsageError("no message text: pass --text TEXT or pipe the text on stdin")
     data = _read_stdin("message text")
-    return data[:-1] if data.endswith("\n") else data
+    for ending in ("\r\n", "\n"):  # what echo, printf or a Windows editor put at the end
+        if data.endswith(ending):
+            return data[: -len(ending)]
+    return data
 
 
 def _stdin_is_terminal() -> bool:
@@ -334,16 +361,20 @@ def validate_number(
 def sandbox_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8080,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
+    ] = 8080,
     ledger: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(help="Append one JSON line per accepted message to this file."),
     ] = None,
-    credits: Annotated[float, typer.Option(help="Starting balance in credits.")] = 1000.0,
+    credits: Annotated[float, typer.Option(min=0, help="Starting balance in credits.")] = 1000.0,
     session_timeout: Annotated[
-        float, typer.Option(help="Idle seconds before a session expires (ERR 003).")
+        float, typer.Option(min=1, help="Idle seconds before a session expires (ERR 003).")
     ] = 900.0,
-    latency: Annotated[float, typer.Option(help="Seconds added to every answer.")] = 0.0,
+    latency: Annotated[
+        float, typer.Option(min=0, max=60, help="Seconds added to every answer.")
+    ] = 0.0,
 ) -> None:
     """Run a local Clickatell-compatible SOAP server in the foreground (Ctrl-C stops it).
 

@@ -6,7 +6,9 @@ environment variables always win and nothing leaks between in-process invocation
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +27,16 @@ ENV_ENDPOINT = "CLICKSMS_ENDPOINT"
 ENV_CONFIG_DIR = "CLICKSMS_CONFIG_DIR"
 ENV_COUNTRY = "CLICKSMS_COUNTRY"
 ENV_TIMEOUT = "CLICKSMS_TIMEOUT"
+
+#: The flag that sets each variable, to name it when a flag is given but empty.
+_FLAGS = {
+    ENV_ENDPOINT: "--endpoint",
+    ENV_API_ID: "--api-id",
+    ENV_USER: "--user",
+    ENV_COUNTRY: "--country",
+    ENV_TIMEOUT: "--timeout",
+}
+_MAX_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,9 @@ class SettingsSource:
         self._dotenv: dict[str, str] | None = None
 
     def get(self, name: str, flag: str | None = None) -> str | None:
-        if flag is not None and flag != "":
+        if flag is not None:
+            if not flag.strip():  # `--endpoint "$UNSET"` must not quietly mean the default
+                raise ConfigError(f"{_FLAGS.get(name, name)} was given an empty value")
             return flag
         if name in self._environ:  # set, even to "", it hides .env: the environment wins
             return self._environ[name] or None
@@ -57,13 +71,21 @@ class SettingsSource:
     def dotenv(self) -> dict[str, str]:
         if self._dotenv is None:
             path = self._cwd / ".env"
-            if path.is_file():
-                from dotenv import dotenv_values
-
-                self._dotenv = {k: v for k, v in dotenv_values(path).items() if v is not None}
-            else:
+            try:
+                info = path.stat()
+            except OSError:
                 self._dotenv = {}
+            else:
+                self._dotenv = _read_dotenv(str(path), info.st_mtime_ns, info.st_size)
         return self._dotenv
+
+
+@functools.lru_cache(maxsize=4)
+def _read_dotenv(path: str, mtime_ns: int, size: int) -> dict[str, str]:
+    """Parse a .env file once per content (python-dotenv warns about bad lines each time)."""
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
 def load_settings(
@@ -80,18 +102,13 @@ def load_settings(
     src = source or SettingsSource()
     resolved_endpoint = src.get(ENV_ENDPOINT, endpoint) or DEFAULT_ENDPOINT
     check_endpoint(resolved_endpoint, allow_insecure_http)
-    resolved_api_id = src.get(ENV_API_ID, api_id)
-    if resolved_api_id is not None and not resolved_api_id.strip().isdigit():
-        raise ConfigError(
-            f"api_id must be a number, got {resolved_api_id!r} (CLICKSMS_API_ID or --api-id)"
-        )
     return Settings(
         endpoint=resolved_endpoint,
-        api_id=resolved_api_id.strip() if resolved_api_id else None,
+        api_id=check_api_id(src.get(ENV_API_ID, api_id)),
         user=src.get(ENV_USER, user),
         password=src.get(ENV_PASSWORD),
         config_dir=_config_dir(src.get(ENV_CONFIG_DIR, config_dir)),
-        timeout=_timeout(src.get(ENV_TIMEOUT, None if timeout is None else str(timeout))),
+        timeout=parse_timeout(src.get(ENV_TIMEOUT, None if timeout is None else str(timeout))),
     )
 
 
@@ -123,19 +140,31 @@ def is_loopback(host: str) -> bool:
 
 def _config_dir(value: str | None) -> Path:
     if value:
-        return Path(value).expanduser()
+        path = Path(value).expanduser()
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"CLICKSMS_CONFIG_DIR {path} is not a directory")
+        return path
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("clicksms", appauthor=False))
 
 
-def _timeout(value: str | None) -> float:
+def check_api_id(value: str | None) -> str | None:
+    """Clickatell API IDs are integers (``xsd:int`` in the WSDL)."""
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise ConfigError(f"api_id must be a number, got {value!r} (CLICKSMS_API_ID or --api-id)")
+    return value.strip()
+
+
+def parse_timeout(value: str | None) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
     try:
         seconds = float(value)
     except ValueError:
         raise ConfigError(f"timeout must be a number of seconds, got {value!r}") from None
-    if seconds <= 0:
-        raise ConfigError(f"timeout must be positive, got {value!r}")
+    if not math.isfinite(seconds) or not 0 < seconds <= _MAX_TIMEOUT:
+        raise ConfigError(f"timeout must be between 0 and {_MAX_TIMEOUT:g} seconds, got {value!r}")
     return seconds

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from clicksms.errors import UsageError
 
 _FORMATTING = re.compile(r"[\s\-().\u00a0/]")
+_SHAPE = re.compile(r"\+?[0-9]+")
+_SHAPE_ERROR = "not a phone number: use digits (spaces, dashes, dots, brackets allowed), + first"
 
 _TYPE_NAMES = {
     0: "fixed_line",
@@ -49,8 +51,10 @@ def check_country(country: str | None) -> str | None:
 
     code = country.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
+        hint = " (the United Kingdom is GB)" if code == "UK" else ""
         raise UsageError(
-            f"unknown country {country!r}: use a two-letter region code such as ZA or GB"
+            f"unknown country {country!r} (--country or CLICKSMS_COUNTRY): "
+            f"use a two-letter region code such as ZA or GB{hint}"
         )
     return code
 
@@ -71,13 +75,12 @@ def check_number(raw: str, country: str | None = None) -> NumberCheck:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
 
+    if not _SHAPE.fullmatch(compact):
+        return NumberCheck(input=raw, valid=False, error=_SHAPE_ERROR)
+
     candidates: list[tuple[str, str | None]] = []
     if compact.startswith("+"):
         candidates.append((compact, None))
-    elif not compact.isdigit():
-        return NumberCheck(
-            input=raw, valid=False, error="not a phone number: only digits, +, spaces and - allowed"
-        )
     elif compact.startswith("0"):
         if country is None:
             return NumberCheck(
@@ -118,15 +121,11 @@ def _parse(raw: str, text: str, region: str | None) -> NumberCheck:
     except NumberParseException as exc:
         return NumberCheck(input=raw, valid=False, error=_parse_error(exc))
     region_code = phonenumbers.region_code_for_number(parsed)
-    number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
     if not phonenumbers.is_valid_number(parsed):
         return NumberCheck(
-            input=raw,
-            valid=False,
-            number=number,
-            region=region_code,
-            error=_invalid_reason(parsed, region_code),
+            input=raw, valid=False, region=region_code, error=_invalid_reason(parsed, region_code)
         )
+    number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
     kind = _TYPE_NAMES.get(phonenumbers.number_type(parsed), "unknown")
     return NumberCheck(input=raw, valid=True, number=number, region=region_code, type=kind)
 

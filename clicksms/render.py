@@ -32,6 +32,7 @@ class Column:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PIPE_WIDTH = 400
 
 
 def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
@@ -84,7 +85,9 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) ->
                 text = _escape(text)
             cells.append(text)
         table.add_row(*cells)
-    Console(highlight=False).print(table)
+    # Piped into a file or a log, rows should stay one line each, whatever the width.
+    width = None if sys.stdout.isatty() else _PIPE_WIDTH
+    Console(highlight=False, width=width).print(table)
 
 
 def note(message: str) -> None:

@@ -95,15 +95,21 @@ class Runtime:
     def _start_sandbox(self) -> Settings:
         """Point everything at a fresh in-process sandbox and a temporary config dir.
 
-        The user's own settings are not read at all: a demo must work whatever they say.
+        The user's environment and .env are not read at all: a demo must work whatever they
+        say. ``--user``/``--api-id`` on the command line still apply, so the sandbox's
+        ``frozen`` user and unknown API IDs can be tried.
         """
         import secrets
         import tempfile
         from pathlib import Path
 
-        from clicksms.config import DEFAULT_TIMEOUT, Settings
+        from clicksms.config import Settings, check_api_id, parse_timeout
+        from clicksms.errors import UsageError
         from clicksms.sandbox import Sandbox, SandboxConfig
 
+        timeout = self._flags["timeout"]
+        if self._flags["endpoint"] is not None:
+            raise UsageError("--sandbox runs its own endpoint: drop --endpoint")
         password = secrets.token_urlsafe(16)
         config = SandboxConfig(host="127.0.0.1", port=0, password=password)
         sandbox = Sandbox(config).start()
@@ -113,15 +119,21 @@ class Runtime:
         note(f"Sandbox at {sandbox.endpoint}: nothing is really sent.")
         return Settings(
             endpoint=sandbox.endpoint,
-            api_id=str(config.api_id),
-            user=config.user,
+            api_id=check_api_id(self._flags["api_id"]) or str(config.api_id),
+            user=self._flags["user"] or config.user,
             password=password,
             config_dir=Path(config_dir.name),
-            timeout=float(self._flags["timeout"] or DEFAULT_TIMEOUT),
+            timeout=parse_timeout(None if timeout is None else str(timeout)),
         )
 
 
 def _prompt_password() -> str:
     import getpass
 
-    return getpass.getpass("Clickatell password: ")
+    try:
+        password = getpass.getpass("Clickatell password: ")
+    except EOFError:
+        raise AuthError("no password entered") from None
+    if not password:
+        raise AuthError("empty password entered")
+    return password

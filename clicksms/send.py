@@ -6,6 +6,7 @@ rendering and exit codes are derived from it, never decided here ad hoc.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -143,9 +144,18 @@ def split_recipients(raw: Iterable[str], country: str | None) -> Recipients:
 
 
 def prepare_message(text: str, unicode: str = "auto") -> EncodedMessage:
-    """Encode ``text``, refusing what the gateway would reject or what is surely a mistake."""
+    """Encode ``text``, refusing what the gateway would reject or what is surely a mistake.
+
+    Text is NFC-normalised first, so an ``e`` + combining accent from a pasted document is the
+    single GSM ``é`` it looks like instead of forcing the whole message into UCS-2.
+    """
     if not text.strip():
         raise UsageError("message text is empty: pass --text or pipe the text on stdin")
+    text = unicodedata.normalize("NFC", text)
+    controls = [(i, ch) for i, ch in enumerate(text) if _is_forbidden_control(ch)]
+    if controls:
+        listed = ", ".join(f"U+{ord(ch):04X} at {i}" for i, ch in controls[:5])
+        raise UsageError(f"message text has control characters SOAP cannot carry: {listed}")
     try:
         message = encode(text, unicode)
     except NotGsmError as exc:
@@ -157,6 +167,11 @@ def prepare_message(text: str, unicode: str = "auto") -> EncodedMessage:
             f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
         )
     return message
+
+
+def _is_forbidden_control(ch: str) -> bool:
+    """XML 1.0 allows only tab, LF and CR below U+0020 (so not even GSM's form feed)."""
+    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" and not "\x7f" <= ch <= "\x9f"
 
 
 def check_sender(sender: str | None) -> str | None:

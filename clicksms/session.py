@@ -63,6 +63,8 @@ class SessionStore:
             return None
         except OSError as exc:
             raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{self.path} is not a regular file: remove it")
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
                 f"{self.path} is readable by other users; run `chmod 600 {self.path}` "
@@ -99,6 +101,8 @@ class SessionStore:
             self.path.unlink()
         except FileNotFoundError:
             return False
+        except OSError as exc:
+            raise ConfigError(f"cannot remove {self.path}: {exc.strerror}") from None
         return True
 
     def _ensure_dir(self) -> None:

@@ -91,7 +91,8 @@ class SoapClient:
             return NetworkError(f"no answer from {host} within {self._timeout:g}s (timeout)")
         if isinstance(exc, requests.exceptions.ConnectionError):
             reason, arrived = _connection_reason(exc)
-            return NetworkError(f"cannot connect to {host}: {reason}", may_have_arrived=arrived)
+            where = f"lost the connection to {host}" if arrived else f"cannot connect to {host}"
+            return NetworkError(f"{where}: {reason}", may_have_arrived=arrived)
         if isinstance(exc, requests.exceptions.RequestException):
             return NetworkError(f"HTTP problem talking to {host}: {type(exc).__name__}")
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
@@ -104,8 +105,10 @@ class SoapClient:
             )
         if isinstance(exc, (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)):
             return ProtocolError(f"{host} sent XML with a DTD or entities; refused for safety")
-        if isinstance(exc, (XMLSyntaxError, zeep_errors.Error)):
-            return ProtocolError(f"{host} sent a malformed response ({type(exc).__name__})")
+        if isinstance(exc, (XMLSyntaxError, zeep_errors.TransportError)):
+            return ProtocolError(f"{host} sent a malformed response (not XML)")
+        if isinstance(exc, zeep_errors.Error):
+            return ProtocolError(f"{host} sent a malformed response (not a Clickatell SOAP answer)")
         return exc
 
 

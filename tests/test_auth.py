@@ -66,8 +66,8 @@ def test_expired_session_without_password_says_how_to_fix(cli, creds, clock, mon
     run = cli("send", NUMBER, "-t", "x")
     assert run.exit_code == 3
     assert run.stderr.strip() == (
-        "Error: no password: set CLICKSMS_PASSWORD (environment or .env), "
-        "or run `clicksms auth` on a terminal"
+        "Error: the stored session has expired and there is no password: "
+        "set CLICKSMS_PASSWORD (environment or .env), or run `clicksms auth` on a terminal"
     )
     assert creds.ledger == []
 
@@ -167,8 +167,18 @@ def test_missing_credentials(cli, monkeypatch) -> None:
 def test_status_and_logout(cli, creds, config_dir: Path) -> None:
     missing = cli("auth", "--status")
     assert missing.exit_code == 3
-    assert "No session stored" in missing.stderr
-    assert cli("auth").exit_code == 0
+    assert missing.stdout.startswith("No session stored (")
+    login = cli("auth", "-o", "json")
+    assert login.exit_code == 0
+    assert json.loads(login.stdout) == [
+        {
+            "authenticated": True,
+            "endpoint": creds.endpoint,
+            "api_id": "3512345",
+            "user": "sandbox",
+            "file": str(config_dir / "session.json"),
+        }
+    ]
     status = cli("auth", "--status", "-o", "json")
     assert status.exit_code == 0
     (row,) = json.loads(status.stdout)
@@ -176,11 +186,22 @@ def test_status_and_logout(cli, creds, config_dir: Path) -> None:
     assert "session_id" not in row
     human = cli("auth", "--status")
     assert human.exit_code == 0
-    assert "usable" in human.stderr
+    assert human.stdout.startswith(
+        f"Session for sandbox (api_id 3512345) at {creds.endpoint}: idle"
+    )
+    assert human.stdout.strip().endswith(", usable.")
     logout = cli("auth", "--logout")
     assert logout.exit_code == 0
     assert logout.stderr.strip() == "Session forgotten."
     assert not (config_dir / "session.json").exists()
+    again = cli("auth", "--logout", "-o", "json")
+    assert json.loads(again.stdout)[0]["forgotten"] is False
+
+
+def test_auth_options_that_conflict(cli, creds) -> None:
+    run = cli("auth", "--status", "--password-stdin")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == ("Error: use only one of --status, --logout and --password-stdin")
 
 
 def test_world_readable_session_file_is_refused(cli, creds, config_dir: Path) -> None:

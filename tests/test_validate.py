@@ -51,7 +51,10 @@ def test_valid_forms(cli, raw, country, number, region, kind) -> None:
     ("raw", "error"),
     [
         ("082 123 4567", "national number without a country: use +<country code> or --country"),
-        ("hello", "not a phone number: only digits, +, spaces and - allowed"),
+        (
+            "hello",
+            "not a phone number: use digits (spaces, dashes, dots, brackets allowed), + first",
+        ),
         ("+2782", "too short for ZA"),
         ("+278212345678901", "too long for ZA"),
         ("+999 123456", "unknown country calling code"),
@@ -91,7 +94,8 @@ def test_unknown_country(cli) -> None:
     run = cli("validate-number", "0821234567", "--country", "XX")
     assert run.exit_code == 2
     assert run.stderr.strip() == (
-        "Error: unknown country 'XX': use a two-letter region code such as ZA or GB"
+        "Error: unknown country 'XX' (--country or CLICKSMS_COUNTRY): "
+        "use a two-letter region code such as ZA or GB"
     )
 
 

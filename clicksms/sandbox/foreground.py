@@ -24,6 +24,14 @@ def run_foreground(
     latency: float,
 ) -> None:
     """Serve until Ctrl-C, after printing the endpoint and matching credentials."""
+    from clicksms.errors import UsageError
+
+    if ledger is not None:
+        try:  # fail now, not on the first accepted message
+            with ledger.open("a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"cannot write the ledger {ledger}: {exc.strerror}") from None
     password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
     config = SandboxConfig(
         host=host,
@@ -38,8 +46,6 @@ def run_foreground(
     try:
         sandbox.start()
     except OSError as exc:
-        from clicksms.errors import UsageError
-
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     out = sys.stdout
     out.write(f"Clickatell sandbox listening on {sandbox.endpoint}\n")

@@ -1,0 +1,137 @@
+"""Bad input of every kind: one clear line on stderr, the documented exit code, nothing sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NUMBER = "27821234567"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["send", "", "-t", "hi"], "Error: no recipients: give at least one phone number"),
+        (["send", ",", "-t", "hi"], "Error: no recipients: give at least one phone number"),
+        (
+            ["--endpoint", "", "send", NUMBER, "-t", "hi"],
+            "Error: --endpoint was given an empty value",
+        ),
+        (["--user", " ", "send", NUMBER, "-t", "hi"], "Error: --user was given an empty value"),
+        (["--api-id", "", "auth"], "Error: --api-id was given an empty value"),
+        (
+            ["--timeout", "nan", "send", NUMBER, "-t", "hi"],
+            "Error: timeout must be between 0 and 3600 seconds, got 'nan'",
+        ),
+        (
+            ["--timeout", "0", "auth"],
+            "Error: timeout must be between 0 and 3600 seconds, got '0.0'",
+        ),
+        (
+            ["send", NUMBER, "-t", "a\x01b\x0cc"],
+            "Error: message text has control characters SOAP cannot carry: "
+            "U+0001 at 1, U+000C at 3",
+        ),
+        (
+            ["send", NUMBER, "-t", "hi", "--endpoint", "http://127.0.0.1:1/"],
+            "Error: No such option: --endpoint "
+            "(--endpoint goes before the command: clicksms --endpoint … send …)",
+        ),
+        (
+            ["send", NUMBER, "-t", "hi", "--bogus"],
+            "Error: No such option: --bogus (see `clicksms send --help`)",
+        ),
+        (
+            ["--sandbox", "--endpoint", "http://127.0.0.1:1/", "send", NUMBER, "-t", "hi"],
+            "Error: --sandbox runs its own endpoint: drop --endpoint",
+        ),
+        (
+            ["validate-number", NUMBER, "--country", "UK"],
+            "Error: unknown country 'UK' (--country or CLICKSMS_COUNTRY): "
+            "use a two-letter region code such as ZA or GB (the United Kingdom is GB)",
+        ),
+        (
+            ["sandbox", "--port", "99999"],
+            "Error: Invalid value for '--port': Input should be less than or equal to 65535 "
+            "(see `clicksms sandbox --help`)",
+        ),
+    ],
+)
+def test_usage_errors(cli, creds, args, line) -> None:
+    run = cli(*args)
+    assert (run.exit_code, run.stderr.strip().splitlines()[-1]) == (2, line)
+    assert "Traceback" not in run.stderr
+    assert creds.ledger == []
+
+
+def test_bare_command_shows_help(cli) -> None:
+    run = cli()
+    assert run.exit_code == 2
+    assert run.stderr.startswith("Usage: clicksms [OPTIONS] COMMAND [ARGS]...")
+    assert "Error" not in run.stderr
+
+
+def test_config_dir_that_is_a_file(cli, creds, monkeypatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("CLICKSMS_CONFIG_DIR", str(blocker))
+    run = cli("auth", "--logout")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == f"Error: CLICKSMS_CONFIG_DIR {blocker} is not a directory"
+
+
+def test_session_file_that_is_a_directory(cli, creds, config_dir: Path) -> None:
+    (config_dir / "session.json").mkdir(parents=True)
+    config_dir.chmod(0o700)
+    run = cli("send", NUMBER, "-t", "hi")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        f"Error: {config_dir / 'session.json'} is not a regular file: remove it"
+    )
+
+
+def test_sandbox_ledger_that_cannot_be_written(cli, tmp_path: Path) -> None:
+    run = cli("sandbox", "--port", "0", "--ledger", str(tmp_path))
+    assert run.exit_code == 2
+    assert run.stderr.strip() == f"Error: cannot write the ledger {tmp_path}: Is a directory"
+
+
+def test_sandbox_flag_honours_user_for_the_frozen_account(cli) -> None:
+    run = cli("--sandbox", "--user", "frozen", "send", NUMBER, "-t", "hi")
+    assert run.exit_code == 3
+    assert run.stderr.strip().endswith(
+        "Error: the Clickatell account is frozen: contact Clickatell support (ERR 004)"
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["++27821234567", "+27821234567x12", "27 82 123 4567 ext 5", "+27-82-abc-4567"]
+)
+def test_number_shapes_that_are_refused(cli, raw) -> None:
+    run = cli("validate-number", raw, "-o", "json")
+    assert run.exit_code == 4
+    (row,) = json.loads(run.stdout)
+    assert (row["valid"], row["number"]) == (False, None)
+    assert row["error"] == (
+        "not a phone number: use digits (spaces, dashes, dots, brackets allowed), + first"
+    )
+
+
+def test_invalid_numbers_carry_no_number(cli) -> None:
+    run = cli("validate-number", "+27 82 123 45678", "-o", "json")
+    (row,) = json.loads(run.stdout)
+    assert (row["valid"], row["number"], row["region"]) == (False, None, "ZA")
+
+
+def test_decomposed_accents_stay_gsm(cli, creds) -> None:
+    decomposed = "Cafe\u0301"  # "e" + combining acute, as pasted from some editors
+    assert cli("send", NUMBER, "-t", decomposed).exit_code == 0
+    (request,) = [r["fields"] for r in creds.requests if r["op"] == "sendmsg"]
+    assert request["text"] == "Café" and "unicode" not in request
+
+
+def test_windows_line_ending_on_stdin_is_dropped(cli, creds) -> None:
+    assert cli("send", NUMBER, input="deploy ok\r\n").exit_code == 0
+    assert creds.ledger[0]["text"] == "deploy ok"
