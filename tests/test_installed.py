@@ -67,6 +67,22 @@ def test_validate_number_from_stdin() -> None:
     assert [r["valid"] for r in json.loads(proc.stdout)] == [True, False]
 
 
+def wait_until_reading_stdin(pid: int, limit: float = 30.0) -> None:
+    """Block until ``pid`` sits in read(0, …), so a signal lands where the test means it to."""
+    read_syscalls = {"0", "63"}  # x86_64, aarch64
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            time.sleep(2.0)  # no /proc: fall back to a generous pause
+            return
+        if len(fields) > 1 and fields[0] in read_syscalls and int(fields[1], 16) == 0:
+            return
+        time.sleep(0.02)
+    pytest.fail("the process never started reading its standard input")
+
+
 def test_ctrl_c_while_waiting_for_stdin_exits_130() -> None:
     proc = subprocess.Popen(
         [*clicksms_exe(), "send", NUMBER],
@@ -76,7 +92,7 @@ def test_ctrl_c_while_waiting_for_stdin_exits_130() -> None:
         text=True,
     )
     try:
-        time.sleep(1.0)  # let it reach the stdin read; the signal is what is under test
+        wait_until_reading_stdin(proc.pid)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -244,3 +260,30 @@ def test_ctrl_c_between_chunks_reports_every_row(sandbox) -> None:
     statuses = [r["status"] for r in rows]
     assert statuses == ["accepted"] * 300 + ["unknown"] * 300 + ["not_sent"] * 50
     assert err.strip().splitlines()[-1] == "Error: interrupted"
+
+
+def test_ctrl_d_at_the_password_prompt(creds) -> None:
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "CLICKSMS_PASSWORD"}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(clicksms_exe()[0], [*clicksms_exe(), "auth"], env)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"password:" not in seen and time.monotonic() < deadline:
+        seen += os.read(fd, 1024)
+    os.write(fd, b"\x04")
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 3
+    assert b"Error: no password entered" in seen
+    assert creds.requests == []

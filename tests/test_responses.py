@@ -1,0 +1,110 @@
+"""The gateway's answer strings (API.md §4.1) and error codes (§7), parsed and explained.
+
+Most parsing is exercised end to end against the sandbox and the impostor server; these cases
+pin the liberal forms the sandbox itself never sends.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clicksms.codes import ERROR_MESSAGES, describe_error
+from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
+from clicksms.responses import parse_error, parse_send_item, parse_session_id, session_expired
+
+#: Every code in API.md §7.
+DOCUMENTED_CODES = [
+    "001",
+    "002",
+    "003",
+    "004",
+    "005",
+    "007",
+    "100",
+    "101",
+    "102",
+    "103",
+    "104",
+    "105",
+    "106",
+    "107",
+    "108",
+    "109",
+    "110",
+    "111",
+    "112",
+    "113",
+    "114",
+    "115",
+    "116",
+    "120",
+    "121",
+    "122",
+    "123",
+    "128",
+    "130",
+    "201",
+    "202",
+    "301",
+    "302",
+    "901",
+]
+
+
+def test_every_documented_code_has_our_own_sentence() -> None:
+    assert sorted(ERROR_MESSAGES) == sorted(DOCUMENTED_CODES)
+    assert all(ERROR_MESSAGES[c].strip() for c in DOCUMENTED_CODES)
+
+
+def test_unknown_codes_keep_the_gateways_words() -> None:
+    assert describe_error("999", "Something new") == "Something new"
+    assert describe_error("999") == "gateway error 999"
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("ID: 5a8f", (None, "5a8f", None)),
+        ("ID:5a8f", (None, "5a8f", None)),
+        ("ID: 5a8f To: 27821234567", ("27821234567", "5a8f", None)),
+        ("ID: 5a8f  To:27821234567 ", ("27821234567", "5a8f", None)),
+        ("ERR: 105, Invalid Destination Address", (None, None, "105")),
+        ("ERR: 105, Invalid Destination Address To: 27821234567", ("27821234567", None, "105")),
+        ("ERR:114,Cannot route message", (None, None, "114")),
+    ],
+)
+def test_send_item_forms(reply: str, expected: tuple) -> None:
+    item = parse_send_item(reply)
+    code = item.error.code if item.error else None
+    assert (item.to, item.message_id, code) == expected
+
+
+@pytest.mark.parametrize("reply", ["", "OK", "Welcome", "ID:", "ERR: This prefix is not supported"])
+def test_send_item_garbage(reply: str) -> None:
+    with pytest.raises(ProtocolError):
+        parse_send_item(reply)
+
+
+def test_error_text_keeps_commas() -> None:
+    err = parse_error("ERR: 130, Maximum MT limit exceeded until 1764100000, sorry")
+    assert err is not None
+    assert (err.code, err.text) == ("130", "Maximum MT limit exceeded until 1764100000, sorry")
+
+
+def test_session_id_and_auth_errors() -> None:
+    assert parse_session_id("OK: af25a6386301960c862278b980b02b29") == (
+        "af25a6386301960c862278b980b02b29"
+    )
+    with pytest.raises(SessionExpired):
+        parse_session_id("ERR: 003, Session ID expired")
+    with pytest.raises(AuthError, match=r"\(ERR 001\)$"):
+        parse_session_id("ERR: 001, Authentication failed")
+    with pytest.raises(GatewayError) as info:
+        parse_session_id("ERR: 901, Internal error")
+    assert info.value.code == "901"
+
+
+def test_session_expired_only_for_a_lone_003() -> None:
+    assert session_expired(["ERR: 003, Session ID expired"])
+    assert not session_expired(["ERR: 003, Session ID expired", "ID: 1 To: 2"])
+    assert not session_expired(["ERR: 001, Authentication failed"])
