@@ -142,62 +142,6 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
         server.wait(timeout=30)
 
 
-def test_hidden_password_prompt_on_a_terminal(creds, config_dir: Path) -> None:
-    """On a real terminal, `auth` asks for the password without echoing it."""
-    import pty
-
-    env = {k: v for k, v in os.environ.items() if k != "CLICKSMS_PASSWORD"}
-    pid, fd = pty.fork()
-    if pid == 0:  # child: the pty is its controlling terminal
-        os.execve(clicksms_exe()[0], [*clicksms_exe(), "auth"], env)
-    seen = b""
-    deadline = time.monotonic() + 30
-    while b"password:" not in seen and time.monotonic() < deadline:
-        seen += os.read(fd, 1024)
-    assert b"Clickatell password:" in seen
-    os.write(fd, PASSWORD.encode() + b"\n")
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0, seen
-    assert PASSWORD.encode() not in seen, "the password was echoed"
-    assert b"Authenticated as sandbox" in seen
-    assert (config_dir / "session.json").exists()
-
-
-def test_password_stdin_on_a_terminal_is_not_echoed(creds, config_dir: Path) -> None:
-    import pty
-
-    env = {k: v for k, v in os.environ.items() if k != "CLICKSMS_PASSWORD"}
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(clicksms_exe()[0], [*clicksms_exe(), "auth", "--password-stdin"], env)
-    seen = b""
-    deadline = time.monotonic() + 30
-    while b"password:" not in seen and time.monotonic() < deadline:
-        seen += os.read(fd, 1024)
-    os.write(fd, PASSWORD.encode() + b"\n")
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0, seen
-    assert PASSWORD.encode() not in seen
-
-
 def test_text_that_is_not_utf8_is_a_usage_error(creds) -> None:
     argv = [os.fsencode(a) for a in [*clicksms_exe(), "send", NUMBER, "-t"]] + [b"caf\xe9"]
     proc = subprocess.run(argv, capture_output=True, timeout=60)
@@ -262,28 +206,47 @@ def test_ctrl_c_between_chunks_reports_every_row(sandbox) -> None:
     assert err.strip().splitlines()[-1] == "Error: interrupted"
 
 
-def test_ctrl_d_at_the_password_prompt(creds) -> None:
+def on_terminal(args: list[str], typed: bytes) -> tuple[int, bytes]:
+    """Run clicksms with a pseudo-terminal as its controlling tty; type ``typed`` at the prompt.
+
+    Returns the exit code and everything the terminal showed (the echo included, if any).
+    """
     import pty
 
     env = {k: v for k, v in os.environ.items() if k != "CLICKSMS_PASSWORD"}
     pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(clicksms_exe()[0], [*clicksms_exe(), "auth"], env)
-    seen = b""
+    if pid == 0:  # the child: the pty is now its terminal
+        os.execve(clicksms_exe()[0], [*clicksms_exe(), *args], env)
+    shown = b""
     deadline = time.monotonic() + 30
-    while b"password:" not in seen and time.monotonic() < deadline:
-        seen += os.read(fd, 1024)
-    os.write(fd, b"\x04")
+    while b"password:" not in shown and time.monotonic() < deadline:
+        shown += os.read(fd, 1024)
+    os.write(fd, typed)
     while time.monotonic() < deadline:
         try:
             chunk = os.read(fd, 1024)
-        except OSError:
+        except OSError:  # the child has closed the terminal
             break
         if not chunk:
             break
-        seen += chunk
+        shown += chunk
     _, status = os.waitpid(pid, 0)
     os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 3
-    assert b"Error: no password entered" in seen
+    return os.waitstatus_to_exitcode(status), shown
+
+
+@pytest.mark.parametrize("args", [["auth"], ["auth", "--password-stdin"]])
+def test_password_typed_on_a_terminal_is_not_echoed(creds, config_dir: Path, args) -> None:
+    code, shown = on_terminal(args, PASSWORD.encode() + b"\n")
+    assert code == 0, shown
+    assert b"Clickatell password:" in shown
+    assert PASSWORD.encode() not in shown, "the password was echoed"
+    assert b"Authenticated as sandbox" in shown
+    assert (config_dir / "session.json").exists()
+
+
+def test_ctrl_d_at_the_password_prompt(creds) -> None:
+    code, shown = on_terminal(["auth"], b"\x04")
+    assert code == 3
+    assert b"Error: no password entered" in shown
     assert creds.requests == []
