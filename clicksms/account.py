@@ -58,11 +58,12 @@ class Account:
         api_id, user = self._identity(previous or self._stored_quietly())
         password = self._password()
         if not password:
-            why = (
-                "the stored session has expired and there is no password"
-                if previous
-                else ("no password")
+            renewing = previous is not None and previous.matches(
+                self.settings.endpoint, api_id, user
             )
+            why = "no password"
+            if renewing:
+                why = "the stored session has expired and there is no password"
             raise AuthError(
                 f"{why}: set CLICKSMS_PASSWORD (environment or .env), "
                 "or run `clicksms auth` on a terminal"
