@@ -13,6 +13,7 @@ from typing import Any
 
 from clicksms.config import Settings
 from clicksms.errors import AuthError, ClickSmsError, NetworkError
+from clicksms.render import warn
 from clicksms.responses import parse_session_id, session_expired
 from clicksms.session import SessionStore, StoredSession
 
@@ -48,24 +49,22 @@ class Account:
             self._client = SoapClient(self.settings.endpoint, self.settings.timeout)
         return self._client
 
-    def authenticate(self, previous: StoredSession | None = None) -> StoredSession:
-        """Call ``auth`` and store the new session, replacing any stored one.
+    def authenticate(self, replacing: StoredSession | None = None) -> StoredSession:
+        """Log in and store the new session in place of any stored one.
 
-        api_id and user come from the settings, else from the ``previous`` session for the
-        same endpoint (so ``clicksms auth`` can renew what it stored before).
+        ``replacing`` is the stale or expired session being renewed, if any: its api_id and
+        user fill gaps in the settings, and a missing password is explained as its expiry.
         """
-        previous = previous or self._session
-        api_id, user = self._identity(previous or self._stored_quietly())
+        renewing = replacing or self._session
+        api_id, user = self._identity(renewing or self._stored_quietly())
         password = self._password()
         if not password:
-            renewing = previous is not None and previous.matches(
+            expired = renewing is not None and renewing.matches(
                 self.settings.endpoint, api_id, user
             )
-            why = "no password"
-            if renewing:
-                why = "the stored session has expired and there is no password"
+            why = "the stored session has expired and there is no password" if expired else ""
             raise AuthError(
-                f"{why}: set CLICKSMS_PASSWORD (environment or .env), "
+                f"{why or 'no password'}: set CLICKSMS_PASSWORD (environment or .env), "
                 "or run `clicksms auth` on a terminal"
             )
         replies = self.client.call("auth", api_id=int(api_id), user=user, password=password)
@@ -133,6 +132,15 @@ class Account:
             return None
 
     def _touch(self) -> None:
+        """Slide the stored last-use time; best effort, as the call itself already succeeded.
+
+        A failure here must not hide what the gateway just accepted: the worst outcome of a
+        missed update is one extra ``auth`` next time.
+        """
         now = self._clock()
-        if self._session is not None and now - self._session.last_used >= _TOUCH_INTERVAL:
+        if self._session is None or now - self._session.last_used < _TOUCH_INTERVAL:
+            return
+        try:
             self._session = self.store.touch(self._session, now)
+        except (ClickSmsError, OSError) as exc:
+            warn(f"could not update the stored session: {exc}")

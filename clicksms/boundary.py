@@ -71,20 +71,6 @@ def report_failure(exc: BaseException, debug: bool) -> int:
     return ExitCode.INTERNAL
 
 
-#: Options of the main command; people often type them after the subcommand.
-GLOBAL_OPTIONS = frozenset(
-    {
-        "--endpoint",
-        "--api-id",
-        "--user",
-        "--timeout",
-        "--allow-insecure-http",
-        "--sandbox",
-        "--debug",
-    }
-)
-
-
 def _report_usage(exc: BaseException) -> int:
     """Usage errors in one line; plain ``clicksms`` shows the help instead."""
     code = int(exc.exit_code)  # type: ignore[attr-defined]
@@ -94,7 +80,7 @@ def _report_usage(exc: BaseException) -> int:
         return code
     message = exc.format_message()  # type: ignore[attr-defined]
     option = getattr(exc, "option_name", None)
-    if option in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
+    if ctx is not None and ctx.parent is not None and option in _options_of(ctx.find_root()):
         message += f" ({option} goes before the command: clicksms {option} … {ctx.info_name} …)"
     elif ctx is not None:
         message += f" (see `{ctx.command_path} --help`)"
@@ -105,3 +91,8 @@ def _report_usage(exc: BaseException) -> int:
 def _is_click_error(exc: BaseException) -> bool:
     """Usage and parameter errors from click (plain or vendored by Typer)."""
     return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _options_of(ctx: typer.Context) -> set[str]:
+    """Every option name the context's command accepts (``--endpoint``, ``-h``, …)."""
+    return {name for param in ctx.command.params for name in getattr(param, "opts", ())}

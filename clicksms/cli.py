@@ -85,7 +85,7 @@ def main_options(
             help="Run against a throwaway local Clickatell sandbox; nothing is really sent.",
         ),
     ] = False,
-    debug: Annotated[
+    debug: Annotated[  # read from argv by clicksms.boundary, which must know before parsing
         bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")
     ] = False,
     version: Annotated[
@@ -109,7 +109,6 @@ def main_options(
         timeout=timeout,
         allow_insecure_http=allow_insecure_http,
         use_sandbox=sandbox,
-        debug=debug,
     )
 
 
@@ -164,44 +163,56 @@ def auth(
     )
 
 
-def _auth_result(row: dict[str, object], sentence: str, output: OutputFormat) -> None:
-    """A sentence for people (stderr), or the same facts as data for scripts (stdout)."""
-    if output is OutputFormat.table:
-        note(sentence)
-    else:
+def _auth_result(
+    row: dict[str, object], sentence: str, output: OutputFormat, to_stdout: bool = False
+) -> None:
+    """A sentence for people, or the same facts as data for scripts (stdout).
+
+    The sentence goes to stderr when it only confirms an action, to stdout when it is the
+    answer the user asked for (``--status``).
+    """
+    if output is not OutputFormat.table:
         emit([row], [Column(k, k) for k in row], output)
+    elif to_stdout:
+        typer.echo(sentence)
+    else:
+        note(sentence)
 
 
 def _auth_status(rt: Runtime, output: OutputFormat) -> int:
+    """Exit 0 when a session is stored that the next command would use, else 3."""
     store = rt.store()
     session = store.load()
-    settings = rt.settings()
-    row: dict[str, object] = {"stored": session is not None, "file": str(store.path)}
-    if session is not None:
-        row.update(
-            endpoint=session.endpoint,
-            api_id=session.api_id,
-            user=session.user,
-            idle_seconds=round(session.idle_seconds()),
-            fresh=session.is_fresh(),
-            matches_settings=session.matches(settings.endpoint, settings.api_id, settings.user),
+    if session is None:
+        _auth_result(
+            {"stored": False, "file": str(store.path)},
+            f"No session stored ({store.path}).",
+            output,
+            to_stdout=True,
         )
-    usable = bool(row.get("fresh")) and bool(row.get("matches_settings"))
-    if output is OutputFormat.table:
-        if session is None:
-            typer.echo(f"No session stored ({store.path}).")
-        else:
-            idle = int(row["idle_seconds"])  # type: ignore[call-overload]
-            state = (
-                "usable" if usable else ("expired" if not row["fresh"] else "for other settings")
-            )
-            typer.echo(
-                f"Session for {session.user} (api_id {session.api_id}) at {session.endpoint}: "
-                f"idle {idle // 60}m{idle % 60:02d}s, {state}."
-            )
-    else:
-        emit([row], [Column(k, k) for k in row], output)
-    return ExitCode.OK if usable else ExitCode.AUTH
+        return ExitCode.AUTH
+    settings = rt.settings()
+    fresh = session.is_fresh()
+    ours = session.matches(settings.endpoint, settings.api_id, settings.user)
+    idle = round(session.idle_seconds())
+    state = "usable" if fresh and ours else ("expired" if not fresh else "for other settings")
+    _auth_result(
+        {
+            "stored": True,
+            "file": str(store.path),
+            "endpoint": session.endpoint,
+            "api_id": session.api_id,
+            "user": session.user,
+            "idle_seconds": idle,
+            "fresh": fresh,
+            "matches_settings": ours,
+        },
+        f"Session for {session.user} (api_id {session.api_id}) at {session.endpoint}: "
+        f"idle {idle // 60}m{idle % 60:02d}s, {state}.",
+        output,
+        to_stdout=True,
+    )
+    return ExitCode.OK if fresh and ours else ExitCode.AUTH
 
 
 @app.command()
@@ -266,18 +277,13 @@ SEND_FIELDS = [Column(k, k) for k in ("to", "ok", "status", "message_id", "error
 def _show_send(report: "SendReport", output: OutputFormat) -> None:
     from dataclasses import asdict
 
-    from clicksms.render import error_line
-
-    emit(
-        [asdict(r) for r in report.results],
-        SEND_TABLE if output is OutputFormat.table else SEND_FIELDS,
-        output,
-    )
+    columns = SEND_TABLE if output is OutputFormat.table else SEND_FIELDS
+    emit([asdict(r) for r in report.results], columns, output)
     if output is OutputFormat.table:
         counts = report.counts()
         note(", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items()) + ".")
     if report.failure is not None:
-        error_line(str(report.failure))
+        raise report.failure  # after the rows: the boundary prints its one line and exit code
     raise typer.Exit(report.exit_code)
 
 

@@ -54,19 +54,29 @@ class Settings:
 class SettingsSource:
     """Looks a name up in flags, then the environment, then ``.env`` (read once, lazily)."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        read_dotenv: bool = True,
+    ) -> None:
         self._environ = os.environ if environ is None else environ
         self._cwd = cwd or Path.cwd()
-        self._dotenv: dict[str, str] | None = None
+        self._dotenv: dict[str, str] | None = None if read_dotenv else {}
 
     def get(self, name: str, flag: str | None = None) -> str | None:
+        return self.lookup(name, flag)[0]
+
+    def lookup(self, name: str, flag: str | None = None) -> tuple[str | None, str]:
+        """The value and where it came from: "flag", "environment", ".env" or "default"."""
         if flag is not None:
             if not flag.strip():  # `--endpoint "$UNSET"` must not quietly mean the default
                 raise ConfigError(f"{_FLAGS.get(name, name)} was given an empty value")
-            return flag
+            return flag, "flag"
         if name in self._environ:  # set, even to "", it hides .env: the environment wins
-            return self._environ[name] or None
-        return self.dotenv().get(name) or None
+            return self._environ[name] or None, "environment"
+        value = self.dotenv().get(name) or None
+        return value, ".env" if value is not None else "default"
 
     def dotenv(self) -> dict[str, str]:
         if self._dotenv is None:
@@ -100,13 +110,21 @@ def load_settings(
 ) -> Settings:
     """Resolve every setting once, validating what can be checked without the network."""
     src = source or SettingsSource()
-    resolved_endpoint = src.get(ENV_ENDPOINT, endpoint) or DEFAULT_ENDPOINT
+    resolved_endpoint, endpoint_from = src.lookup(ENV_ENDPOINT, endpoint)
+    resolved_endpoint = resolved_endpoint or DEFAULT_ENDPOINT
     check_endpoint(resolved_endpoint, allow_insecure_http)
+    password, password_from = src.lookup(ENV_PASSWORD)
+    if endpoint_from == ".env" and password_from == "environment":
+        # A .env in whatever directory you run from must not redirect your password.
+        raise ConfigError(
+            f"./.env sets CLICKSMS_ENDPOINT={resolved_endpoint}, which would receive the password "
+            "from your environment: set CLICKSMS_ENDPOINT in the environment or use --endpoint"
+        )
     return Settings(
         endpoint=resolved_endpoint,
         api_id=check_api_id(src.get(ENV_API_ID, api_id)),
         user=src.get(ENV_USER, user),
-        password=src.get(ENV_PASSWORD),
+        password=password,
         config_dir=_config_dir(src.get(ENV_CONFIG_DIR, config_dir)),
         timeout=parse_timeout(src.get(ENV_TIMEOUT, None if timeout is None else str(timeout))),
     )
@@ -122,6 +140,8 @@ def check_endpoint(url: str, allow_insecure_http: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: the password would travel unencrypted; "

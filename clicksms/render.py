@@ -40,7 +40,8 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
     if fmt is OutputFormat.json:
         import json
 
-        json.dump(list(rows), sys.stdout, indent=2, ensure_ascii=False)
+        ordered = [{c.key: row.get(c.key) for c in columns} for row in rows]  # same order as CSV
+        json.dump(ordered, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     elif fmt is OutputFormat.csv:
         write_csv(rows, [c.key for c in columns], sys.stdout)
@@ -93,6 +94,11 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) ->
 def note(message: str) -> None:
     """A line for humans on stderr (summaries, warnings)."""
     sys.stderr.write(message + "\n")
+
+
+def warn(message: str) -> None:
+    """Something went wrong that does not change the outcome."""
+    sys.stderr.write(f"Warning: {message}\n")
 
 
 def error_line(message: str) -> None:

@@ -28,7 +28,7 @@ class GatewayErr:
 
     @property
     def message(self) -> str:
-        return describe_error(self.code, self.text)
+        return describe_error(self.code, clip(self.text))
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,12 @@ def parse_send_item(reply: str) -> SendItem:
         return SendItem(to=err.to, error=err)
     match = _ID.match(reply.strip())
     if not match:
-        raise ProtocolError(f"unexpected answer to sendmsg: {_clip(reply)}")
+        raise ProtocolError(f"unexpected answer to sendmsg: {clip(reply)!r}")
     return SendItem(to=match[2], message_id=match[1])
 
 
-def _clip(text: str, limit: int = 80) -> str:
-    """Quote a server answer in an error line without flooding the terminal."""
-    flat = " ".join(str(text).split())
-    return repr(flat if len(flat) <= limit else flat[:limit] + "…")
+def clip(text: object, limit: int = 100) -> str:
+    """Server-supplied text made safe for one terminal line: no control characters, short."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    flat = " ".join(printable.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"

@@ -33,13 +33,11 @@ class Runtime:
         timeout: float | None,
         allow_insecure_http: bool,
         use_sandbox: bool,
-        debug: bool,
     ) -> None:
         self._ctx = ctx
         self._flags = {"endpoint": endpoint, "api_id": api_id, "user": user, "timeout": timeout}
         self._allow_insecure_http = allow_insecure_http
         self.use_sandbox = use_sandbox
-        self.debug = debug
         self._settings: Settings | None = None
         self._account: Account | None = None
         self._stdin_password: str | None = None
@@ -101,13 +99,11 @@ class Runtime:
         """
         import secrets
         import tempfile
-        from pathlib import Path
 
-        from clicksms.config import Settings, check_api_id, parse_timeout
+        from clicksms.config import ENV_PASSWORD, SettingsSource, load_settings
         from clicksms.errors import UsageError
         from clicksms.sandbox import Sandbox, SandboxConfig
 
-        timeout = self._flags["timeout"]
         if self._flags["endpoint"] is not None:
             raise UsageError("--sandbox runs its own endpoint: drop --endpoint")
         password = secrets.token_urlsafe(16)
@@ -116,15 +112,17 @@ class Runtime:
         self._ctx.call_on_close(sandbox.stop)
         config_dir = tempfile.TemporaryDirectory(prefix="clicksms-sandbox-")
         self._ctx.call_on_close(config_dir.cleanup)
-        note(f"Sandbox at {sandbox.endpoint}: nothing is really sent.")
-        return Settings(
+        api_id, user = self._flags["api_id"], self._flags["user"]
+        settings = load_settings(  # the usual checks, on the flags alone
             endpoint=sandbox.endpoint,
-            api_id=check_api_id(self._flags["api_id"]) or str(config.api_id),
-            user=self._flags["user"] or config.user,
-            password=password,
-            config_dir=Path(config_dir.name),
-            timeout=parse_timeout(None if timeout is None else str(timeout)),
+            api_id=str(config.api_id) if api_id is None else api_id,
+            user=config.user if user is None else user,
+            timeout=self._flags["timeout"],
+            config_dir=config_dir.name,
+            source=SettingsSource(environ={ENV_PASSWORD: password}, read_dotenv=False),
         )
+        note(f"Sandbox at {sandbox.endpoint}: nothing is really sent.")
+        return settings
 
 
 def _prompt_password() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ SESSION_IDLE_LIMIT = 15 * 60
 _SAFETY_MARGIN = 30
 
 SESSION_FILE = "session.json"
+_OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class SessionStore:
         self.path = config_dir / SESSION_FILE
 
     def load(self) -> StoredSession | None:
+        """The stored session, or None; refuses a file or directory others can read."""
         try:
             info = self.path.stat()
         except FileNotFoundError:
@@ -65,29 +68,31 @@ class SessionStore:
             raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"{self.path} is not a regular file: remove it")
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        if info.st_mode & _OTHERS:
             raise ConfigError(
                 f"{self.path} is readable by other users; run `chmod 600 {self.path}` "
                 "or `clicksms auth --logout`"
             )
+        self._check_dir_mode()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return StoredSession(**{k: data[k] for k in StoredSession.__dataclass_fields__})
+        except OSError as exc:
+            raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
         except (ValueError, KeyError, TypeError):
             # A damaged file is not worth failing over: a fresh auth replaces it.
             return None
 
     def save(self, session: StoredSession) -> None:
-        """Write atomically: the file is created 0600 before any byte of the ID is in it."""
+        """Write atomically: a fresh 0600 file (mkstemp: O_EXCL, no symlinks), then rename."""
         self._ensure_dir()
-        tmp = self.path.with_name(f".{SESSION_FILE}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, tmp = tempfile.mkstemp(prefix=f".{SESSION_FILE}.", dir=self.config_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(asdict(session), handle)
             os.replace(tmp, self.path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
             raise
 
     def touch(self, session: StoredSession, now: float | None = None) -> StoredSession:
@@ -109,12 +114,18 @@ class SessionStore:
         """Create the directory 0700; refuse one that others can look into."""
         try:
             self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            mode = stat.S_IMODE(self.config_dir.stat().st_mode)
         except OSError as exc:
             raise ConfigError(
                 f"cannot use config dir {self.config_dir}: {exc.strerror}; set CLICKSMS_CONFIG_DIR"
             ) from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        self._check_dir_mode()
+
+    def _check_dir_mode(self) -> None:
+        try:
+            mode = stat.S_IMODE(self.config_dir.stat().st_mode)
+        except OSError as exc:
+            raise ConfigError(f"cannot use config dir {self.config_dir}: {exc.strerror}") from None
+        if mode & _OTHERS:
             raise ConfigError(
                 f"config dir {self.config_dir} is open to other users (mode {mode:o}); "
                 f"run `chmod 700 {self.config_dir}` or point CLICKSMS_CONFIG_DIR elsewhere"

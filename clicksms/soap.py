@@ -8,12 +8,14 @@ here, on first use, never at start-up.
 
 from __future__ import annotations
 
+import ssl
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from clicksms import __version__
 from clicksms.errors import NetworkError, ProtocolError
+from clicksms.responses import clip
 
 BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
 WSDL_RESOURCE = "data/document_literal.wsdl"
@@ -28,7 +30,8 @@ class SoapClient:
         from zeep.transports import Transport
 
         self.endpoint = endpoint
-        self._host = urlsplit(endpoint).netloc
+        parts = urlsplit(endpoint)  # never netloc: it may hold a user name and password
+        self._host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
         self._timeout = timeout
         http = requests.Session()
         http.headers["User-Agent"] = f"clicksms/{__version__}"
@@ -51,7 +54,12 @@ class SoapClient:
         try:
             result = getattr(self._service, operation)(**fields)
         except Exception as exc:
-            raise self._translate(exc) from exc
+            ours = self._translate(exc)
+            if ours is None:
+                raise
+            # Not chained: zeep's messages can quote the server's answer, which may echo the
+            # request (password, session ID) and would show up in a --debug traceback.
+            raise ours from None
         items = result if isinstance(result, list) else [result]
         if not items or any(item is None for item in items):
             raise ProtocolError(f"{self._host} sent an empty {operation} response")
@@ -64,7 +72,7 @@ class SoapClient:
     def close(self) -> None:
         self._client.transport.session.close()
 
-    def _translate(self, exc: Exception) -> Exception:
+    def _translate(self, exc: Exception) -> Exception | None:
         """Map library exceptions to our one-line errors (never echoing request fields)."""
         import requests
         from lxml.etree import XMLSyntaxError
@@ -72,16 +80,19 @@ class SoapClient:
 
         host = self._host
         if isinstance(exc, requests.exceptions.TooManyRedirects):
-            target = exc.response.headers.get("Location", "?") if exc.response is not None else "?"
+            where = exc.response.headers.get("Location") if exc.response is not None else None
+            target = clip(where or "?")
             return ProtocolError(
                 f"{host} redirected to {target}; not following it with your credentials: "
                 "set the endpoint to the final URL"
             )
         if isinstance(exc, requests.exceptions.SSLError):
-            return NetworkError(
-                f"TLS error talking to {host}: certificate or protocol problem",
-                may_have_arrived=False,
-            )
+            if _caused_by(exc, ssl.SSLCertVerificationError):  # refused before any request
+                return NetworkError(
+                    f"TLS error talking to {host}: the server's certificate is not trusted",
+                    may_have_arrived=False,
+                )
+            return NetworkError(f"TLS error talking to {host}: protocol problem")
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return NetworkError(
                 f"could not connect to {host} within {self._timeout:g}s (timeout)",
@@ -96,7 +107,7 @@ class SoapClient:
         if isinstance(exc, requests.exceptions.RequestException):
             return NetworkError(f"HTTP problem talking to {host}: {type(exc).__name__}")
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
-            return ProtocolError(f"{host} answered with a SOAP fault: {_short(exc.message)}")
+            return ProtocolError(f"{host} answered with a SOAP fault: {clip(exc.message)}")
         if self._last_status != 200 and isinstance(
             exc, (zeep_errors.Fault, zeep_errors.TransportError)
         ):
@@ -109,26 +120,46 @@ class SoapClient:
             return ProtocolError(f"{host} sent a malformed response (not XML)")
         if isinstance(exc, zeep_errors.Error):
             return ProtocolError(f"{host} sent a malformed response (not a Clickatell SOAP answer)")
-        return exc
+        return None
 
 
 def _connection_reason(exc: Exception) -> tuple[str, bool]:
-    """A short reason, and whether the request may have reached the server."""
+    """A short reason, and whether the request may have reached the server.
+
+    Only a failure to open the connection (urllib3's NewConnectionError, DNS included) proves
+    that nothing was sent; the wording of the reason comes from the OS message.
+    """
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    if _caused_by(exc, NameResolutionError):
+        return "unknown host name (DNS lookup failed)", False
+    if _caused_by(exc, NewConnectionError):
+        text = str(exc)
+        for needle, reason in (
+            ("refused", "connection refused"),
+            ("unreachable", "network is unreachable"),
+        ):
+            if needle in text:
+                return reason, False
+        return "connection failed", False
     text = str(exc)
-    for needle, reason, arrived in (
-        ("Connection refused", "connection refused", False),
-        ("Name or service not known", "unknown host name", False),
-        ("nodename nor servname", "unknown host name", False),
-        ("Temporary failure in name resolution", "DNS lookup failed", False),
-        ("Network is unreachable", "network is unreachable", False),
-        ("RemoteDisconnected", "the server closed the connection without answering", True),
-        ("Connection reset", "connection reset by the server", True),
-    ):
-        if needle in text:
-            return reason, arrived
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "the server closed the connection without answering", True
+    if "reset" in text:
+        return "connection reset by the server", True
     return "connection failed", True
 
 
-def _short(text: object, limit: int = 120) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is anywhere in the chain requests and urllib3 wrap errors in."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            return True
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False
