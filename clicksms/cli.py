@@ -244,13 +244,14 @@ def send(
         echo "deploy ok" | clicksms send 27821234567
     """
     from clicksms.config import resolve_country
+    from clicksms.message import prepare
     from clicksms.numbers import check_country
-    from clicksms.send import SendReport, check_sender, prepare_message, split_recipients
+    from clicksms.send import SendReport, check_sender, split_recipients
     from clicksms.send import send as send_messages
 
     rt: Runtime = ctx.obj
     rt.settings()  # a bad setting is a usage error even if no number turns out valid
-    message = prepare_message(_message_text(text))
+    message = prepare(_message_text(text))
     sender_id = check_sender(sender)
     recipients = split_recipients(to, check_country(resolve_country(country)))
     if not recipients.checks:

@@ -5,11 +5,16 @@ Clickatell's ``sendmsg`` takes plain text for the GSM 03.38 alphabet, or, with
 The gateway splits long messages itself; the client only sets the *maximum*
 number of parts (``concat``), so we must predict the split exactly to choose a
 sensible ``concat`` and to warn about cost before sending (API.md §6, §13.6).
+:func:`prepare` is the entry point for user text: it refuses what cannot or should not be
+sent before :func:`encode` decides the wire form.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+from clicksms.errors import UsageError
 
 __all__ = [
     "GSM_BASIC",
@@ -19,6 +24,7 @@ __all__ = [
     "NotGsmError",
     "encode",
     "gsm_parts",
+    "prepare",
     "septets",
     "ucs2_hex",
     "ucs2_parts",
@@ -60,7 +66,7 @@ class NotGsmError(ValueError):
         listed = ", ".join(f"{ch!r} at {i}" for i, ch in self.offending)
         super().__init__(
             f"text has characters that are not in the GSM alphabet: {listed} "
-            "(use --unicode auto or always)"
+            "(send it as unicode instead)"
         )
 
     def __reduce__(self) -> tuple[type[NotGsmError], tuple[tuple[tuple[int, str], ...]]]:
@@ -176,3 +182,34 @@ def encode(text: str, unicode: str = "auto") -> EncodedMessage:
         units=septets(text),
         non_gsm=(),
     )
+
+
+def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
+    """Encode ``text``, refusing what the gateway would reject or what is surely a mistake.
+
+    Text is NFC-normalised first, so an ``e`` + combining accent from a pasted document is the
+    single GSM ``é`` it looks like instead of forcing the whole message into UCS-2.
+    """
+    if not text.strip():
+        raise UsageError("message text is empty: pass --text or pipe the text on stdin")
+    text = unicodedata.normalize("NFC", text)
+    controls = [(i, ch) for i, ch in enumerate(text) if _is_forbidden_control(ch)]
+    if controls:
+        listed = ", ".join(f"U+{ord(ch):04X} at {i}" for i, ch in controls[:5])
+        raise UsageError(f"message text has control characters SOAP cannot carry: {listed}")
+    try:
+        message = encode(text, unicode)
+    except NotGsmError as exc:
+        raise UsageError(str(exc)) from None
+    except UnicodeError:  # lone surrogates: bytes that were not UTF-8 in argv or stdin
+        raise UsageError("message text is not valid UTF-8") from None
+    if message.parts > MAX_PARTS:
+        raise UsageError(
+            f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
+        )
+    return message
+
+
+def _is_forbidden_control(ch: str) -> bool:
+    """XML 1.0 allows only tab, LF and CR below U+0020 (so not even GSM's form feed)."""
+    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" and not "\x7f" <= ch <= "\x9f"

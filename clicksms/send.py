@@ -1,4 +1,4 @@
-"""Send one text to many recipients: validate, encode, chunk by 300, match answers to numbers.
+"""Send one text to many recipients: check numbers, chunk by 300, match answers to numbers.
 
 The result is data (:class:`SendReport`), one :class:`SendResult` per recipient in input order;
 rendering and exit codes are derived from it, never decided here ad hoc.
@@ -6,7 +6,6 @@ rendering and exit codes are derived from it, never decided here ad hoc.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from clicksms.errors import (
     UsageError,
     outcome_exit_code,
 )
-from clicksms.message import MAX_PARTS, EncodedMessage, NotGsmError, encode
+from clicksms.message import EncodedMessage
 from clicksms.numbers import NumberCheck, check_number
 from clicksms.responses import SendItem, parse_send_item, raise_for_error
 
@@ -120,7 +119,7 @@ class Recipients:
             if not check.valid or not check.number:
                 rows.append(invalid(check.input, check.error))
             else:
-                rows.append(by_number.get(check.number) or not_sent(check.number, "no result"))
+                rows.append(by_number[check.number])
         return tuple(rows)
 
 
@@ -141,37 +140,6 @@ def split_recipients(raw: Iterable[str], country: str | None) -> Recipients:
                 seen.add(check.number)
             checks.append(check)
     return Recipients(tuple(checks), tuple(duplicates))
-
-
-def prepare_message(text: str, unicode: str = "auto") -> EncodedMessage:
-    """Encode ``text``, refusing what the gateway would reject or what is surely a mistake.
-
-    Text is NFC-normalised first, so an ``e`` + combining accent from a pasted document is the
-    single GSM ``é`` it looks like instead of forcing the whole message into UCS-2.
-    """
-    if not text.strip():
-        raise UsageError("message text is empty: pass --text or pipe the text on stdin")
-    text = unicodedata.normalize("NFC", text)
-    controls = [(i, ch) for i, ch in enumerate(text) if _is_forbidden_control(ch)]
-    if controls:
-        listed = ", ".join(f"U+{ord(ch):04X} at {i}" for i, ch in controls[:5])
-        raise UsageError(f"message text has control characters SOAP cannot carry: {listed}")
-    try:
-        message = encode(text, unicode)
-    except NotGsmError as exc:
-        raise UsageError(str(exc)) from None
-    except UnicodeError:  # lone surrogates: bytes that were not UTF-8 in argv or stdin
-        raise UsageError("message text is not valid UTF-8") from None
-    if message.parts > MAX_PARTS:
-        raise UsageError(
-            f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
-        )
-    return message
-
-
-def _is_forbidden_control(ch: str) -> bool:
-    """XML 1.0 allows only tab, LF and CR below U+0020 (so not even GSM's form feed)."""
-    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" and not "\x7f" <= ch <= "\x9f"
 
 
 def check_sender(sender: str | None) -> str | None:
@@ -220,16 +188,11 @@ def send(
             results.extend(match_replies(chunk, replies))
         except GatewayError as exc:  # the whole request was refused; later chunks may pass
             results.extend(rejected(n, exc.code, exc.reason) for n in chunk)
-        except (ClickSmsError, KeyboardInterrupt) as exc:
+        except (ClickSmsError, KeyboardInterrupt) as exc:  # nothing more will get through
             failure = exc if isinstance(exc, ClickSmsError) else Interrupted()
-            in_doubt = isinstance(failure, Interrupted) or (
-                isinstance(failure, NetworkError) and failure.may_have_arrived
-            )
-            if not results and not in_doubt:
+            if not results and not _in_doubt(failure):
                 raise failure from None
-            after = start + len(chunk) if in_doubt else start
-            results += [unknown(n, failure) for n in chunk] if in_doubt else []
-            results += [not_sent(n, failure) for n in numbers[after:]]
+            results += _abandon(numbers[start:], len(chunk), failure)
             return SendReport(tuple(results), failure)
     doubtful = sum(r.status == UNKNOWN for r in results)
     if doubtful:
@@ -241,6 +204,21 @@ def send(
             ),
         )
     return SendReport(tuple(results))
+
+
+def _in_doubt(failure: ClickSmsError) -> bool:
+    """Whether the request that failed may still have reached the gateway and been accepted."""
+    if isinstance(failure, Interrupted):
+        return True
+    return isinstance(failure, NetworkError) and failure.may_have_arrived
+
+
+def _abandon(rest: Sequence[str], in_flight: int, failure: ClickSmsError) -> list[SendResult]:
+    """Rows for numbers left unanswered: the request in flight *unknown* when in doubt."""
+    doubtful = in_flight if _in_doubt(failure) else 0
+    return [unknown(n, failure) for n in rest[:doubtful]] + [
+        not_sent(n, failure) for n in rest[doubtful:]
+    ]
 
 
 def match_replies(chunk: Sequence[str], replies: Sequence[str]) -> list[SendResult]:

@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from conftest import PASSWORD, sent_ops
 
 NUMBER = "27821234567"
@@ -282,12 +283,58 @@ def test_empty_environment_variable_hides_dotenv(cli, creds, monkeypatch, isolat
     assert creds.requests == []
 
 
-def test_sandbox_flag_ignores_the_users_settings(cli, monkeypatch, config_dir: Path) -> None:
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", "http://example.com/soap")
-    monkeypatch.setenv("CLICKSMS_API_ID", "not-a-number")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", "the-users-real-password")
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_sandbox_flag_ignores_the_users_settings(
+    cli, creds, monkeypatch, config_dir: Path, isolated_env: Path, where: str
+) -> None:
+    """With --sandbox, the user's real endpoint (here: another sandbox) hears nothing."""
+    settings = {"CLICKSMS_API_ID": "not-a-number", "CLICKSMS_TIMEOUT": "nan"}
+    if where == ".env":
+        for name in ("CLICKSMS_ENDPOINT", "CLICKSMS_API_ID", "CLICKSMS_USER", "CLICKSMS_PASSWORD"):
+            monkeypatch.delenv(name)
+        dotenv = {**settings, "CLICKSMS_ENDPOINT": creds.endpoint, "CLICKSMS_PASSWORD": PASSWORD}
+        (isolated_env / "work" / ".env").write_text(
+            "".join(f"{k}={v}\n" for k, v in dotenv.items())
+        )
+    else:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
     run = cli("--sandbox", "send", NUMBER, "-t", "demo", "-o", "json")
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)[0]["status"] == "accepted"
+    assert creds.requests == []
     assert not config_dir.exists()
-    assert "the-users-real-password" not in run.stderr + run.stdout
+
+
+def test_dotenv_endpoint_cannot_take_the_environments_password(
+    cli, creds, monkeypatch, isolated_env: Path
+) -> None:
+    monkeypatch.delenv("CLICKSMS_ENDPOINT")
+    (isolated_env / "work" / ".env").write_text(f"CLICKSMS_ENDPOINT={creds.endpoint}\n")
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        f"Error: ./.env sets CLICKSMS_ENDPOINT={creds.endpoint}, which would receive the "
+        "password from your environment: set CLICKSMS_ENDPOINT in the environment or use "
+        "--endpoint"
+    )
+    assert creds.requests == []
+
+
+def test_endpoint_with_credentials_in_it_is_refused(cli, creds) -> None:
+    port = creds.endpoint.split(":")[2].split("/")[0]
+    run = cli("--endpoint", f"http://me:{PASSWORD}@127.0.0.1:{port}/soap", "auth")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        "Error: endpoint must not contain a user name or password (user:pass@host)"
+    )
+    assert creds.requests == []
+
+
+def test_config_dir_opened_up_later_is_refused_before_sending(cli, creds, config_dir: Path) -> None:
+    assert cli("auth").exit_code == 0
+    config_dir.chmod(0o755)
+    run = cli("send", NUMBER, "-t", "x")
+    assert run.exit_code == 2
+    assert "is open to other users (mode 755)" in run.stderr
+    assert creds.ledger == []

@@ -48,13 +48,16 @@ class Reply:
     content_type: str = "text/xml"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    echo: bool = False  # append the request body, as careless servers' error pages do
 
 
 @dataclass
 class Script:
     """What the impostor answers: ``auth`` replies, then one scripted reply per other request."""
 
-    auth: Reply = field(default_factory=lambda: Reply(body=envelope("auth", f"OK: {SESSION}")))
+    auth: Reply | list[Reply] = field(
+        default_factory=lambda: Reply(body=envelope("auth", f"OK: {SESSION}"))
+    )
     replies: list[Reply] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # operation of every request, in order
     bodies: list[bytes] = field(default_factory=list)
@@ -70,7 +73,14 @@ class _Scripted(BaseHTTPRequestHandler):
         op = match.group(1).decode() if match else "?"
         script.seen.append(op)
         script.bodies.append(body)
-        reply = script.auth if op == "auth" else script.replies.pop(0)
+        if op != "auth":
+            reply = script.replies.pop(0)
+        elif isinstance(script.auth, list):  # one per login, the last one repeating
+            reply = script.auth.pop(0) if len(script.auth) > 1 else script.auth[0]
+        else:
+            reply = script.auth
+        if reply.echo:
+            reply = Reply(reply.status, reply.body + body, reply.content_type)
         time.sleep(reply.delay)
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
@@ -203,15 +213,16 @@ def test_read_timeout_leaves_outcome_unknown(cli, impostor) -> None:
     assert run.stderr.strip().endswith("within 0.5s (timeout)")
 
 
-def test_redirects_are_not_followed_with_credentials(cli, impostor) -> None:
-    impostor.auth = Reply(307, b"", headers={"Location": "http://elsewhere.invalid/soap"})
+def test_redirects_are_not_followed_with_credentials(cli, impostor, sandbox) -> None:
+    impostor.auth = Reply(307, b"", headers={"Location": sandbox.endpoint})
     run = cli("auth")
     assert run.exit_code == 5
     assert run.stderr.strip().endswith(
-        "redirected to http://elsewhere.invalid/soap; not following it with your credentials: "
+        f"redirected to {sandbox.endpoint}; not following it with your credentials: "
         "set the endpoint to the final URL"
     )
     assert impostor.seen == ["auth"]
+    assert sandbox.requests == [], "the redirect target must receive nothing"
 
 
 def test_session_expired_even_after_reauth_is_an_auth_error(cli, impostor) -> None:
@@ -265,12 +276,39 @@ def test_liberal_parsing_of_answers(cli, impostor) -> None:
     ]
 
 
-def test_debug_shows_traceback_but_no_secrets(cli, impostor) -> None:
-    impostor.auth = Reply(body=b"garbage", content_type="text/plain")
-    run = cli("--debug", "send", NUMBER, "-t", "x")
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_debug_never_shows_an_echoed_request(cli, impostor, status) -> None:
+    """A server that quotes our request back must not get the password onto the screen."""
+    impostor.auth = Reply(status, b"<html>you sent: ", "text/html", echo=True)
+    run = cli("--debug", "auth")
     assert run.exit_code == 5
     assert "Traceback" in run.stderr
     assert PASSWORD not in run.stderr + run.stdout
+    assert PASSWORD.encode() in impostor.bodies[0], "the test must really send the password"
+
+
+def test_debug_never_shows_an_echoed_session_id(cli, impostor) -> None:
+    impostor.replies = [Reply(500, b"<html>you sent: ", "text/html", echo=True)]
+    run = cli("--debug", "send", NUMBER, "-t", "x")
+    assert run.exit_code == 5
+    assert SESSION.encode() in impostor.bodies[1]
+    assert SESSION not in run.stderr + run.stdout
+
+
+def test_failed_reauth_mid_send_leaves_the_rest_not_sent(cli, impostor) -> None:
+    """ERR 003 on the second request, then the new login fails: 300 sent, 350 not sent."""
+    targets = numbers(650)
+    first = [f"ID: {n:032x} To: {number}" for n, number in enumerate(targets[:300])]
+    impostor.replies = [
+        Reply(body=envelope("sendmsg", *first)),
+        Reply(body=envelope("sendmsg", "ERR: 003, Session ID expired")),
+    ]
+    impostor.auth = [Reply(body=envelope("auth", f"OK: {SESSION}")), Reply(503, b"", "text/html")]
+    run = cli("send", *targets, "-t", "x", "-o", "json")
+    assert run.exit_code == 5
+    rows = json.loads(run.stdout)
+    assert [r["status"] for r in rows] == ["accepted"] * 300 + ["not_sent"] * 350
+    assert impostor.seen == ["auth", "sendmsg", "sendmsg", "auth"]
 
 
 def test_debug_as_message_text_is_not_the_debug_flag(cli, impostor) -> None:

@@ -236,7 +236,7 @@ def test_encode_never_error_names_chars_and_positions() -> None:
     assert exc.value.offending == ((8, "ï"), (12, EMOJI))
     assert str(exc.value) == (
         "text has characters that are not in the GSM alphabet: "
-        "'ï' at 8, '😀' at 12 (use --unicode auto or always)"
+        "'ï' at 8, '😀' at 12 (send it as unicode instead)"
     )
     assert isinstance(exc.value, ValueError)
 

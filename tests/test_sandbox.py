@@ -301,7 +301,7 @@ def test_sendmsg_without_recipients_is_101(sb: Sandbox) -> None:
         "+27821234567",
         "0821234567",
         "00278212345",
-        "278212345",  # 9 digits
+        "278212",  # 6 digits: shorter than any E.164 number
         "2782123456789012",  # 16 digits
         "2782123456a",
         " 27821234567",
@@ -879,3 +879,32 @@ def test_septet_count(text: str, septets: int) -> None:
 
 def test_handset_text_mangles_non_gsm() -> None:
     assert gsm.handset_text("Ça coûte 5€ `ok` ÿ") == "Ça co?te 5€ ?ok? ?"
+
+
+@pytest.mark.parametrize(
+    ("text", "concat", "answer_starts"),
+    [
+        # 306 septets: plain division says 2 parts, but the euro's escape pair cannot straddle
+        # the 153-septet boundary, so it needs 3.
+        ("a" * 152 + "€" + "a" * 152, 2, "ERR: 113"),
+        ("a" * 152 + "€" + "a" * 152, 3, "ID: "),
+        ("€" * 153, 2, "ERR: 113"),
+        ("€" * 153, 3, "ID: "),
+    ],
+)
+def test_escape_pairs_are_never_split(svc: Any, sid: str, text, concat, answer_starts) -> None:
+    (answer,) = svc.sendmsg(session_id=sid, to=["27821234567"], text=text, concat=concat)
+    assert answer.startswith(answer_starts)
+
+
+@pytest.mark.parametrize(("concat", "answer_starts"), [(2, "ERR: 113"), (3, "ID: ")])
+def test_surrogate_pairs_are_never_split(svc: Any, sid: str, concat, answer_starts) -> None:
+    # 66 + 2 + 66 = 134 UTF-16 units = 2 × 67, but the emoji straddles the first boundary.
+    text = ("0436" * 66) + "D83DDE00" + ("0436" * 66)
+    (answer,) = svc.sendmsg(session_id=sid, to=["27821234567"], text=text, unicode=1, concat=concat)
+    assert answer.startswith(answer_starts)
+
+
+def test_short_international_numbers_are_routable(svc: Any, sid: str) -> None:
+    (answer,) = svc.sendmsg(session_id=sid, to=["6907123"], text="x")  # Tokelau: 7 digits
+    assert answer.startswith("ID: ")

@@ -124,7 +124,7 @@ _INT_OPTIONS = (
 )
 _ALIASES = {"cliMsgId": "climsgid"}
 _XSD_INT = re.compile(r"[+-]?[0-9]+")
-_MSISDN = re.compile(r"[1-9][0-9]{9,14}")
+_MSISDN = re.compile(r"[1-9][0-9]{6,14}")  # E.164: up to 15 digits; +690 numbers have 7
 _NUMERIC_SENDER = re.compile(r"[0-9]{1,16}")
 _ALPHA_SENDER = re.compile(r"[A-Za-z0-9]{1,11}")
 _CLIMSGID = re.compile(r"[A-Za-z0-9]{1,32}")
