@@ -101,6 +101,7 @@ class Account:
         session = self.session()
         replies = self.client.call(operation, session_id=session.session_id, **fields)
         if session_expired(replies):
+            self._forget_quietly()  # dead either way; `auth --status` must not call it usable
             try:
                 session = self.authenticate()
             except NetworkError as exc:  # the 003 answer means the first try was not accepted
@@ -130,6 +131,12 @@ class Account:
             return self.store.load()
         except ClickSmsError:
             return None
+
+    def _forget_quietly(self) -> None:
+        try:
+            self.store.forget()
+        except ClickSmsError as exc:
+            warn(f"could not remove the expired session: {exc}")
 
     def _touch(self) -> None:
         """Slide the stored last-use time; best effort, as the call itself already succeeded.

@@ -7,7 +7,9 @@ stderr with the documented exit code, and a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +34,7 @@ class ClickSmsGroup(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = self._wants_debug(argv)
+        previous = _interrupt_on_sigterm()
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except (Exception, KeyboardInterrupt) as exc:
@@ -40,6 +43,9 @@ class ClickSmsGroup(TyperGroup):
             code = result if isinstance(result, int) else ExitCode.OK
             if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into a silent Exit(130)
                 error_line("interrupted")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
@@ -52,6 +58,20 @@ class ClickSmsGroup(TyperGroup):
             if token == "--" or token in self.commands:
                 return False
         return False
+
+
+def _interrupt_on_sigterm() -> Any:
+    """Treat SIGTERM (a cancelled CI job, ``kill``) like Ctrl-C: report what was sent, exit 130.
+
+    Returns the previous handler to restore, or None where handlers cannot be set.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def report_failure(exc: BaseException, debug: bool) -> int:

@@ -243,9 +243,7 @@ def send(
         clicksms send 27821234567 +447911123456 --text "deploy ok"
         echo "deploy ok" | clicksms send 27821234567
     """
-    from clicksms.config import resolve_country
     from clicksms.message import prepare
-    from clicksms.numbers import check_country
     from clicksms.send import SendReport, check_sender, split_recipients
     from clicksms.send import send as send_messages
 
@@ -253,7 +251,7 @@ def send(
     rt.settings()  # a bad setting is a usage error even if no number turns out valid
     message = prepare(_message_text(text))
     sender_id = check_sender(sender)
-    recipients = split_recipients(to, check_country(resolve_country(country)))
+    recipients = split_recipients(to, rt.country(country))
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
     for duplicate in recipients.duplicates:
@@ -310,13 +308,14 @@ def _read_stdin(what: str) -> str:
     if sys.stdin is None:
         raise UsageError(f"no {what}: standard input is closed")
     try:
-        return sys.stdin.read()
+        return sys.stdin.read().removeprefix("\ufeff")  # a BOM from Windows editors
     except UnicodeDecodeError:
         raise UsageError(f"{what} on standard input is not valid UTF-8") from None
 
 
 @app.command("validate-number")
 def validate_number(
+    ctx: typer.Context,
     numbers: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Argument(
@@ -335,11 +334,11 @@ def validate_number(
     """
     from dataclasses import asdict
 
-    from clicksms.config import resolve_country
     from clicksms.errors import outcome_exit_code
-    from clicksms.numbers import check_country, check_number
+    from clicksms.numbers import check_number
 
-    region = check_country(resolve_country(country))
+    rt: Runtime = ctx.obj
+    region = rt.country(country)
     inputs = list(numbers or [])
     if not inputs:
         if _stdin_is_terminal():

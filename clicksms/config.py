@@ -140,6 +140,11 @@ def check_endpoint(url: str, allow_insecure_http: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0-65535
+    except ValueError:
+        where = parts.netloc.rpartition("@")[2]
+        raise ConfigError(f"endpoint has an invalid port: {where}") from None
     if parts.username is not None or parts.password is not None:
         raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
@@ -156,6 +161,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def resolve_config_dir(source: SettingsSource | None = None) -> Path:
+    """Where the session lives, without validating anything else (``auth --logout`` needs
+    only this, and must work even when another setting is broken)."""
+    return _config_dir((source or SettingsSource()).get(ENV_CONFIG_DIR))
 
 
 def _config_dir(value: str | None) -> Path:
@@ -184,7 +195,10 @@ def parse_timeout(value: str | None) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"timeout must be a number of seconds, got {value!r}") from None
+        seconds = math.nan
     if not math.isfinite(seconds) or not 0 < seconds <= _MAX_TIMEOUT:
-        raise ConfigError(f"timeout must be between 0 and {_MAX_TIMEOUT:g} seconds, got {value!r}")
+        raise ConfigError(
+            f"timeout must be a number of seconds between 0 and {_MAX_TIMEOUT:g}, "
+            f"got {value!r} (--timeout or CLICKSMS_TIMEOUT)"
+        )
     return seconds

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from clicksms.errors import UsageError
 
-_FORMATTING = re.compile(r"[\s\-().\u00a0/]")
+_FORMATTING = re.compile(r"[\s\-().\u00a0\ufeff/]")
 _SHAPE = re.compile(r"\+?[0-9]+")
 _SHAPE_ERROR = "not a phone number: use digits (spaces, dashes, dots, brackets allowed), + first"
 

@@ -6,6 +6,7 @@ warnings and errors go to stderr. rich is imported only when a table is actually
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,17 +37,26 @@ _PIPE_WIDTH = 400
 
 
 def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
-    """Write ``rows`` to stdout in the chosen format."""
-    if fmt is OutputFormat.json:
-        import json
+    """Write ``rows`` to stdout in the chosen format.
 
-        ordered = [{c.key: row.get(c.key) for c in columns} for row in rows]  # same order as CSV
-        json.dump(ordered, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    elif fmt is OutputFormat.csv:
-        write_csv(rows, [c.key for c in columns], sys.stdout)
-    else:
-        print_table(rows, columns)
+    Values are made valid UTF-8 first (argv and stdin may carry undecodable bytes). A reader
+    that goes away (``| head``) is not an error: the command's own exit code still stands.
+    """
+    clean = [{c.key: _valid_text(row.get(c.key)) for c in columns} for row in rows]
+    try:
+        if fmt is OutputFormat.json:
+            import json
+
+            json.dump(clean, sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+        elif fmt is OutputFormat.csv:
+            write_csv(clean, [c.key for c in columns], sys.stdout)
+        else:
+            print_table(clean, columns)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet too
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
@@ -113,7 +123,19 @@ def yes_no(value: bool) -> str:
 def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return yes_no(value)
-    return str(value)
+    # Input echoed into a terminal must not carry escape sequences (colours, window titles).
+    return "".join(ch if ch.isprintable() else "?" for ch in str(value))
+
+
+def _valid_text(value: Any) -> Any:
+    """Strings with lone surrogates (undecodable input bytes) become valid, with U+FFFD."""
+    if not isinstance(value, str):
+        return value
+    try:  # bytes Python kept as surrogates come back as themselves, then as U+FFFD
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def _escape(text: str) -> str:

@@ -55,9 +55,19 @@ class Runtime:
         return self._settings
 
     def store(self) -> SessionStore:
+        from clicksms.config import resolve_config_dir
         from clicksms.session import SessionStore
 
-        return SessionStore(self.settings().config_dir)
+        if self.use_sandbox or self._settings is not None:
+            return SessionStore(self.settings().config_dir)
+        return SessionStore(resolve_config_dir())
+
+    def country(self, flag: str | None) -> str | None:
+        """The region for national numbers: --country, else (outside --sandbox) the settings."""
+        from clicksms.config import resolve_country
+        from clicksms.numbers import check_country
+
+        return check_country(flag if self.use_sandbox else resolve_country(flag))
 
     def account(self) -> Account:
         if self._account is None:
@@ -131,6 +141,7 @@ def _prompt_password() -> str:
     try:
         password = getpass.getpass("Clickatell password: ")
     except EOFError:
+        sys.stderr.write("\n")  # end the prompt's line before the error line
         raise AuthError("no password entered") from None
     if not password:
         raise AuthError("empty password entered")

@@ -23,11 +23,13 @@ NUMBER = "27821234567"
         (["--api-id", "", "auth"], "Error: --api-id was given an empty value"),
         (
             ["--timeout", "nan", "send", NUMBER, "-t", "hi"],
-            "Error: timeout must be between 0 and 3600 seconds, got 'nan'",
+            "Error: timeout must be a number of seconds between 0 and 3600, got 'nan' "
+            "(--timeout or CLICKSMS_TIMEOUT)",
         ),
         (
             ["--timeout", "0", "auth"],
-            "Error: timeout must be between 0 and 3600 seconds, got '0.0'",
+            "Error: timeout must be a number of seconds between 0 and 3600, got '0.0' "
+            "(--timeout or CLICKSMS_TIMEOUT)",
         ),
         (
             ["send", NUMBER, "-t", "a\x01b\x0cc"],
@@ -135,3 +137,54 @@ def test_decomposed_accents_stay_gsm(cli, creds) -> None:
 def test_windows_line_ending_on_stdin_is_dropped(cli, creds) -> None:
     assert cli("send", NUMBER, input="deploy ok\r\n").exit_code == 0
     assert creds.ledger[0]["text"] == "deploy ok"
+
+
+def test_endpoint_with_an_impossible_port(cli) -> None:
+    run = cli("--endpoint", "http://127.0.0.1:99999/soap", "send", NUMBER, "-t", "hi")
+    assert run.exit_code == 2
+    assert run.stderr.strip() == "Error: endpoint has an invalid port: 127.0.0.1:99999"
+
+
+def test_logout_works_while_another_setting_is_broken(cli, creds, monkeypatch) -> None:
+    assert cli("auth").exit_code == 0
+    monkeypatch.setenv("CLICKSMS_TIMEOUT", "abc")
+    run = cli("auth", "--logout")
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr.strip() == "Session forgotten."
+
+
+def test_sandbox_ignores_the_environments_country(cli, monkeypatch) -> None:
+    monkeypatch.setenv("CLICKSMS_COUNTRY", "ZZ")
+    run = cli("--sandbox", "send", NUMBER, "-t", "hi")
+    assert run.exit_code == 0, run.stderr
+
+
+def test_terminal_output_never_carries_escape_sequences(cli) -> None:
+    run = cli("validate-number", "\x1b[31mRED\x1b]0;pwned\x07")
+    assert run.exit_code == 4
+    assert "\x1b" not in run.stdout and "\x07" not in run.stdout
+    assert "?[31mRED?]0;pwned?" in run.stdout
+
+
+def test_undecodable_input_still_gives_valid_json(cli) -> None:
+    run = cli("validate-number", "-o", "json", "caf\udce9")  # how Python keeps a stray 0xE9 byte
+    assert run.exit_code == 4
+    assert json.loads(run.stdout)[0]["input"] == "caf\ufffd"
+
+
+def test_byte_order_mark_on_stdin(cli) -> None:
+    run = cli("validate-number", "-o", "json", input="\ufeff27821234567\n")
+    assert run.exit_code == 0
+    assert json.loads(run.stdout)[0]["number"] == NUMBER
+
+
+def test_expired_session_is_forgotten_even_when_renewal_fails(
+    cli, creds, clock, monkeypatch
+) -> None:
+    assert cli("auth").exit_code == 0
+    monkeypatch.delenv("CLICKSMS_PASSWORD")
+    clock.advance(16 * 60)
+    assert cli("send", NUMBER, "-t", "x").exit_code == 3
+    status = cli("auth", "--status")
+    assert status.exit_code == 3
+    assert status.stdout.startswith("No session stored")
