@@ -26,6 +26,17 @@ def clicksms_exe() -> list[str]:
     return [exe]
 
 
+def pointing_at(sandbox) -> dict[str, str]:
+    """This process's environment plus credentials for ``sandbox``."""
+    return {
+        **os.environ,
+        "CLICKSMS_ENDPOINT": sandbox.endpoint,
+        "CLICKSMS_API_ID": "3512345",
+        "CLICKSMS_USER": "sandbox",
+        "CLICKSMS_PASSWORD": PASSWORD,
+    }
+
+
 def run(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*clicksms_exe(), *args],
@@ -175,13 +186,7 @@ def test_closed_stdin(creds) -> None:
 def test_ctrl_c_between_chunks_reports_every_row(sandbox) -> None:
     """SIGINT while the second request of three is in flight: 300 sent, 300 unknown, 50 not."""
     sandbox.config.latency = 1.5
-    env = {
-        **os.environ,
-        "CLICKSMS_ENDPOINT": sandbox.endpoint,
-        "CLICKSMS_API_ID": "3512345",
-        "CLICKSMS_USER": "sandbox",
-        "CLICKSMS_PASSWORD": PASSWORD,
-    }
+    env = pointing_at(sandbox)
     targets = [f"2782{n:07d}" for n in range(1000000, 1000650)]
     proc = subprocess.Popen(
         [*clicksms_exe(), "send", *targets, "-t", "x", "-o", "json"],
@@ -271,13 +276,7 @@ def test_reader_closing_the_pipe_early_keeps_the_send_exit_code(creds) -> None:
 def test_sigterm_during_a_send_reports_every_row(sandbox) -> None:
     """A cancelled CI job (SIGTERM) is treated like Ctrl-C: rows printed, exit 130."""
     sandbox.config.latency = 1.5
-    env = {
-        **os.environ,
-        "CLICKSMS_ENDPOINT": sandbox.endpoint,
-        "CLICKSMS_API_ID": "3512345",
-        "CLICKSMS_USER": "sandbox",
-        "CLICKSMS_PASSWORD": PASSWORD,
-    }
+    env = pointing_at(sandbox)
     proc = subprocess.Popen(
         [*clicksms_exe(), "send", NUMBER, "-t", "x", "-o", "json"],
         stdout=subprocess.PIPE,
