@@ -7,7 +7,7 @@ rendering and exit codes are derived from it, never decided here ad hoc.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from clicksms.codes import AUTH_CODES
@@ -46,35 +46,37 @@ class SendResult:
     """What happened to one recipient; ``status`` is one of the constants above."""
 
     to: str
-    ok: bool
+    status: str
     message_id: str | None = None
     error_code: str | None = None
     error: str | None = None
-    status: str = ACCEPTED
+    ok: bool = field(init=False)  # derived, but a key of its own in JSON/CSV for scripts
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", self.status == ACCEPTED)
 
 
 def accepted(number: str, message_id: str | None) -> SendResult:
-    return SendResult(number, True, message_id=message_id, status=ACCEPTED)
+    return SendResult(number, ACCEPTED, message_id=message_id)
 
 
 def rejected(number: str, code: str, reason: str) -> SendResult:
-    return SendResult(number, False, error_code=code, error=reason, status=REJECTED)
+    return SendResult(number, REJECTED, error_code=code, error=reason)
 
 
 def invalid(raw: str, reason: str | None) -> SendResult:
-    return SendResult(raw.strip(), False, error=f"invalid number: {reason}", status=INVALID)
+    return SendResult(raw.strip(), INVALID, error=f"invalid number: {reason}")
 
 
 def not_sent(number: str, cause: object) -> SendResult:
-    return SendResult(number, False, error=f"not sent: {cause}", status=NOT_SENT)
+    return SendResult(number, NOT_SENT, error=f"not sent: {cause}")
 
 
 def unknown(number: str, cause: object) -> SendResult:
     return SendResult(
         number,
-        False,
+        UNKNOWN,
         error=f"outcome unknown, may have been sent (check before resending): {cause}",
-        status=UNKNOWN,
     )
 
 
