@@ -1,0 +1,54 @@
+"""``clicksms validate-number``: offline number checks."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from clicksms.commands.common import CountryOption, OutputOption, stdin_lines
+from clicksms.render import Column, OutputFormat, emit
+from clicksms.runtime import Runtime
+
+
+def validate_number(
+    ctx: typer.Context,
+    numbers: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(
+            metavar="NUMBER",
+            help="Numbers to check; read from stdin (one per line) when none given.",
+            show_default=False,
+        ),
+    ] = None,
+    country: CountryOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Check numbers offline and show them in Clickatell's form (no gateway call).
+
+    \b
+        clicksms validate-number "+27 82 123 4567" "082 123 4567" --country ZA
+    """
+    from dataclasses import asdict
+
+    from clicksms.errors import outcome_exit_code
+    from clicksms.numbers import check_number
+
+    rt: Runtime = ctx.obj
+    region = rt.country(country)
+    inputs = list(numbers or [])
+    if not inputs:
+        inputs = stdin_lines("numbers")
+    checks = [check_number(n, region) for n in inputs]
+    rows = [asdict(c) for c in checks]
+    emit(
+        rows,
+        [
+            Column("input", "Input"),
+            Column("valid", "Valid", lambda ok: "green" if ok else "red"),
+            Column("number", "Number"),
+            Column("region", "Region"),
+            Column("type", "Type"),
+            Column("error", "Error", wrap=True),
+        ],
+        output,
+    )
+    raise typer.Exit(outcome_exit_code(c.valid for c in checks))
