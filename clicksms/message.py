@@ -63,11 +63,10 @@ class NotGsmError(ValueError):
 
     def __init__(self, offending: tuple[tuple[int, str], ...]) -> None:
         self.offending = tuple(offending)
-        listed = ", ".join(f"{ch!r} at {i}" for i, ch in self.offending)
-        super().__init__(
-            f"text has characters that are not in the GSM alphabet: {listed} "
-            "(send it as unicode instead)"
-        )
+        listed = ", ".join(f"{ch!r} at position {i + 1}" for i, ch in self.offending[:10])
+        if len(self.offending) > 10:
+            listed += f" and {len(self.offending) - 10} more"
+        super().__init__(f"text has characters that are not in the GSM alphabet: {listed}")
 
     def __reduce__(self) -> tuple[type[NotGsmError], tuple[tuple[tuple[int, str], ...]]]:
         # Default exception pickling would pass the message back as ``offending``.
@@ -200,7 +199,9 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
     try:
         message = encode(text, unicode)
     except NotGsmError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(
+            f"--unicode never, but the {exc}; drop it to send the text as UCS-2"
+        ) from None
     except UnicodeError:  # lone surrogates: bytes that were not UTF-8 in argv or stdin
         raise UsageError("message text is not valid UTF-8") from None
     if message.parts > MAX_PARTS:

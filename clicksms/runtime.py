@@ -41,6 +41,7 @@ class Runtime:
         self._settings: Settings | None = None
         self._account: Account | None = None
         self._stdin_password: str | None = None
+        self._may_prompt = True
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -69,7 +70,9 @@ class Runtime:
 
         return check_country(flag if self.use_sandbox else resolve_country(flag))
 
-    def account(self) -> Account:
+    def account(self, *, prompt: bool = True) -> Account:
+        """The account for this invocation; ``prompt=False`` never asks for a password."""
+        self._may_prompt = self._may_prompt and prompt
         if self._account is None:
             from clicksms.account import Account
 
@@ -96,7 +99,7 @@ class Runtime:
             return self._stdin_password
         if settings.password:
             return settings.password
-        if sys.stdin is not None and sys.stdin.isatty():
+        if self._may_prompt and sys.stdin is not None and sys.stdin.isatty():
             return _prompt_password()
         return None
 

@@ -7,8 +7,8 @@ rendering and exit codes are derived from it, never decided here ad hoc.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from clicksms.codes import AUTH_CODES
 from clicksms.errors import (
@@ -21,8 +21,8 @@ from clicksms.errors import (
     UsageError,
     outcome_exit_code,
 )
-from clicksms.message import EncodedMessage
 from clicksms.numbers import NumberCheck, check_number
+from clicksms.options import Content, SendOptions, sendmsg_fields
 from clicksms.responses import SendItem, parse_send_item, raise_for_error
 
 if TYPE_CHECKING:
@@ -158,29 +158,20 @@ def check_sender(sender: str | None) -> str | None:
     )
 
 
-def sendmsg_fields(message: EncodedMessage, sender: str | None) -> dict[str, Any]:
-    """The sendmsg fields for the message itself (everything but the recipients)."""
-    fields: dict[str, Any] = {"text": message.text, "concat": message.parts}
-    if message.unicode:
-        fields["unicode"] = 1
-    if sender:
-        fields["from"] = sender
-    return fields
-
-
 def send(
     account: Account,
     numbers: Sequence[str],
-    message: EncodedMessage,
+    content: Content,
     sender: str | None = None,
+    options: SendOptions | None = None,
 ) -> SendReport:
-    """Send ``message`` to ``numbers`` in requests of at most 300 recipients.
+    """Send ``content`` to ``numbers`` in requests of at most 300 recipients.
 
     Nothing is ever resent here. When the conversation breaks (network, auth, Ctrl-C), the
     request in flight is reported as *unknown* if it may have reached the gateway and the rest
     as *not sent*; a failure before anything could have arrived is simply raised.
     """
-    fields = sendmsg_fields(message, sender)
+    fields = sendmsg_fields(content, sender, options)
     account.session()  # log in first: a failure here cannot have sent anything
     results: list[SendResult] = []
     for start in range(0, len(numbers), MAX_RECIPIENTS):
@@ -195,7 +186,8 @@ def send(
             if not results and not _in_doubt(failure):
                 raise failure from None
             results += _abandon(numbers[start:], len(chunk), failure)
-            return SendReport(tuple(results), failure)
+            return SendReport(tuple(_with_status_hint(results, options)), failure)
+    results = _with_status_hint(results, options)
     doubtful = sum(r.status == UNKNOWN for r in results)
     if doubtful:
         return SendReport(
@@ -206,6 +198,19 @@ def send(
             ),
         )
     return SendReport(tuple(results))
+
+
+def _with_status_hint(
+    results: list[SendResult], options: SendOptions | None
+) -> list[SendResult]:
+    """With a client ID, an *unknown* row says how to find out what happened."""
+    client_id = options.client_id if options else None
+    if not client_id:
+        return results
+    hint = f"; check with `clicksms status --client-id {client_id}`"
+    return [
+        replace(r, error=f"{r.error}{hint}") if r.status == UNKNOWN else r for r in results
+    ]
 
 
 def _in_doubt(failure: ClickSmsError) -> bool:

@@ -236,13 +236,13 @@ def test_encode_never_error_names_chars_and_positions() -> None:
     assert exc.value.offending == ((8, "ï"), (12, EMOJI))
     assert str(exc.value) == (
         "text has characters that are not in the GSM alphabet: "
-        "'ï' at 8, '😀' at 12 (send it as unicode instead)"
+        "'ï' at position 9, '😀' at position 13"
     )
     assert isinstance(exc.value, ValueError)
 
 
 def test_not_gsm_error_shows_invisible_chars_escaped() -> None:
-    with pytest.raises(NotGsmError, match=r"'\\t' at 1"):
+    with pytest.raises(NotGsmError, match=r"'\\t' at position 2"):
         encode("a\tb", "never")
 
 

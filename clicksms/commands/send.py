@@ -1,5 +1,6 @@
 """``clicksms send``: one text to one or more numbers."""
 
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -10,7 +11,104 @@ from clicksms.render import Column, OutputFormat, emit, note
 from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
+    from clicksms.options import Content
     from clicksms.send import SendReport
+
+
+class Unicode(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+# Option types, shared with every command that sends (bulk takes the same flags).
+SenderOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option("--from", "-f", help="Sender ID: up to 16 digits or 11 letters/digits."),
+]
+FlashOption = Annotated[
+    bool, typer.Option("--flash", help="Flash SMS: shown at once, not stored (SMS_FLASH).")
+]
+MsgTypeOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--msg-type",
+        metavar="TYPE",
+        help="SMS_TEXT (default), SMS_FLASH or an SMS_NOKIA_* type (for --data payloads).",
+    ),
+]
+UnicodeOption = Annotated[
+    Unicode,
+    typer.Option(
+        "--unicode",
+        help="auto: UCS-2 only when a character is not GSM; always; never (error instead).",
+    ),
+]
+MaxPartsOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(
+        "--max-parts",
+        min=1,
+        max=35,
+        metavar="N",
+        help="Refuse texts needing more than N SMS parts (concat).",
+    ),
+]
+DeliverInOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--deliver-in", metavar="DURATION", help="Deliver later: 90 (minutes), 2h, 1d, 1h30m."
+    ),
+]
+DeliverAtOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--deliver-at",
+        metavar="TIME",
+        help="Deliver at 2026-11-26T09:00 (local), …Z, …+02:00, or HH:MM; within 7 days.",
+    ),
+]
+ValidityOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--validity",
+        metavar="DURATION",
+        help="How long Clickatell may keep trying before status 010 (1 min to 24h).",
+    ),
+]
+CallbackOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--callback",
+        metavar="LEVEL",
+        help="Status callbacks: none, intermediate, final, error, all (or a,b).",
+    ),
+]
+DeliveryAckOption = Annotated[
+    bool, typer.Option("--delivery-ack", help="Ask for a handset delivery acknowledgement.")
+]
+MaxCreditsOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--max-credits", metavar="N", help="Most credits one message part may cost (whole)."
+    ),
+]
+QueueOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option("--queue", min=1, max=3, help="Priority queue: 1 (highest) to 3 (default)."),
+]
+EscalateOption = Annotated[
+    bool, typer.Option("--escalate", help="Move to a pricier route at once if queued.")
+]
+MoOption = Annotated[
+    bool, typer.Option("--mo", help="Route via a two-way carrier so replies reach you.")
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Send nothing: show encoding, parts and, if online, the charge."
+    ),
+]
 
 
 def send(
@@ -27,11 +125,36 @@ def send(
         Optional[str],  # noqa: UP045
         typer.Option("--text", "-t", help="Message text; '-' or omitted with a pipe reads stdin."),
     ] = None,
-    sender: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--from", "-f", help="Sender ID: up to 16 digits or 11 letters/digits."),
-    ] = None,
+    sender: SenderOption = None,
     country: CountryOption = None,
+    unicode: UnicodeOption = Unicode.auto,
+    max_parts: MaxPartsOption = None,
+    flash: FlashOption = False,
+    msg_type: MsgTypeOption = None,
+    udh: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--udh", metavar="HEX", help="User Data Header for --data (8-bit)."),
+    ] = None,
+    data: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--data", metavar="HEX", help="8-bit payload instead of text (≤140 bytes)."),
+    ] = None,
+    deliver_in: DeliverInOption = None,
+    deliver_at: DeliverAtOption = None,
+    validity: ValidityOption = None,
+    client_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--client-id", metavar="ID", help="Your ID for this message (≤32 letters/digits)."
+        ),
+    ] = None,
+    callback: CallbackOption = None,
+    delivery_ack: DeliveryAckOption = False,
+    max_credits: MaxCreditsOption = None,
+    queue: QueueOption = None,
+    escalate: EscalateOption = False,
+    mo: MoOption = False,
+    dry_run: DryRunOption = False,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Send one text to one or more numbers; one result row per recipient.
@@ -39,24 +162,68 @@ def send(
     \b
         clicksms send 27821234567 +447911123456 --text "deploy ok"
         echo "deploy ok" | clicksms send 27821234567
+        clicksms send 27821234567 -t "standup" --deliver-at 09:00 --client-id standup1
+        clicksms send 27821234567 -t "Ünïcødé?" --dry-run
     """
-    from clicksms.message import prepare
+    from clicksms.options import (
+        SendOptions,
+        check_client_id,
+        check_content,
+        check_msg_type,
+        parse_callback,
+        parse_max_credits,
+    )
+    from clicksms.schedule import delivery_delay, validity_minutes
     from clicksms.send import SendReport, check_sender, split_recipients
     from clicksms.send import send as send_messages
 
     rt: Runtime = ctx.obj
     rt.settings()  # a bad setting is a usage error even if no number turns out valid
-    message = prepare(_message_text(text))
+    content = _content(text, udh, data, unicode.value)
+    options = SendOptions(
+        msg_type=check_msg_type(msg_type, flash),
+        deliv_time=delivery_delay(deliver_in, deliver_at),
+        validity=validity_minutes(validity),
+        client_id=check_client_id(client_id),
+        callback=parse_callback(callback),
+        delivery_ack=delivery_ack,
+        max_credits=parse_max_credits(max_credits),
+        queue=queue,
+        escalate=escalate,
+        mo=mo,
+        max_parts=max_parts,
+    )
     sender_id = check_sender(sender)
     recipients = split_recipients(to, rt.country(country))
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
+    check_content(content, options, len(recipients.valid))
     for duplicate in recipients.duplicates:
         note(f"Skipping {duplicate}: same number as an earlier recipient.")
+    if dry_run:
+        from clicksms.commands.preview import show_preview
+
+        show_preview(rt, recipients, content, output)
+        return
     sent = SendReport(())
     if recipients.valid:
-        sent = send_messages(rt.account(), recipients.valid, message, sender_id)
+        sent = send_messages(rt.account(), recipients.valid, content, sender_id, options)
     _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
+
+
+def _content(text: str | None, udh: str | None, data: str | None, unicode: str) -> "Content":
+    """Text (from --text or stdin) or 8-bit --udh/--data, never both."""
+    if udh is not None or data is not None:
+        if text is not None:
+            raise UsageError("--data sends 8-bit content; it cannot be combined with --text")
+        if unicode != "auto":
+            raise UsageError("--unicode applies to text; --data is 8-bit content")
+        from clicksms.binary import prepare_binary
+
+        return prepare_binary(udh, data)
+    from clicksms.message import prepare
+
+    return prepare(_message_text(text), unicode)
 
 
 _STATUS_STYLE = {"accepted": "green", "unknown": "yellow"}

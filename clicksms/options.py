@@ -1,0 +1,210 @@
+"""The sendmsg options behind ``send``'s flags, checked and turned into WSDL fields.
+
+Everything that can be checked locally is checked here, before any network call, with a
+message that names the flag. :func:`sendmsg_fields` is the one place that decides what goes
+on the wire for a message, including the ``req_feat`` bits (API.md §5.2) that stop a
+least-cost route from silently dropping a feature the message relies on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from clicksms.binary import BinaryMessage
+from clicksms.errors import UsageError
+from clicksms.message import EncodedMessage
+
+#: msg_type values the gateway accepts, case-sensitive on the wire (API.md §5.1).
+MSG_TYPES = (
+    "SMS_TEXT",
+    "SMS_FLASH",
+    "SMS_NOKIA_OLOGO",
+    "SMS_NOKIA_GLOGO",
+    "SMS_NOKIA_PICTURE",
+    "SMS_NOKIA_RINGTONE",
+    "SMS_NOKIA_RTTL",
+    "SMS_NOKIA_CLEAN",
+    "SMS_NOKIA_VCARD",
+    "SMS_NOKIA_VCAL",
+)
+
+#: --callback levels → msg_callback bits (API.md §8: 1 intermediate, 2 final, 4 error).
+CALLBACK_LEVELS = {"none": 0, "intermediate": 1, "final": 2, "error": 4, "all": 7}
+
+# req_feat bits (API.md §5.2).
+FEAT_TEXT = 0x0001
+FEAT_8BIT = 0x0002
+FEAT_UDH = 0x0004
+FEAT_UCS2 = 0x0008
+FEAT_ALPHA = 0x0010
+FEAT_NUMER = 0x0020
+FEAT_FLASH = 0x0200
+FEAT_DELIVACK = 0x2000
+FEAT_CONCAT = 0x4000
+
+CLIENT_ID_MAX = 32
+MAX_PARTS_CEILING = 35
+
+Content = EncodedMessage | BinaryMessage
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """Optional sendmsg fields; None / False means "leave it to the gateway's default"."""
+
+    msg_type: str | None = None
+    deliv_time: int | None = None  # minutes
+    validity: int | None = None  # minutes
+    client_id: str | None = None
+    callback: int | None = None
+    delivery_ack: bool = False
+    max_credits: int | None = None
+    queue: int | None = None
+    escalate: bool = False
+    mo: bool = False
+    max_parts: int | None = None
+
+    @property
+    def flash(self) -> bool:
+        return self.msg_type == "SMS_FLASH"
+
+
+def check_msg_type(msg_type: str | None, flash: bool) -> str | None:
+    """``--msg-type`` (any case) and ``--flash`` as the wire's case-sensitive value."""
+    chosen = None
+    if msg_type is not None:
+        chosen = msg_type.strip().upper()
+        if chosen not in MSG_TYPES:
+            raise UsageError(f"--msg-type {msg_type!r} is not one of: {', '.join(MSG_TYPES)}")
+    if flash:
+        if chosen not in (None, "SMS_FLASH"):
+            raise UsageError(f"--flash sends SMS_FLASH; it cannot be combined with {chosen}")
+        chosen = "SMS_FLASH"
+    return chosen
+
+
+def check_client_id(client_id: str | None, option: str = "--client-id") -> str | None:
+    """``climsgid``: 1–32 ASCII letters and digits, no spaces (API.md §5.1)."""
+    if client_id is None:
+        return None
+    if not client_id:
+        raise UsageError(f"{option} is empty: give up to {CLIENT_ID_MAX} letters and digits")
+    if len(client_id) > CLIENT_ID_MAX:
+        raise UsageError(
+            f"{option} {client_id!r} is {len(client_id)} characters; "
+            f"Clickatell allows at most {CLIENT_ID_MAX}"
+        )
+    if not (client_id.isascii() and client_id.isalnum()):
+        raise UsageError(f"{option} {client_id!r} may contain only letters A-Z, a-z and digits 0-9")
+    return client_id
+
+
+def parse_callback(level: str | None) -> int | None:
+    """``--callback final`` or a combination such as ``intermediate,error`` → msg_callback."""
+    if level is None:
+        return None
+    value = 0
+    for name in (part.strip().lower() for part in level.split(",")):
+        if name not in CALLBACK_LEVELS:
+            raise UsageError(
+                f"--callback {level!r}: use {', '.join(CALLBACK_LEVELS)} "
+                "(or several joined by commas)"
+            )
+        value |= CALLBACK_LEVELS[name]
+    return value
+
+
+def parse_max_credits(value: str | None) -> int | None:
+    """A whole, positive number: the Document/Literal WSDL declares max_credits as xsd:int."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(
+            f"--max-credits {value!r} must be a whole number of credits (1, 2, 3 …): "
+            "the SOAP API's max_credits field is an integer"
+        )
+    return int(text)
+
+
+def check_content(content: Content, options: SendOptions, recipients: int) -> None:
+    """Combinations the gateway would refuse or that cannot do what the user asked."""
+    if isinstance(content, BinaryMessage):
+        if content.udh and options.msg_type not in (None, "SMS_TEXT"):
+            raise UsageError(
+                f"{options.msg_type} cannot be combined with --udh (Clickatell: do not use both)"
+            )
+    elif options.max_parts is not None and content.parts > options.max_parts:
+        raise UsageError(
+            f"message needs {content.parts} SMS parts ({content.units} "
+            f"{'UTF-16 units' if content.unicode else 'septets'}, {content.encoding}) but "
+            f"--max-parts is {options.max_parts}: shorten it or raise --max-parts"
+        )
+    if options.client_id and recipients > 1:
+        raise UsageError(
+            f"--client-id names one message, but there are {recipients} recipients: "
+            "send to one number per client ID"
+        )
+    if options.validity and options.deliv_time and options.validity <= options.deliv_time:
+        raise UsageError(
+            f"--validity ({options.validity} min) runs out before the scheduled delivery "
+            f"({options.deliv_time} min): the message would expire unsent"
+        )
+
+
+def required_features(content: Content, sender: str | None, options: SendOptions) -> int:
+    """The req_feat bitmask for what this message depends on (API.md §5.2)."""
+    if isinstance(content, BinaryMessage):
+        features = FEAT_8BIT | (FEAT_UDH if content.udh else 0)
+    else:
+        features = FEAT_TEXT | (FEAT_UCS2 if content.unicode else 0)
+        features |= FEAT_CONCAT if content.parts > 1 else 0
+    if sender:
+        features |= FEAT_NUMER if sender.isdigit() else FEAT_ALPHA
+    if options.flash:
+        features |= FEAT_FLASH
+    if options.delivery_ack:
+        features |= FEAT_DELIVACK
+    return features
+
+
+def sendmsg_fields(
+    content: Content, sender: str | None, options: SendOptions | None = None
+) -> dict[str, Any]:
+    """Every sendmsg field for one message except the recipients and the session.
+
+    ``req_feat`` is sent only when it asks for more than the plain content type, so a
+    single-part text with no options goes out exactly as the gateway's defaults expect.
+    """
+    options = options or SendOptions()
+    fields: dict[str, Any] = {}
+    if isinstance(content, BinaryMessage):
+        if content.udh:
+            fields["udh"] = content.udh
+        fields["data"] = content.data
+        fields["concat"] = 1
+    else:
+        fields["text"] = content.text
+        fields["concat"] = options.max_parts or content.parts
+        if content.unicode:
+            fields["unicode"] = 1
+    if sender:
+        fields["from"] = sender
+    features = required_features(content, sender, options)
+    if features & ~(FEAT_TEXT | FEAT_8BIT):
+        fields["req_feat"] = features
+    optional: dict[str, Any] = {
+        "msg_type": options.msg_type,
+        "deliv_time": options.deliv_time,
+        "validity": options.validity,
+        "climsgid": options.client_id,
+        "msg_callback": options.callback,
+        "max_credits": options.max_credits,
+        "queue": options.queue,
+        "deliv_ack": 1 if options.delivery_ack else None,
+        "escalate": 1 if options.escalate else None,
+        "mo": 1 if options.mo else None,
+    }
+    fields.update({name: value for name, value in optional.items() if value is not None})
+    return fields

@@ -1,0 +1,100 @@
+"""Durations and clock times for ``--deliver-in``, ``--deliver-at`` and ``--validity``.
+
+The gateway counts ``deliv_time`` and ``validity`` in whole minutes relative to when it
+receives the message (API.md §5.1), so everything here ends as a number of minutes, checked
+against the documented bounds before any network call.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from clicksms.errors import UsageError
+
+MAX_DELIVERY_DELAY = 7 * 24 * 60  # deliv_time ceiling: 10080 minutes (API.md §5.1)
+MAX_VALIDITY = 24 * 60  # validity ceiling in the 2009 spec: 1440 minutes
+
+_UNITS = {"d": 24 * 60, "h": 60, "m": 1}
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def parse_duration(text: str, option: str) -> int:
+    """Minutes in ``90``, ``90m``, ``2h``, ``1d``, ``1h30m`` (a bare number means minutes)."""
+    value = text.strip().lower().replace(" ", "")
+    if value.isdigit():
+        minutes = int(value)
+    else:
+        match = _DURATION.fullmatch(value)
+        if not value or not match or not any(match.groups()):
+            raise UsageError(
+                f"{option} {text!r} is not a duration: use minutes (90) or units like 90m, 2h, "
+                "1d, 1h30m"
+            )
+        days, hours, mins = (int(group or 0) for group in match.groups())
+        minutes = days * _UNITS["d"] + hours * _UNITS["h"] + mins
+    if minutes < 1:
+        raise UsageError(f"{option} must be at least one minute, got {text!r}")
+    return minutes
+
+
+def parse_clock_time(text: str, now: datetime) -> datetime:
+    """An aware datetime for ISO 8601 (``2026-11-26T09:00``, ``…Z``, ``…+02:00``) or ``HH:MM``.
+
+    Times without a zone are local. A bare ``HH:MM`` is its next occurrence, today or tomorrow,
+    which is what someone typing ``--deliver-at 09:00`` in the evening means.
+    """
+    value = text.strip()
+    local = now.astimezone()
+    clock = _CLOCK.fullmatch(value)
+    if clock:
+        hour, minute = int(clock[1]), int(clock[2])
+        if hour > 23 or minute > 59:
+            raise UsageError(f"--deliver-at {text!r} is not a time of day")
+        at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return at if at > local else at + timedelta(days=1)
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--deliver-at {text!r} is not a time: use 2026-11-26T09:00 (local), "
+            "2026-11-26T07:00Z, or 09:00"
+        ) from None
+    if "T" not in value.upper() and " " not in value:
+        raise UsageError(f"--deliver-at {text!r} has no time of day: add one, e.g. {value}T09:00")
+    return at if at.tzinfo else at.astimezone()  # naive = local time
+
+
+def delivery_delay(
+    deliver_in: str | None, deliver_at: str | None, now: datetime | None = None
+) -> int | None:
+    """``deliv_time`` minutes for the two mutually exclusive flags (None when neither is set)."""
+    if deliver_in is not None and deliver_at is not None:
+        raise UsageError("use either --deliver-in or --deliver-at, not both")
+    if deliver_in is not None:
+        minutes = parse_duration(deliver_in, "--deliver-in")
+        where = f"--deliver-in {deliver_in}"
+    elif deliver_at is not None:
+        now = now or datetime.now().astimezone()
+        at = parse_clock_time(deliver_at, now)
+        seconds = (at - now).total_seconds()
+        if seconds <= 0:
+            raise UsageError(f"--deliver-at {deliver_at} is in the past")
+        minutes = max(1, round(seconds / 60))
+        where = f"--deliver-at {deliver_at}"
+    else:
+        return None
+    if minutes > MAX_DELIVERY_DELAY:
+        raise UsageError(f"{where} is more than 7 days ahead; Clickatell schedules up to 7 days")
+    return minutes
+
+
+def validity_minutes(validity: str | None) -> int | None:
+    """``validity`` minutes: 1 minute to 24 hours, the range the 2009 spec allows."""
+    if validity is None:
+        return None
+    minutes = parse_duration(validity, "--validity")
+    if minutes > MAX_VALIDITY:
+        raise UsageError(f"--validity {validity} is longer than Clickatell's 24 hours (1440 min)")
+    return minutes
