@@ -59,6 +59,15 @@ NUMBER = "27821234567"
             "Error: Invalid value for '--port': Input should be less than or equal to 65535 "
             "(see `clicksms sandbox --help`)",
         ),
+        (
+            ["sandbox", "--port", "0", "--coverage", "44=cheap"],
+            "Error: --coverage: coverage '44=cheap': charge 'cheap' is neither a number nor 'none'",
+        ),
+        (
+            ["sandbox", "--port", "0", "--coverage", "+44=1"],
+            "Error: --coverage: coverage '+44=1': coverage prefix '+44' must be 1-15 digits of "
+            "an international number (no '+', no leading 0)",
+        ),
     ],
 )
 def test_usage_errors(cli, creds, args, line) -> None:

@@ -21,7 +21,14 @@ import pytest
 import zeep
 from zeep.exceptions import Fault
 
-from clicksms.sandbox import MAGIC_NUMBERS, ManualClock, Sandbox, SandboxConfig, gsm
+from clicksms.sandbox import (
+    MAGIC_NUMBERS,
+    MAGIC_STATUSES,
+    ManualClock,
+    Sandbox,
+    SandboxConfig,
+    gsm,
+)
 
 NS = "http://api.clickatell.com/soap/document_literal/webservice"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -349,6 +356,7 @@ def test_magic_numbers_table_is_complete() -> None:
         "27820000128": 128,
         "27820000301": 301,
     }
+    assert MAGIC_STATUSES == {"27820000002": "002", "27820000007": "007"}
 
 
 def test_empty_message_is_107(sb: Sandbox, svc: Any, sid: str) -> None:
@@ -493,6 +501,8 @@ def test_ledger_records_and_file(
             "apimsgid": a1[0][4:],
             "climsgid": "abc123",
             "time": clock(),
+            "charge": 1.0,
+            "fields": {"text": "03A903A80398", "unicode": "1", "climsgid": "abc123"},
         },
         *(
             {
@@ -505,6 +515,8 @@ def test_ledger_records_and_file(
                 "apimsgid": answer[4:36],
                 "climsgid": None,
                 "time": clock(),
+                "charge": 1.0,
+                "fields": {"text": "naïve ☃ `x` €{ok}", "from": "Shop", "concat": "2"},
             }
             for to, answer in zip([GOOD, GOOD2], a2, strict=True)
         ),
@@ -779,9 +791,6 @@ def test_unknown_operation_is_client_fault(sb: Sandbox) -> None:
 @pytest.mark.parametrize(
     "op",
     [
-        "delmsg",
-        "routecoverage",
-        "getmsgcharge",
         "token_pay",
         "si_push",
         "ind_push",
@@ -801,7 +810,7 @@ def test_pending_operations_are_server_faults(sb: Sandbox, op: str) -> None:
 
 def test_zeep_raises_fault_for_pending_operation(svc: Any, sid: str) -> None:
     with pytest.raises(Fault) as info:
-        svc.delmsg(session_id=sid, apimsgid="x")
+        svc.token_pay(session_id=sid, token="1234567890123456")
     assert info.value.code == "SOAP-ENV:Server"
     assert "not implemented by the sandbox yet" in info.value.message
 

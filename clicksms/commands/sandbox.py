@@ -23,13 +23,32 @@ def sandbox_command(
     latency: Annotated[
         float, typer.Option(min=0, max=60, help="Seconds added to every answer.")
     ] = 0.0,
+    delivery_seconds: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds a message shows 003 before 004 (delivered)."),
+    ] = 5.0,
+    coverage: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            metavar="PREFIX=CHARGE",
+            help="Route table entry, repeatable: 44=1.5 (credits per part) or 1=none (no route).",
+        ),
+    ] = None,
 ) -> None:
     """Run a local Clickatell-compatible SOAP server in the foreground (Ctrl-C stops it).
 
     \b
         clicksms sandbox --port 8080 --ledger sent.jsonl
+        clicksms sandbox --coverage 44=1.5 --coverage 1=none --delivery-seconds 60
     """
+    from clicksms.errors import UsageError
+    from clicksms.sandbox import parse_coverage
     from clicksms.sandbox.foreground import run_foreground
+
+    try:
+        routes = parse_coverage(coverage or [])
+    except ValueError as exc:
+        raise UsageError(f"--coverage: {exc}") from None
 
     run_foreground(
         host=host,
@@ -38,4 +57,6 @@ def sandbox_command(
         credits=credits,
         session_timeout=session_timeout,
         latency=latency,
+        coverage=routes,
+        delivery_seconds=delivery_seconds,
     )

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from clicksms.sandbox import Sandbox, SandboxConfig
+from clicksms.sandbox import DEFAULT_COVERAGE, Sandbox, SandboxConfig
 
 #: Lets a demo or a test fix the sandbox password without putting it on the command line.
 PASSWORD_ENV = "CLICKSMS_SANDBOX_PASSWORD"
@@ -22,8 +22,15 @@ def run_foreground(
     credits: float,
     session_timeout: float,
     latency: float,
+    coverage: dict[str, float | None] | None = None,
+    delivery_seconds: float = 5.0,
 ) -> None:
-    """Serve until Ctrl-C, after printing the endpoint and matching credentials."""
+    """Serve until Ctrl-C, after printing the endpoint and matching credentials.
+
+    ``coverage`` (e.g. from ``parse_coverage``) is laid over the default route table rather
+    than replacing it, so the documented magic number 27820000114 stays unroutable unless
+    the user routes it explicitly.
+    """
     from clicksms.errors import UsageError
 
     if ledger is not None:
@@ -33,15 +40,20 @@ def run_foreground(
         except OSError as exc:
             raise UsageError(f"cannot write the ledger {ledger}: {exc.strerror}") from None
     password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
-    config = SandboxConfig(
-        host=host,
-        port=port,
-        password=password,
-        credits=credits,
-        session_timeout=session_timeout,
-        latency=latency,
-        ledger_path=ledger,
-    )
+    try:
+        config = SandboxConfig(
+            host=host,
+            port=port,
+            password=password,
+            credits=credits,
+            session_timeout=session_timeout,
+            latency=latency,
+            ledger_path=ledger,
+            coverage={**DEFAULT_COVERAGE, **(coverage or {})},
+            delivery_seconds=delivery_seconds,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     sandbox = Sandbox(config)
     try:
         sandbox.start()

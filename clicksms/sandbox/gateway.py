@@ -4,18 +4,43 @@ Everything here follows API.md (§3 sessions, §4 commands, §5 parameters, §6 
 §7 error wording, §8 statuses, §11 validation order), not whatever our client sends:
 the sandbox exists to catch client bugs.
 
-Magic destination numbers (``MAGIC_NUMBERS``) give deterministic per-recipient failures:
+Magic destination numbers give deterministic outcomes. ``MAGIC_NUMBERS`` maps those that
+fail at send time to their error code; ``MAGIC_STATUSES`` maps those that are accepted
+(and charged) to the final status they reach:
 
-=============  =====  ==========================================================
-number         code   answer
-=============  =====  ==========================================================
-27820000105    105    ``ERR: 105, Invalid Destination Address``
-27820000114    114    ``ERR: 114, Cannot route message``
-27820000121    121    ``ERR: 121, Destination mobile number blocked``
-27820000122    122    ``ERR: 122, Destination mobile opted out``
-27820000128    128    ``ERR: 128, Number delisted``
-27820000301    301    ``ERR: 301, No credit left`` (credit stage, as if out of credit)
-=============  =====  ==========================================================
+=============  ======  ================================================================
+number         code    outcome
+=============  ======  ================================================================
+27820000105    ERR     ``ERR: 105, Invalid Destination Address``
+27820000114    ERR     ``ERR: 114, Cannot route message`` (it is ``None`` in the default
+                       coverage table, so a custom ``coverage`` table can drop it)
+27820000121    ERR     ``ERR: 121, Destination mobile number blocked``
+27820000122    ERR     ``ERR: 122, Destination mobile opted out``
+27820000128    ERR     ``ERR: 128, Number delisted``
+27820000301    ERR     ``ERR: 301, No credit left`` (credit stage, as if out of credit)
+27820000002    status  stays ``002`` Message queued at Clickatell, never delivered; becomes
+                       ``010`` Message expired (refunded) when its validity runs out.
+                       Lets clients test delmsg (``006``) and expiry.
+27820000007    status  ``003``, then ``007`` Error delivering message after
+                       ``delivery_seconds`` instead of ``004``: a failed delivery.
+=============  ======  ================================================================
+
+Message lifecycle (API.md §8, §11.7), read from the injected clock at every request:
+
+* accepted -> ``003`` Delivered to gateway -> ``004`` after ``delivery_seconds``;
+  ``deliv_time`` > 0 -> ``011`` until due.
+* ``validity`` is in minutes, counted from acceptance; 0 or absent means 1440. The 2009
+  spec allows 1..1440 and names no error for other values, so they get the generic
+  ``ERR: 101``. A message still at Clickatell (``011`` or ``002``) when its validity runs
+  out becomes ``010`` and its charge is refunded (API.md: expiry is not charged). A
+  message due exactly when its validity ends leaves in time.
+* ``max_credits`` below the route's per-part price -> ``009`` at once, not charged.
+* ``delmsg`` stops a message still at Clickatell (``011``/``002``) -> ``006``; any other
+  status is reported unchanged. A cancelled message keeps its charge: API.md promises a
+  refund only for expiry, and a client must not count on cancelling to get credit back.
+* ``getmsgcharge`` reports the credits the message actually costs now: parts x route
+  price, 0 for ``009`` and ``010``.
+* A ``climsgid`` reused by a later message refers to the latest one (querymsg, delmsg).
 
 Accounts: the configured ``api_id``/``user``/``password``; plus user ``frozen`` with the
 same api_id and password, which always answers ``ERR: 004, Account frozen``.
@@ -23,6 +48,8 @@ same api_id and password, which always answers ``ERR: 004, Account frozen``.
 
 from __future__ import annotations
 
+import copy
+import heapq
 import json
 import re
 import secrets
@@ -42,6 +69,22 @@ MAGIC_NUMBERS: dict[str, int] = {
     "27820000128": 128,
     "27820000301": 301,
 }
+MAGIC_STATUSES: dict[str, str] = {
+    "27820000002": "002",
+    "27820000007": "007",
+}
+QUEUED_NUMBER = "27820000002"
+FAILING_NUMBER = "27820000007"
+NO_CREDIT_NUMBER = "27820000301"
+# Decided at the recipient stage by number alone (114 comes from the coverage table).
+_RECIPIENT_ERRORS = {n: c for n, c in MAGIC_NUMBERS.items() if c not in (114, 301)}
+
+# routecoverage answers, verbatim from API.md §4 (the failure has no numeric code).
+COVERAGE_OK = "OK: This prefix is currently supported. Messages sent to this prefix will be routed."
+COVERAGE_NONE = (
+    "ERR: This prefix is not currently supported. Messages sent to this prefix will fail. "
+    "Please contact support for assistance."
+)
 
 FROZEN_USER = "frozen"
 
@@ -90,12 +133,18 @@ MSG_TYPES = frozenset(
     }
 )
 
-IMPLEMENTED_OPS = ("auth", "ping", "sendmsg", "querymsg", "getbalance")
+IMPLEMENTED_OPS = (
+    "auth",
+    "ping",
+    "sendmsg",
+    "querymsg",
+    "delmsg",
+    "getbalance",
+    "routecoverage",
+    "getmsgcharge",
+)
 PENDING_OPS = frozenset(
     {
-        "delmsg",
-        "routecoverage",
-        "getmsgcharge",
         "token_pay",
         "si_push",
         "ind_push",
@@ -109,6 +158,11 @@ PENDING_OPS = frozenset(
 MAX_RECIPIENTS = 300
 MAX_PARTS = 35
 MAX_DELIV_TIME = 10080  # minutes (7 days)
+MAX_VALIDITY = 1440  # minutes; also the default (2009 spec)
+# Still at Clickatell: the only statuses delmsg can stop and validity can expire.
+WAITING = frozenset({"011", "002"})
+# Never copied into a ledger record's `fields`: secrets, and `to` has its own key.
+_LEDGER_SKIP = frozenset({"session_id", "api_id", "user", "password", "to"})
 # Integer sendmsg options that must parse as xsd:int when present (RPC-style "" = unset).
 _INT_OPTIONS = (
     "concat",
@@ -171,6 +225,7 @@ class Fields:
     """Request children by local name; repeated names keep every value in order."""
 
     def __init__(self, pairs: list[tuple[str, str | None]]) -> None:
+        self.pairs = list(pairs)  # as sent, for the ledger
         self._values: dict[str, list[str]] = {}
         for name, value in pairs:
             if value is None:  # xsi:nil means "not sent"
@@ -190,15 +245,24 @@ class Fields:
 
 @dataclass
 class Message:
-    """An accepted message, kept for querymsg."""
+    """An accepted message, kept for querymsg, delmsg and getmsgcharge."""
 
     apimsgid: str
     climsgid: str | None
     to: str
     parts: int
+    charge: float  # credits it costs now: 0 when 009, back to 0 once expired and refunded
     accepted_at: float
     due_at: float  # accepted_at + deliv_time; status 011 until then
-    final_status: str | None = None  # fixed outcome, e.g. 009 when max_credits is too low
+    expires_at: float  # accepted_at + validity
+    held: bool = False  # never leaves Clickatell's queue (status 002)
+    outcome: str = "004"  # final status once delivery_seconds have passed after due_at
+    fixed: str | None = None  # a settled status: 009 at acceptance, 006 cancelled, 010 expired
+
+    @property
+    def expires(self) -> bool:
+        """Whether it will still be waiting at Clickatell when its validity runs out."""
+        return self.held or self.expires_at < self.due_at
 
 
 @dataclass
@@ -220,18 +284,45 @@ class Gateway:
         self._sessions: dict[str, float] = {}  # session id -> last use
         self._messages: dict[str, Message] = {}
         self._by_climsgid: dict[str, str] = {}  # climsgid -> latest apimsgid
+        self._expiring: list[tuple[float, str]] = []  # heap of (expires_at, apimsgid)
         self._ledger: list[dict[str, Any]] = []
         self._requests: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- inspection
     def balance(self) -> float:
         with self._lock:
+            self._settle(self.clock())
             return self._balance
 
     @property
     def ledger(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r) for r in self._ledger]
+            return copy.deepcopy(self._ledger)
+
+    def status(self, apimsgid: str) -> str:
+        """The status querymsg would report now (``001`` when unknown), without SOAP."""
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            message = self._messages.get(apimsgid)
+            return self._status(message, now) if message else "001"
+
+    @property
+    def messages(self) -> dict[str, dict[str, Any]]:
+        """Every accepted message by apimsgid, in acceptance order, with its state now."""
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            return {
+                m.apimsgid: {
+                    "to": m.to,
+                    "climsgid": m.climsgid,
+                    "parts": m.parts,
+                    "charge": m.charge,
+                    "status": self._status(m, now),
+                }
+                for m in self._messages.values()
+            }
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -257,6 +348,7 @@ class Gateway:
                 )
             if op not in IMPLEMENTED_OPS:
                 raise GatewayFault("Client", f"Procedure '{op}' not present")
+            self._settle(self.clock())  # expiry refunds land before anything reads them
             handler = getattr(self, f"_op_{op}")
             return handler(Fields(pairs))
 
@@ -317,19 +409,54 @@ class Gateway:
         problem = self._authenticate(f)
         if problem:
             return [problem]
-        apimsgid, climsgid = f.first("apimsgid"), f.first("climsgid")
         now = self.clock()
-        if apimsgid:
-            message = self._messages.get(apimsgid)
-            status = self._status(message, now) if message else "001"
-            return [f"ID: {apimsgid} Status: {status}"]
-        if climsgid:
-            found = self._by_climsgid.get(climsgid)
-            if found is None:
-                return [err(104)]
-            message = self._messages[found]
-            return [f"ID: {message.apimsgid} Status: {self._status(message, now)}"]
-        return [err(109)]
+        apimsgid = f.first("apimsgid")
+        if apimsgid and apimsgid not in self._messages:
+            return [f"ID: {apimsgid} Status: 001"]  # querymsg reports unknown ids as a status
+        found = self._find(f)
+        if isinstance(found, str):
+            return [found]
+        return [f"ID: {found.apimsgid} Status: {self._status(found, now)}"]
+
+    def _op_delmsg(self, f: Fields) -> list[str]:
+        problem = self._authenticate(f)
+        if problem:
+            return [problem]
+        found = self._find(f)
+        if isinstance(found, str):
+            return [found]
+        status = self._status(found, self.clock())
+        if status in WAITING:
+            found.fixed = status = "006"  # charge kept: see the module docstring
+        return [f"ID: {found.apimsgid} Status: {status}"]
+
+    def _op_getmsgcharge(self, f: Fields) -> list[str]:
+        problem = self._authenticate(f)
+        if problem:
+            return [problem]
+        apimsgid = f.first("apimsgid")  # no climsgid here: neither SOAP WSDL declares it
+        if not apimsgid:
+            return [err(109)]
+        message = self._messages.get(apimsgid)
+        if message is None:
+            return [err(103)]
+        status = self._status(message, self.clock())
+        charge = format_credit(message.charge)
+        return [f"apiMsgId: {message.apimsgid} charge: {charge} status: {status}"]
+
+    def _op_routecoverage(self, f: Fields) -> list[str]:
+        problem = self._authenticate(f)
+        if problem:
+            return [problem]
+        msisdn = f.first("msisdn")
+        if not msisdn:
+            return [err(101)]
+        if not _MSISDN.fullmatch(msisdn):  # same number rule as sendmsg's `to`
+            return [err(105)]
+        price = self.config.price_for(msisdn)
+        if price is None:
+            return [COVERAGE_NONE]
+        return [f"{COVERAGE_OK} Charge: {format_credit(price)}"]
 
     def _op_sendmsg(self, f: Fields) -> list[str]:
         # 1. authentication
@@ -375,6 +502,8 @@ class Gateway:
             options[name] = value
         if options["concat"] < 0 or options["unicode"] not in (0, 1):
             return None
+        if not 0 <= options["validity"] <= MAX_VALIDITY:  # 0 = default; see module docstring
+            return None
         # Documented values are decimals (0.8, 1.5) although the WSDL says xsd:int.
         raw_max = (f.first("max_credits") or "").strip()
         if raw_max:
@@ -392,11 +521,14 @@ class Gateway:
         return options
 
     def _check_recipient(self, to: str) -> str | None:
+        """Number format, magic failures, then the coverage table (no route = 114)."""
         if not _MSISDN.fullmatch(to):
             return err(105)
-        code = MAGIC_NUMBERS.get(to)
-        if code is not None and code != 301:  # 301 is decided at the credit stage
+        code = _RECIPIENT_ERRORS.get(to)
+        if code is not None:
             return err(code)
+        if self.config.price_for(to) is None:
+            return err(114)
         return None
 
     def _check_content(self, f: Fields, options: dict[str, int]) -> _Content | str:
@@ -438,28 +570,37 @@ class Gateway:
 
     def _accept(self, f: Fields, options: dict[str, int], content: _Content, to: str) -> str:
         """Charge and store one recipient's message; ``ERR: 301`` when credit is short."""
-        price = content.parts * self.config.route_price
+        price = self.config.price_for(to)
+        if price is None:  # _check_recipient already turned these away; kept for the type
+            return err(114)
         max_milli = options.get("max_credits_milli")
-        unroutable = bool(max_milli) and self.config.route_price * 1000 > max_milli
-        cost = 0.0 if unroutable else price  # status 009 messages are not charged
-        if to in MAGIC_NUMBERS or self._balance + 1e-9 < cost:
+        unroutable = bool(max_milli) and round(price * 1000, 6) > (max_milli or 0)
+        cost = 0.0 if unroutable else round(content.parts * price, 9)  # 009 is not charged
+        if to == NO_CREDIT_NUMBER or self._balance + 1e-9 < cost:
             return err(301)
         self._balance = max(0.0, round(self._balance - cost, 9))
         now = self.clock()
         apimsgid = new_id()
         climsgid = f.first("climsgid") or None
+        validity = options["validity"] or MAX_VALIDITY
         message = Message(
             apimsgid=apimsgid,
             climsgid=climsgid,
             to=to,
             parts=content.parts,
+            charge=cost,
             accepted_at=now,
             due_at=now + options["deliv_time"] * 60,
-            final_status="009" if unroutable else None,
+            expires_at=now + validity * 60,
+            held=to == QUEUED_NUMBER,
+            outcome="007" if to == FAILING_NUMBER else "004",
+            fixed="009" if unroutable else None,
         )
         self._messages[apimsgid] = message
         if climsgid:
             self._by_climsgid[climsgid] = apimsgid
+        if message.fixed is None and message.expires:
+            heapq.heappush(self._expiring, (message.expires_at, apimsgid))
         record = {
             "to": to,
             "text": content.shown,
@@ -470,6 +611,8 @@ class Gateway:
             "apimsgid": apimsgid,
             "climsgid": climsgid,
             "time": now,
+            "charge": cost,
+            "fields": {k: v for k, v in _log_fields(f.pairs).items() if k not in _LEDGER_SKIP},
         }
         self._ledger.append(record)
         if self.config.ledger_path is not None:
@@ -478,15 +621,39 @@ class Gateway:
         return f"ID: {apimsgid}"
 
     # ---------------------------------------------------------------------- helpers
+    def _find(self, f: Fields) -> Message | str:
+        """The message named by apimsgid (103 if unknown) or climsgid (104); neither: 109."""
+        apimsgid, climsgid = f.first("apimsgid"), f.first("climsgid")
+        if apimsgid:
+            return self._messages.get(apimsgid) or err(103)
+        if climsgid:
+            found = self._by_climsgid.get(climsgid)
+            return err(104) if found is None else self._messages[found]
+        return err(109)
+
     def _status(self, message: Message, now: float) -> str:
-        """Lifecycle (API.md §11.7): 011 until due, then 003, then 004 after delivery."""
-        if message.final_status:
-            return message.final_status
+        """Lifecycle (module docstring): 011 until due, then 003 (or 002 held), then final."""
+        if message.fixed:
+            return message.fixed
+        if message.expires and now >= message.expires_at:
+            return "010"
         if now < message.due_at:
             return "011"
+        if message.held:
+            return "002"
         if now - message.due_at >= self.config.delivery_seconds:
-            return "004"
+            return message.outcome
         return "003"
+
+    def _settle(self, now: float) -> None:
+        """Mark messages whose validity ran out while waiting as 010 and refund them."""
+        while self._expiring and self._expiring[0][0] <= now:
+            _, apimsgid = heapq.heappop(self._expiring)
+            message = self._messages[apimsgid]
+            if message.fixed is None:  # not cancelled in the meantime
+                message.fixed = "010"
+                self._balance = round(self._balance + message.charge, 9)
+                message.charge = 0.0
 
     def _expire_sessions(self, now: float) -> None:
         timeout = self.config.session_timeout

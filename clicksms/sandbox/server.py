@@ -361,6 +361,15 @@ class Sandbox:
     def balance(self) -> float:
         return self.gateway.balance()
 
+    def status(self, apimsgid: str) -> str:
+        """A message's status now, as querymsg would answer it (``001`` when unknown)."""
+        return self.gateway.status(apimsgid)
+
+    @property
+    def messages(self) -> dict[str, dict[str, Any]]:
+        """apimsgid -> {to, climsgid, parts, charge, status}, read without going over SOAP."""
+        return self.gateway.messages
+
     @property
     def ledger_path(self) -> Path | None:
         return self.config.ledger_path
