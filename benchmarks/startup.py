@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# Four commands with options of the same kinds as clicksms's, and a --version callback.
+# The same commands with options of the same kinds and number as clicksms's, and --version.
 BARE_APP = '''
 from typing import Annotated, Optional
 import typer
@@ -48,8 +48,44 @@ def auth(status: bool = False, logout: bool = False, password_stdin: bool = Fals
 
 @app.command()
 def send(to: list[str], text: Optional[str] = None, sender: Optional[str] = None,
-         country: Optional[str] = None, output: str = "table") -> None:
+         country: Optional[str] = None, unicode: str = "auto",
+         max_parts: Annotated[Optional[int], typer.Option(min=1, max=35)] = None,
+         flash: bool = False, msg_type: Optional[str] = None, udh: Optional[str] = None,
+         data: Optional[str] = None, deliver_in: Optional[str] = None,
+         deliver_at: Optional[str] = None, validity: Optional[str] = None,
+         client_id: Optional[str] = None, callback: Optional[str] = None,
+         delivery_ack: bool = False, max_credits: Optional[str] = None,
+         queue: Annotated[Optional[int], typer.Option(min=1, max=3)] = None,
+         escalate: bool = False, mo: bool = False, dry_run: bool = False,
+         output: str = "table") -> None:
     """send"""
+
+@app.command()
+def status(ids: Optional[list[str]] = None, client_id: bool = False, wait: bool = False,
+           interval: float = 2.0, timeout: float = 600.0, output: str = "table") -> None:
+    """status"""
+
+@app.command()
+def cancel(ids: Optional[list[str]] = None, client_id: bool = False,
+           output: str = "table") -> None:
+    """cancel"""
+
+@app.command()
+def charge(ids: Optional[list[str]] = None, output: str = "table") -> None:
+    """charge"""
+
+@app.command()
+def balance(output: str = "table") -> None:
+    """balance"""
+
+@app.command()
+def coverage(numbers: Optional[list[str]] = None, country: Optional[str] = None,
+             output: str = "table") -> None:
+    """coverage"""
+
+@app.command()
+def ping(output: str = "table") -> None:
+    """ping"""
 
 @app.command("validate-number")
 def validate_number(numbers: Optional[list[str]] = None, country: Optional[str] = None,
@@ -59,7 +95,8 @@ def validate_number(numbers: Optional[list[str]] = None, country: Optional[str] 
 @app.command()
 def sandbox(host: str = "127.0.0.1", port: int = 8080, ledger: Optional[str] = None,
             credits: float = 1000.0, session_timeout: float = 900.0,
-            latency: float = 0.0) -> None:
+            latency: float = 0.0, delivery_seconds: float = 5.0,
+            coverage: Optional[list[str]] = None) -> None:
     """sandbox"""
 
 app()

@@ -14,7 +14,7 @@ import typer
 
 from clicksms import __version__
 from clicksms.boundary import ClickSmsGroup
-from clicksms.commands import auth, numbers, sandbox, send
+from clicksms.commands import account, auth, numbers, sandbox, send, tracking
 from clicksms.runtime import Runtime
 
 app = typer.Typer(
@@ -96,6 +96,12 @@ def main_options(
 app.command("auth")(auth.auth)
 app.command("send")(send.send)
 app.command("validate-number")(numbers.validate_number)
+app.command("status")(tracking.status)
+app.command("cancel")(tracking.cancel)
+app.command("charge")(tracking.charge)
+app.command("balance")(account.balance)
+app.command("coverage")(account.coverage)
+app.command("ping")(account.ping)
 app.command("sandbox")(sandbox.sandbox_command)
 
 

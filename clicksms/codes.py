@@ -1,10 +1,13 @@
-"""Clickatell's error codes (API.md §7), explained for humans.
+"""Clickatell's error codes (API.md §7) and message status codes (§8), explained for humans.
 
-The gateway's own descriptions vary in wording between sources, so we key on the number only
-and print our own sentence, which also says what to do where that helps.
+The gateway's own error descriptions vary in wording between sources, so we key on the number
+only and print our own sentence, which also says what to do where that helps. Status codes
+keep the spec's wording, plus what a waiting user needs: final or not, failed or delivered.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 #: Codes that mean "who you are" is the problem, not the message: exit code 3.
 AUTH_CODES = frozenset({"001", "002", "003", "004", "005", "007", "108"})
@@ -61,3 +64,60 @@ def describe_error(code: str, gateway_text: str = "") -> str:
     if code in _KEEP_GATEWAY_TEXT and gateway_text:
         return f"{known} (gateway says: {gateway_text})"
     return known
+
+
+@dataclass(frozen=True)
+class MessageStatus:
+    """What a message status code (API.md §8) means for someone waiting on the message.
+
+    ``final``: the gateway will not report anything else for it. ``error``: the message did
+    not, and will not, get through (or the gateway does not know it). ``delivered``: the best
+    outcome the gateway reports. ``known``: the code is in the documented table.
+    """
+
+    code: str
+    meaning: str
+    final: bool
+    error: bool
+    delivered: bool = False
+    known: bool = True
+
+
+#: API.md §8 (2009 spec wording; 013 and 014 from later docs).
+MESSAGE_STATUSES: dict[str, MessageStatus] = {
+    s.code: s
+    for s in (
+        # 001 is neither intermediate nor final in the spec ("ID wrong, not found, or
+        # reporting delayed"). To a user it means a wrong or too old ID: a failure, and
+        # `status --wait` stops asking about it instead of polling until the timeout.
+        MessageStatus("001", "Message unknown", final=False, error=True),
+        MessageStatus("002", "Message queued", final=False, error=False),
+        MessageStatus("003", "Delivered to gateway", final=False, error=False),
+        MessageStatus("004", "Received by recipient", final=True, error=False, delivered=True),
+        MessageStatus("005", "Error with message", final=True, error=True),
+        MessageStatus("006", "User cancelled message delivery", final=True, error=False),
+        MessageStatus("007", "Error delivering message", final=True, error=True),
+        # 008 "OK" is in the 2009 spec's final set (callback=2): the last word the gateway
+        # says about such a message, and a good one, so waiting counts it like 004.
+        MessageStatus("008", "OK", final=True, error=False, delivered=True),
+        MessageStatus("009", "Routing error", final=True, error=True),
+        MessageStatus("010", "Message expired", final=True, error=True),
+        MessageStatus("011", "Message queued for later delivery", final=False, error=False),
+        MessageStatus("012", "Out of credit", final=True, error=True),
+        MessageStatus("013", "Clickatell cancelled message delivery", final=True, error=False),
+        MessageStatus("014", "Maximum MT limit exceeded", final=True, error=True),
+    )
+}
+
+#: delmsg answers this status when it stopped the message.
+CANCELLED = "006"
+#: querymsg answers this status for an ID it does not know (or no longer knows).
+MESSAGE_UNKNOWN = "001"
+
+
+def message_status(code: str) -> MessageStatus:
+    """The table entry for ``code``; an undocumented code is neither final nor a success."""
+    known = MESSAGE_STATUSES.get(code)
+    if known is not None:
+        return known
+    return MessageStatus(code, f"undocumented status {code}", final=False, error=False, known=False)

@@ -14,6 +14,7 @@ from typing import Any
 from clicksms.binary import BinaryMessage
 from clicksms.errors import UsageError
 from clicksms.message import EncodedMessage
+from clicksms.responses import clip
 
 #: msg_type values the gateway accepts, case-sensitive on the wire (API.md §5.1).
 MSG_TYPES = (
@@ -84,19 +85,20 @@ def check_msg_type(msg_type: str | None, flash: bool) -> str | None:
     return chosen
 
 
-def check_client_id(client_id: str | None, option: str = "--client-id") -> str | None:
+def check_client_id(client_id: str | None, label: str = "--client-id") -> str | None:
     """``climsgid``: 1–32 ASCII letters and digits, no spaces (API.md §5.1)."""
     if client_id is None:
         return None
     if not client_id:
-        raise UsageError(f"{option} is empty: give up to {CLIENT_ID_MAX} letters and digits")
+        raise UsageError(f"{label} is empty: give 1 to {CLIENT_ID_MAX} letters and digits")
+    shown = clip(client_id, 40)
     if len(client_id) > CLIENT_ID_MAX:
         raise UsageError(
-            f"{option} {client_id!r} is {len(client_id)} characters; "
+            f"{label} {shown!r} is {len(client_id)} characters; "
             f"Clickatell allows at most {CLIENT_ID_MAX}"
         )
     if not (client_id.isascii() and client_id.isalnum()):
-        raise UsageError(f"{option} {client_id!r} may contain only letters A-Z, a-z and digits 0-9")
+        raise UsageError(f"{label} {shown!r} may contain only letters A-Z, a-z and digits 0-9")
     return client_id
 
 

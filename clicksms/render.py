@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -43,7 +44,7 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
     that goes away (``| head``) is not an error: the command's own exit code still stands.
     """
     clean = [{c.key: _valid_text(row.get(c.key)) for c in columns} for row in rows]
-    try:
+    with _stdout_reader_may_leave():
         if fmt is OutputFormat.json:
             import json
 
@@ -54,9 +55,38 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
         else:
             print_table(clean, columns)
         sys.stdout.flush()
+
+
+def emit_object(row: Mapping[str, Any], sentence: str, fmt: OutputFormat) -> None:
+    """One answer, not a list: a sentence for people, a JSON object or one CSV row for scripts."""
+    if fmt is not OutputFormat.json:
+        if fmt is OutputFormat.csv:
+            emit([row], [Column(k, k) for k in row], fmt)
+            return
+        text = sentence
+    else:
+        import json
+
+        text = json.dumps({k: _valid_text(v) for k, v in row.items()}, indent=2, ensure_ascii=False)
+    with _stdout_reader_may_leave():
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
+@contextmanager
+def _stdout_reader_may_leave() -> Iterator[None]:
+    """A reader that went away (``| head``) is not a failure: silence stdout and carry on."""
+    try:
+        yield
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet too
+
+
+def format_credits(value: float) -> str:
+    """12.5, 1000, 0.3: as many decimals as needed (four at most), never exponent form."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from clicksms.codes import AUTH_CODES, SESSION_EXPIRED, describe_error
 from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
@@ -16,6 +17,16 @@ from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpir
 _ERR = re.compile(r"^ERR:\s*(\d{3}),\s*(.*?)(?:\s+To:\s*(\d+))?\s*$", re.DOTALL)
 _OK = re.compile(r"^OK:?\s*(\S*)\s*$")
 _ID = re.compile(r"^ID:\s*(\w+)(?:\s+To:\s*(\d+))?\s*$")
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_STATUS = re.compile(r"^ID:\s*(\w+)\s+Status:\s*(\d{3})\s*$", re.IGNORECASE)
+_CREDIT = re.compile(rf"^Credits?:\s*(-?){_NUMBER}\s*$", re.IGNORECASE)
+_COVERED = re.compile(rf"^OK\b:?\s*(.*?)(?:\s*Charge:\s*{_NUMBER})?\s*$", re.DOTALL | re.IGNORECASE)
+_NOT_COVERED = re.compile(r"^ERR:\s*([^\d\s].*?)\s*$", re.DOTALL)  # no code (API.md §4)
+_CHARGE = re.compile(
+    rf"^apiMsgId:\s*(\w+)\s+charge:\s*{_NUMBER}\s+status:\s*(\d{{3}})\s*$", re.IGNORECASE
+)
+#: Anything shaped like a session ID (32 hex in every example) is never quoted back.
+_SECRET_LIKE = re.compile(r"[0-9A-Fa-f]{32,}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,33 @@ class GatewayErr:
     @property
     def message(self) -> str:
         return describe_error(self.code, clip(self.text))
+
+
+class MessageState(NamedTuple):
+    """querymsg/delmsg: ``ID: <apimsgid> Status: <NNN>``."""
+
+    message_id: str
+    status: str
+
+
+class MessageCharge(NamedTuple):
+    """getmsgcharge: ``apiMsgId: <id> charge: <float> status: <NNN>``."""
+
+    message_id: str
+    charge: float
+    status: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """routecoverage's verdict on a number; ``charge`` is the cheapest one-part price quoted.
+
+    ``text`` is the gateway's own sentence (cleaned for one line), which is all it explains.
+    """
+
+    supported: bool
+    charge: float | None
+    text: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +126,73 @@ def parse_send_item(reply: str) -> SendItem:
     if not match:
         raise ProtocolError(f"unexpected answer to sendmsg: {clip(reply)!r}")
     return SendItem(to=match[2], message_id=match[1])
+
+
+def single_reply(replies: list[str], operation: str) -> str:
+    """The one ``<return>`` that querymsg, delmsg, getbalance, ping and friends send."""
+    if len(replies) != 1:
+        raise ProtocolError(f"expected one answer to {operation}, got {len(replies)}")
+    return replies[0]
+
+
+def parse_ping(reply: str) -> None:
+    """ping succeeds with any answer starting ``OK`` (``OK:``, ``OK: ``, even ``OK: <id>``)."""
+    raise_for_error(reply)
+    if not reply.strip().startswith("OK"):
+        # Never quoted: some docs show ping answering with the session ID.
+        raise ProtocolError(f"unexpected answer to ping ({len(reply)} characters, not 'OK')")
+
+
+def parse_message_status(reply: str, operation: str = "querymsg") -> MessageState:
+    """``ID: x Status: NNN`` from querymsg or delmsg; coded ``ERR:`` answers raise."""
+    raise_for_error(reply)
+    match = _STATUS.match(reply.strip())
+    if not match:
+        raise ProtocolError(f"unexpected answer to {operation}: {quote(reply)!r}")
+    return MessageState(match[1], match[2])
+
+
+def parse_balance(reply: str) -> float:
+    """``Credit: 12.5`` (2009 spec) or ``Credits: 123.00`` (later docs)."""
+    raise_for_error(reply)
+    match = _CREDIT.match(reply.strip())
+    if not match:
+        raise ProtocolError(f"unexpected answer to getbalance: {quote(reply)!r}")
+    return float(match[1] + match[2])
+
+
+def parse_coverage(reply: str) -> Coverage:
+    """routecoverage: ``OK: <sentence> Charge: <n>`` is covered; a code-less ``ERR: <sentence>``
+    is "not covered" (an answer, not a failure); a coded ``ERR: nnn, …`` raises as usual.
+    """
+    raise_for_error(reply)
+    text = reply.strip()
+    covered = _COVERED.match(text)
+    if covered:
+        charge = float(covered[2]) if covered[2] is not None else None
+        return Coverage(supported=True, charge=charge, text=clip(covered[1], 300))
+    refused = _NOT_COVERED.match(text)
+    if refused:
+        return Coverage(supported=False, charge=None, text=clip(refused[1], 300))
+    raise ProtocolError(f"unexpected answer to routecoverage: {quote(reply)!r}")
+
+
+def parse_charge(reply: str) -> MessageCharge:
+    """getmsgcharge: ``apiMsgId: x charge: 1.5 status: 004`` (lower-case keys in the spec)."""
+    raise_for_error(reply)
+    match = _CHARGE.match(reply.strip())
+    if not match:
+        raise ProtocolError(f"unexpected answer to getmsgcharge: {quote(reply)!r}")
+    return MessageCharge(match[1], float(match[2]), match[3])
+
+
+def quote(reply: object) -> str:
+    """:func:`clip` for error lines, with anything shaped like a session ID masked.
+
+    A broken server may echo the request, and a --debug log or CI output must not show
+    the session that logs in as the user.
+    """
+    return clip(_SECRET_LIKE.sub("<hex>", str(reply)))
 
 
 def clip(text: object, limit: int = 100) -> str:

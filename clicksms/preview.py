@@ -1,0 +1,99 @@
+"""``--dry-run``: what a send would put on the wire and what it would cost, sending nothing.
+
+The encoding and part count are computed locally, exactly as for a real send. The charge
+comes from ``routecoverage`` (the lowest single-part charge of the route, API.md §4) times
+the parts, and only when the account can be reached; otherwise the preview is offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clicksms.binary import BinaryMessage
+from clicksms.numbers import NumberCheck
+from clicksms.options import Content
+from clicksms.responses import Coverage
+
+WOULD_SEND = "would_send"
+NOT_COVERED = "not_covered"
+INVALID = "invalid"
+
+#: Looks up the route to a number (routecoverage's answer).
+RouteLookup = Callable[[str], Coverage]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the content goes on the wire: the same for every recipient."""
+
+    encoding: str
+    non_gsm: str | None  # the characters that forced UCS-2, with 1-based positions
+    length: int
+    length_unit: str
+    parts: int
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One recipient of a dry run (``charge`` is None when it could not be estimated)."""
+
+    to: str
+    status: str
+    shape: Shape | None = None
+    charge: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == WOULD_SEND
+
+    def as_dict(self) -> dict[str, object]:
+        """Flat keys for tables, JSON and CSV."""
+        shape = self.shape
+        return {
+            "to": self.to,
+            "ok": self.ok,
+            "status": self.status,
+            "encoding": shape.encoding if shape else None,
+            "non_gsm": shape.non_gsm if shape else None,
+            "length": shape.length if shape else None,
+            "length_unit": shape.length_unit if shape else None,
+            "parts": shape.parts if shape else None,
+            "charge": self.charge,
+            "error": self.error,
+        }
+
+
+def shape_of(content: Content) -> Shape:
+    """Encoding, the characters that forced UCS-2, length with its unit, and parts."""
+    if isinstance(content, BinaryMessage):
+        return Shape(content.encoding, None, content.octets, "octets", content.parts)
+    forced = ", ".join(f"{ch} (pos {i + 1})" for i, ch in content.non_gsm[:10])
+    if len(content.non_gsm) > 10:
+        forced += f", … {len(content.non_gsm) - 10} more"
+    unit = "UTF-16 units" if content.unicode else "septets"
+    return Shape(content.encoding, forced or None, content.units, unit, content.parts)
+
+
+def preview(
+    checks: tuple[NumberCheck, ...], content: Content, route: RouteLookup | None
+) -> list[PreviewRow]:
+    """One row per input: invalid numbers, uncovered routes, or what would be sent."""
+    shape = shape_of(content)
+    rows = []
+    for check in checks:
+        if not check.valid or not check.number:
+            reason = f"invalid number: {check.error}"
+            rows.append(PreviewRow(check.input.strip(), INVALID, error=reason))
+            continue
+        coverage = route(check.number) if route is not None else None
+        if coverage is not None and not coverage.supported:
+            reason = "Clickatell does not cover this number's prefix"
+            rows.append(PreviewRow(check.number, NOT_COVERED, shape, error=reason))
+            continue
+        charge = None
+        if coverage is not None and coverage.charge is not None:
+            charge = round(coverage.charge * shape.parts, 6)
+        rows.append(PreviewRow(check.number, WOULD_SEND, shape, charge=charge))
+    return rows

@@ -1,0 +1,120 @@
+"""`send --dry-run`: nothing is sent; encoding, parts and (online) the routecoverage charge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from conftest import PASSWORD, sent_ops
+
+from clicksms.sandbox import ManualClock, Sandbox, SandboxConfig
+
+NUMBER = "27821234567"
+CHEAP = "27831234567"  # a route priced at 0.5 per part below
+UNCOVERED = "27820000114"
+POLISH = "Zażółć gęślą jaźń"
+
+
+@pytest.fixture
+def priced(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A sandbox with a cheaper route for 2783 and the default 1 credit elsewhere."""
+    config = SandboxConfig(password=PASSWORD, coverage={"2783": 0.5, UNCOVERED: None})
+    with Sandbox(config, clock=clock) as server:
+        monkeypatch.setenv("CLICKSMS_ENDPOINT", server.endpoint)
+        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        yield server
+
+
+def test_online_dry_run_estimates_charge_and_sends_nothing(cli, priced) -> None:
+    run = cli("send", NUMBER, CHEAP, NUMBER, "-t", "x" * 200, "--dry-run", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert [r["to"] for r in rows] == [NUMBER, CHEAP]
+    assert [r["charge"] for r in rows] == [2.0, 1.0]  # 2 parts × route charge
+    assert all(r["status"] == "would_send" and r["ok"] for r in rows)
+    assert rows[0] | {"charge": None} == {
+        "to": NUMBER,
+        "ok": True,
+        "status": "would_send",
+        "encoding": "GSM-7",
+        "non_gsm": None,
+        "length": 200,
+        "length_unit": "septets",
+        "parts": 2,
+        "charge": None,
+        "error": None,
+    }
+    assert sent_ops(priced, "sendmsg") == []
+    assert [f["msisdn"] for f in sent_ops(priced, "routecoverage")] == [NUMBER, CHEAP]
+    assert priced.ledger == [] and priced.balance() == 1000
+    assert "Dry run, nothing sent: 2 message(s), 4 part(s), estimated charge 3 credits" in (
+        run.stderr
+    )
+
+
+def test_dry_run_table_shows_what_forced_ucs2(cli, priced) -> None:
+    run = cli("send", NUMBER, UNCOVERED, "082", "-t", POLISH, "--dry-run")
+    assert run.exit_code == 6, run.stderr
+    lines = run.stdout.splitlines()
+    assert "Charge" in lines[0] and "UCS-2 because of" in lines[0]
+    (good,) = [line for line in lines if line.startswith(NUMBER)]
+    assert "would_send" in good and "UCS-2" in good and "17 UTF-16 units" in good
+    assert "ż (pos 3), ó (pos 4), ł (pos 5)" in good
+    assert good.split("│")[6].strip() == "1"  # charge column: 1 part × 1 credit
+    (uncovered,) = [line for line in lines if line.startswith(UNCOVERED)]
+    assert "not_covered" in uncovered and "does not cover" in uncovered
+    (bad,) = [line for line in lines if line.startswith("082")]
+    assert "invalid" in bad
+    assert "1 message(s), 1 part(s), estimated charge 1 credits" in run.stderr
+    assert "2 would fail" in run.stderr
+    assert sent_ops(priced, "sendmsg") == []
+
+
+def test_offline_dry_run_has_no_charge_column(cli, sandbox) -> None:
+    run = cli("send", NUMBER, "-t", "hello", "--dry-run")
+    assert run.exit_code == 0, run.stderr
+    header = run.stdout.splitlines()[0]
+    assert "Charge" not in header and "Encoding" in header
+    assert "GSM-7" in run.stdout and "5 septets" in run.stdout
+    assert "Charge not estimated (offline preview): no API ID" in run.stderr
+    assert sandbox.requests == []
+
+
+def test_offline_dry_run_never_prompts_for_a_password(cli, sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("CLICKSMS_ENDPOINT", sandbox.endpoint)
+    monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+    monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+    run = cli("send", NUMBER, "-t", "hello", "--dry-run", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)[0]["charge"] is None
+    assert "Charge not estimated" in run.stderr
+    assert sandbox.requests == []
+
+
+def test_dry_run_when_the_gateway_is_down(cli, monkeypatch) -> None:
+    monkeypatch.setenv("CLICKSMS_ENDPOINT", "http://127.0.0.1:9/soap")
+    monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+    monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+    monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+    run = cli("send", NUMBER, "-t", "hello", "--dry-run", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)[0]["charge"] is None
+    assert "Charge not estimated (offline preview)" in run.stderr
+
+
+def test_binary_dry_run(cli, priced) -> None:
+    run = cli("send", NUMBER, "--udh", "050003CC0201", "--data", "4142", "--dry-run", "-o", "csv")
+    assert run.exit_code == 0, run.stderr
+    header, row = run.stdout.splitlines()
+    assert header == "to,ok,status,encoding,non_gsm,length,length_unit,parts,charge,error"
+    assert row == f"{NUMBER},true,would_send,8-bit,,8,octets,1,1.0,"
+
+
+def test_dry_run_still_checks_options(cli, priced) -> None:
+    run = cli("send", NUMBER, "-t", "x" * 200, "--max-parts", "1", "--dry-run")
+    assert run.exit_code == 2
+    assert "--max-parts is 1" in run.stderr
+    assert priced.requests == []
