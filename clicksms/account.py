@@ -7,6 +7,7 @@ nothing. Commands call :meth:`Account.call` and never see session IDs.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,14 +41,17 @@ class Account:
         self._clock = clock
         self._client: Any = None
         self._session: StoredSession | None = None
+        # bulk calls from several threads: one login at a time, one shared session.
+        self._lock = threading.RLock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            from clicksms.soap import SoapClient
+        with self._lock:
+            if self._client is None:
+                from clicksms.soap import SoapClient
 
-            self._client = SoapClient(self.settings.endpoint, self.settings.timeout)
-        return self._client
+                self._client = SoapClient(self.settings.endpoint, self.settings.timeout)
+            return self._client
 
     def authenticate(self, replacing: StoredSession | None = None) -> StoredSession:
         """Log in and store the new session in place of any stored one.
@@ -55,6 +59,10 @@ class Account:
         ``replacing`` is the stale or expired session being renewed, if any: its api_id and
         user fill gaps in the settings, and a missing password is explained as its expiry.
         """
+        with self._lock:
+            return self._authenticate(replacing)
+
+    def _authenticate(self, replacing: StoredSession | None) -> StoredSession:
         renewing = replacing or self._session
         api_id, user = self._identity(renewing or self._stored_quietly())
         password = self._password()
@@ -83,6 +91,10 @@ class Account:
 
     def session(self) -> StoredSession:
         """A session we may use now: the stored one when fresh and ours, else a new one."""
+        with self._lock:
+            return self._current_session()
+
+    def _current_session(self) -> StoredSession:
         if self._session is None:
             stored = self.store.load()
             s = self.settings
@@ -101,14 +113,21 @@ class Account:
         session = self.session()
         replies = self.client.call(operation, session_id=session.session_id, **fields)
         if session_expired(replies):
-            self._forget_quietly()  # dead either way; `auth --status` must not call it usable
-            try:
-                session = self.authenticate()
-            except NetworkError as exc:  # the 003 answer means the first try was not accepted
-                raise NetworkError(str(exc), may_have_arrived=False) from exc
+            session = self._renew(session)
             replies = self.client.call(operation, session_id=session.session_id, **fields)
         self._touch()
         return replies
+
+    def _renew(self, expired: StoredSession) -> StoredSession:
+        """A new session after ERR 003; threads that hit the same expiry share one login."""
+        with self._lock:
+            if self._session is not None and self._session.session_id != expired.session_id:
+                return self._session  # another thread already logged in again
+            self._forget_quietly()  # dead either way; `auth --status` must not call it usable
+            try:
+                return self._authenticate(None)
+            except NetworkError as exc:  # the 003 answer means the first try was not accepted
+                raise NetworkError(str(exc), may_have_arrived=False) from exc
 
     def close(self) -> None:
         if self._client is not None:
@@ -147,7 +166,10 @@ class Account:
         now = self._clock()
         if self._session is None or now - self._session.last_used < _TOUCH_INTERVAL:
             return
-        try:
-            self._session = self.store.touch(self._session, now)
-        except (ClickSmsError, OSError) as exc:
-            warn(f"could not update the stored session: {exc}")
+        with self._lock:
+            if self._session is None or now - self._session.last_used < _TOUCH_INTERVAL:
+                return  # another thread just did it
+            try:
+                self._session = self.store.touch(self._session, now)
+            except (ClickSmsError, OSError) as exc:
+                warn(f"could not update the stored session: {exc}")

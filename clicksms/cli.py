@@ -14,7 +14,7 @@ import typer
 
 from clicksms import __version__
 from clicksms.boundary import ClickSmsGroup
-from clicksms.commands import account, auth, numbers, sandbox, send, tracking
+from clicksms.commands import account, auth, bulk, jobs, numbers, sandbox, send, tracking
 from clicksms.runtime import Runtime
 
 app = typer.Typer(
@@ -95,6 +95,8 @@ def main_options(
 
 app.command("auth")(auth.auth)
 app.command("send")(send.send)
+app.command("bulk")(bulk.bulk)
+app.command("jobs")(jobs.jobs)
 app.command("validate-number")(numbers.validate_number)
 app.command("status")(tracking.status)
 app.command("cancel")(tracking.cancel)

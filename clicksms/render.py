@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -89,7 +89,7 @@ def format_credits(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def write_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
+def write_csv(rows: Iterable[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
     """CSV with a header row; cells that a spreadsheet would run as formulas are neutralised."""
     import csv
 
@@ -97,6 +97,17 @@ def write_csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], stream: An
     writer.writerow(keys)
     for row in rows:
         writer.writerow([csv_cell(row.get(k)) for k in keys])
+
+
+def write_json_rows(rows: Iterable[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
+    """A JSON array written one object at a time, so a million rows never sit in memory."""
+    import json
+
+    stream.write("[")
+    for index, row in enumerate(rows):
+        item = {k: _valid_text(row.get(k)) for k in keys}
+        stream.write(("\n  " if index == 0 else ",\n  ") + json.dumps(item, ensure_ascii=False))
+    stream.write("\n]\n")
 
 
 def csv_cell(value: Any) -> str:

@@ -112,3 +112,31 @@ def test_csv_output(cli) -> None:
         "input,valid,number,region,type,error",
         "'+27821234567,true,27821234567,ZA,mobile,",
     ]
+
+
+def every_example_number() -> list[str]:
+    """libphonenumber's own example of every number type in every region, as digits."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat
+
+    examples = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(11):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                examples.append(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    return examples
+
+
+def test_bulk_shortcut_agrees_with_the_full_check() -> None:
+    from clicksms.numbers import check_number, normalise_number
+
+    examples = every_example_number()
+    assert len(examples) > 1000
+    for e164 in examples:
+        for raw, country in ((e164, None), (e164[1:], None), ("00" + e164[1:], "ZA")):
+            fast, full = normalise_number(raw, country), check_number(raw, country)
+            assert (fast.valid, fast.number, fast.region) == (full.valid, full.number, full.region)
+            assert fast.error == full.error
+    for raw, country in (("082 123 4567", "ZA"), ("0821234567", None), ("12", None), ("abc", None)):
+        assert normalise_number(raw, country) == check_number(raw, country)

@@ -226,6 +226,7 @@ class Fields:
 
     def __init__(self, pairs: list[tuple[str, str | None]]) -> None:
         self.pairs = list(pairs)  # as sent, for the ledger
+        self._ledger_fields: dict[str, Any] | None = None
         self._values: dict[str, list[str]] = {}
         for name, value in pairs:
             if value is None:  # xsi:nil means "not sent"
@@ -241,6 +242,13 @@ class Fields:
 
     def all(self, name: str) -> list[str]:
         return list(self._values.get(name, ()))
+
+    def ledger_fields(self) -> dict[str, Any]:
+        """Every field as sent except credentials and recipients (one copy per message)."""
+        if self._ledger_fields is None:
+            kept = [(name, value) for name, value in self.pairs if name not in _LEDGER_SKIP]
+            self._ledger_fields = _log_fields(kept)
+        return dict(self._ledger_fields)
 
 
 @dataclass
@@ -286,12 +294,21 @@ class Gateway:
         self._by_climsgid: dict[str, str] = {}  # climsgid -> latest apimsgid
         self._expiring: list[tuple[float, str]] = []  # heap of (expires_at, apimsgid)
         self._ledger: list[dict[str, Any]] = []
+        self._unwritten: list[str] = []  # ledger lines of the request being answered
         self._requests: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- inspection
     def balance(self) -> float:
         with self._lock:
             self._settle(self.clock())
+            return self._balance
+
+    def add_credits(self, credits: float) -> float:
+        """Top the account up (what buying credit does), e.g. to resume after ERR 301."""
+        if not credits > 0:
+            raise ValueError("credits to add must be positive")
+        with self._lock:
+            self._balance += credits
             return self._balance
 
     @property
@@ -483,8 +500,11 @@ class Gateway:
             return [content]
         # 5. credit, then acceptance
         results: list[str] = []
-        for verdict, to in zip(verdicts, recipients, strict=True):
-            results.append(item(verdict or self._accept(f, options, content, to), to))
+        try:
+            for verdict, to in zip(verdicts, recipients, strict=True):
+                results.append(item(verdict or self._accept(f, options, content, to), to))
+        finally:
+            self._write_ledger()
         return results
 
     # ------------------------------------------------------------------- sendmsg parts
@@ -612,13 +632,19 @@ class Gateway:
             "climsgid": climsgid,
             "time": now,
             "charge": cost,
-            "fields": {k: v for k, v in _log_fields(f.pairs).items() if k not in _LEDGER_SKIP},
+            "fields": f.ledger_fields(),
         }
         self._ledger.append(record)
         if self.config.ledger_path is not None:
-            with self.config.ledger_path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._unwritten.append(json.dumps(record, ensure_ascii=False) + "\n")
         return f"ID: {apimsgid}"
+
+    def _write_ledger(self) -> None:
+        """Append this request's records to the ledger file in one write."""
+        if self._unwritten and self.config.ledger_path is not None:
+            with self.config.ledger_path.open("a", encoding="utf-8") as fh:
+                fh.write("".join(self._unwritten))
+        self._unwritten.clear()
 
     # ---------------------------------------------------------------------- helpers
     def _find(self, f: Fields) -> Message | str:

@@ -1,0 +1,342 @@
+"""Send a bulk job's pending rows: grouped, concurrent, rate-limited, journalled.
+
+The journal is the source of truth. A row is marked in flight (with its request's client
+message ID) before the request leaves, and settled after the answer; only the coordinating
+thread writes to the journal, worker threads only talk to the gateway. Whatever stops a run
+(Ctrl-C, kill -9, network, credit), every row is pending, in flight or settled, and
+:func:`reconcile` turns in-flight rows back into facts with ``querymsg`` by client ID.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from clicksms.bulk_plan import MessageCache
+from clicksms.errors import (
+    AuthError,
+    ClickSmsError,
+    GatewayError,
+    NetworkError,
+)
+from clicksms.journal import (
+    ROW_DONE,
+    ROW_FAILED,
+    ROW_IN_FLIGHT,
+    ROW_PENDING,
+    Job,
+    JobRow,
+    Journal,
+    client_message_id,
+)
+from clicksms.options import SendOptions, sendmsg_fields
+from clicksms.responses import parse_message_status, single_reply
+from clicksms.send import ACCEPTED, REJECTED, UNKNOWN, SendResult, match_replies
+
+if TYPE_CHECKING:
+    from clicksms.account import Account
+    from clicksms.ratelimit import RateLimiter
+
+MAX_RECIPIENTS = 300
+GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
+NO_CREDIT = "301"
+MT_LIMIT = "130"
+_UNTIL = re.compile(r"until\D*(\d{9,11})")
+
+# Why a run ended early; the job stays resumable.
+STOP_CREDIT = "credit"
+STOP_LIMIT = "limit"
+STOP_NETWORK = "network"
+STOP_AUTH = "auth"
+STOP_INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What every request of the job carries besides its recipients and text."""
+
+    sender: str | None
+    options: SendOptions
+    messages: MessageCache
+    client_id_prefix: str = ""
+
+
+@dataclass
+class RunResult:
+    """How a run ended: ``stop`` is None when it went through every pending row."""
+
+    sent: int = 0
+    failed: int = 0
+    parts: int = 0  # SMS parts of the messages accepted in this run
+    stop: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A worker's report for one request."""
+
+    rows: list[JobRow]
+    results: list[SendResult] | None = None
+    parts: int = 0  # per recipient
+    refused: GatewayError | None = None  # the whole request was refused
+    failure: ClickSmsError | None = None  # the conversation broke
+
+
+def batches(
+    rows: Iterable[JobRow], size: int, window: int = GROUP_WINDOW
+) -> Iterator[list[JobRow]]:
+    """Rows with the same text together, ``size`` at most, in roughly row order.
+
+    Holding back at most ``window`` rows keeps memory bounded however long the file; a
+    static text still fills every request, personalised texts go one per request.
+    """
+    groups: dict[str, list[JobRow]] = {}
+    held = 0
+    for row in rows:
+        group = groups.setdefault(row.text or "", [])
+        group.append(row)
+        held += 1
+        if len(group) >= size:
+            held -= len(group)
+            yield groups.pop(row.text or "")
+        elif held >= window:
+            oldest = next(iter(groups))
+            held -= len(groups[oldest])
+            yield groups.pop(oldest)
+    yield from groups.values()
+
+
+class BulkSender:
+    """Runs one job's pending rows through a thread pool; see the module docstring."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        job: Job,
+        account: Account,
+        plan: SendPlan,
+        *,
+        concurrency: int,
+        limiter: RateLimiter | None,
+        wait_on_limit: bool,
+        on_progress: Callable[[int, int], None] = lambda sent, failed: None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.journal = journal
+        self.job = job
+        self.account = account
+        self.plan = plan
+        self.concurrency = concurrency
+        self.limiter = limiter
+        self.wait_on_limit = wait_on_limit
+        self.on_progress = on_progress
+        self._clock = clock
+        self._sleep = sleep
+        self.result = RunResult()
+        self._resume_at = 0.0  # ERR 130: no new request before this time
+
+    # ---------------------------------------------------------------- coordinating thread
+    def run(self) -> RunResult:
+        size = MAX_RECIPIENTS
+        if self.limiter is not None:
+            size = self.limiter.batch_size(MAX_RECIPIENTS)
+        in_flight: dict[Future[_Outcome], list[JobRow]] = {}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bulk")
+        try:
+            try:
+                for batch in batches(self.journal.rows(self.job.id, [ROW_PENDING]), size):
+                    if not self._ready_for_more(in_flight):
+                        break
+                    if self.limiter is not None and not self.limiter.acquire(
+                        len(batch), should_stop=lambda: self.result.stop is not None
+                    ):
+                        break
+                    client_id = self.plan.client_id_prefix + client_message_id(
+                        self.job.id, batch[0].row
+                    )
+                    self.journal.mark_in_flight(self.job.id, [r.row for r in batch], client_id)
+                    in_flight[pool.submit(self._send, batch, client_id)] = batch
+            except KeyboardInterrupt:
+                self._stop(STOP_INTERRUPTED, "interrupted")
+            self._drain(in_flight, until_empty=True)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return self.result
+
+    def _ready_for_more(self, in_flight: dict[Future[_Outcome], list[JobRow]]) -> bool:
+        """Wait for a free worker and for the end of an MT-limit pause; False = stop."""
+        while len(in_flight) >= self.concurrency and self.result.stop is None:
+            self._drain(in_flight, until_empty=False)
+        while self.result.stop is None and self._clock() < self._resume_at:
+            self._drain(in_flight, until_empty=False, timeout=0.2)
+            self._sleep(min(1.0, max(0.0, self._resume_at - self._clock())))
+        return self.result.stop is None
+
+    def _drain(
+        self,
+        in_flight: dict[Future[_Outcome], list[JobRow]],
+        *,
+        until_empty: bool,
+        timeout: float | None = None,
+    ) -> None:
+        """Record finished requests; a second Ctrl-C while waiting gives up waiting."""
+        while in_flight:
+            try:
+                done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                self._stop(STOP_INTERRUPTED, "interrupted")
+                return  # the unanswered rows stay in flight: reconciled on --resume
+            for future in done:
+                del in_flight[future]
+                self._record(future.result())
+            if not until_empty or not done:
+                return
+
+    def _record(self, outcome: _Outcome) -> None:
+        rows = outcome.rows
+        numbers = [r.row for r in rows]
+        if outcome.failure is not None:
+            self._broken(outcome.failure, numbers)
+            return
+        if outcome.refused is not None:
+            self._refused(outcome.refused, rows)
+            return
+        assert outcome.results is not None
+        settled: list[JobRow] = []
+        unsent: list[int] = []
+        for row, result in zip(rows, outcome.results, strict=True):
+            if result.status == ACCEPTED:
+                settled.append(replace(row, state=ROW_DONE, message_id=result.message_id))
+            elif result.status == REJECTED and result.error_code in (NO_CREDIT, MT_LIMIT):
+                unsent.append(row.row)
+            elif result.status == REJECTED:
+                settled.append(
+                    replace(row, state=ROW_FAILED, error_code=result.error_code, error=result.error)
+                )
+            # UNKNOWN: the answer for this number was unreadable; it stays in flight.
+        if settled:
+            self.journal.record_results(self.job.id, settled)
+        if unsent:
+            self.journal.release(self.job.id, unsent)
+            self._stop(STOP_CREDIT, "no credit left")
+        accepted = sum(r.state == ROW_DONE for r in settled)
+        self.result.sent += accepted
+        self.result.parts += accepted * outcome.parts
+        self.result.failed += sum(r.state == ROW_FAILED for r in settled)
+        self.on_progress(self.result.sent, self.result.failed)
+
+    def _refused(self, error: GatewayError, rows: list[JobRow]) -> None:
+        """A whole-request ``ERR``: nothing was sent; some codes stop the run."""
+        numbers = [r.row for r in rows]
+        if error.code == NO_CREDIT:
+            self.journal.release(self.job.id, numbers)
+            self._stop(STOP_CREDIT, "no credit left (ERR 301)")
+        elif error.code == MT_LIMIT:
+            self.journal.release(self.job.id, numbers)
+            until = _UNTIL.search(error.reason)
+            resume_at = float(until[1]) if until else self._clock() + 60.0
+            if self.wait_on_limit:
+                self._resume_at = max(self._resume_at, resume_at)
+            else:
+                when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(resume_at))
+                self._stop(STOP_LIMIT, f"the account's MT limit is reached until {when}")
+        else:
+            failed = [
+                replace(r, state=ROW_FAILED, error_code=error.code, error=error.reason)
+                for r in rows
+            ]
+            self.journal.record_results(self.job.id, failed)
+            self.result.failed += len(failed)
+            self.on_progress(self.result.sent, self.result.failed)
+
+    def _broken(self, failure: ClickSmsError, numbers: list[int]) -> None:
+        """The conversation broke: rows that provably never left go back to pending."""
+        if isinstance(failure, AuthError):
+            self.journal.release(self.job.id, numbers)
+            self._stop(STOP_AUTH, str(failure))
+            return
+        if isinstance(failure, NetworkError) and not failure.may_have_arrived:
+            self.journal.release(self.job.id, numbers)
+        self._stop(STOP_NETWORK, str(failure))
+
+    def _stop(self, why: str, reason: str) -> None:
+        if self.result.stop is None:
+            self.result.stop, self.result.reason = why, reason
+
+    # --------------------------------------------------------------------- worker threads
+    def _send(self, rows: list[JobRow], client_id: str) -> _Outcome:
+        message = self.plan.messages.get(rows[0].text or "")
+        if isinstance(message, str):  # checked when planned; only a changed rule gets here
+            error = GatewayError("101", message)
+            return _Outcome(rows, refused=error)
+        options = replace(self.plan.options, client_id=client_id)
+        fields = sendmsg_fields(message, self.plan.sender, options)
+        numbers = [r.number or "" for r in rows]
+        try:
+            replies = self.account.call("sendmsg", to=numbers, **fields)
+            results = match_replies(numbers, replies)
+            return _Outcome(rows, results=results, parts=message.parts)
+        except GatewayError as exc:
+            return _Outcome(rows, refused=exc)
+        except ClickSmsError as exc:
+            return _Outcome(rows, failure=exc)
+
+
+def reconcile(journal: Journal, job: Job, account: Account) -> tuple[int, int]:
+    """Settle rows left in flight by asking ``querymsg`` about their client message IDs.
+
+    Returns (found, released): rows the gateway knows (now done) and rows it does not
+    (back to pending, to be sent again). Rows that shared a request share its client ID, so
+    one question settles the whole request; the message ID is kept only when the request had
+    a single recipient, since the gateway names one message per client ID.
+    """
+    by_client: dict[str, list[JobRow]] = {}
+    for row in journal.rows(job.id, [ROW_IN_FLIGHT]):
+        by_client.setdefault(row.client_id or "", []).append(row)
+    found = released = 0
+    for client_id, rows in by_client.items():
+        numbers = [r.row for r in rows]
+        if not client_id:
+            journal.release(job.id, numbers)
+            released += len(rows)
+            continue
+        try:
+            reply = single_reply(account.call("querymsg", climsgid=client_id), "querymsg")
+            state = parse_message_status(reply)
+        except GatewayError as exc:
+            if exc.code != "104":  # 104 = unknown client message ID: never arrived
+                raise
+            state = None
+        if state is None or state.status == "001":
+            journal.release(job.id, numbers)
+            released += len(rows)
+            continue
+        note = "accepted (found by client message ID after an interruption)"
+        settled = [
+            replace(
+                r,
+                state=ROW_DONE,
+                message_id=state.message_id if len(rows) == 1 else None,
+                error=None if len(rows) == 1 else note,
+            )
+            for r in rows
+        ]
+        journal.record_results(job.id, settled)
+        found += len(rows)
+    return found, released
+
+
+__all__ = [
+    "UNKNOWN",
+    "BulkSender",
+    "RunResult",
+    "SendPlan",
+    "batches",
+    "reconcile",
+]

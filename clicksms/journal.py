@@ -1,0 +1,743 @@
+"""The bulk journal: a SQLite file recording every row of every bulk job and what became of it.
+
+A bulk send must survive Ctrl-C, a crash or ``kill -9`` without losing a message or sending one
+twice. So each row is marked in flight, in its own committed transaction, *before* its request
+goes out, and done or failed after the answer. After any crash the only rows in doubt are the
+in-flight ones, and resume settles those with ``querymsg`` by their client message ID.
+
+Durability: WAL with ``synchronous=NORMAL``. Every commit survives the process dying at any
+instant; a power cut may lose the last commits (never the file), which is the price of not
+calling fsync once per request. Each state change is one short transaction, so two clicksms
+processes can share the file; the busy timeout covers the moments one waits for the other.
+
+Layout, chosen for speed: a row's key is ``(job seq << 32) | row number``, so the rows table
+needs no second index and a job's rows are one key range. Row counts are stored on the job
+when it stops running and dropped by the first row change after, so ``clicksms jobs`` scans
+the rows of running jobs only, and a request's transaction writes no job record.
+
+The file is 0600 in a directory nobody else can write to, and it never holds a password or a
+session ID: only numbers, texts, options and outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from clicksms.errors import ConfigError, UsageError
+
+ROW_PENDING, ROW_IN_FLIGHT, ROW_DONE, ROW_FAILED, ROW_SKIPPED = (
+    "pending",
+    "in_flight",
+    "done",
+    "failed",
+    "skipped",
+)
+ROW_STATES = (ROW_PENDING, ROW_IN_FLIGHT, ROW_DONE, ROW_FAILED, ROW_SKIPPED)
+
+#: done: nothing pending or in flight. stopped: ended early on purpose (ERR 301, ERR 130, the
+#: user chose to stop) and resumable. interrupted: Ctrl-C, or found running with its process
+#: gone, and resumable.
+JOB_RUNNING, JOB_INTERRUPTED, JOB_DONE, JOB_STOPPED = "running", "interrupted", "done", "stopped"
+JOB_STATES = (JOB_RUNNING, JOB_INTERRUPTED, JOB_DONE, JOB_STOPPED)
+
+JOURNAL_FILE = "journal.sqlite3"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 5.0  # seconds another clicksms may hold the write lock before we give up
+ROW_MAX = 2**32 - 1  # row numbers fill the low 32 bits of a row's key
+
+_JOB_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_JOB_ID_CHARS = frozenset(_JOB_ID_ALPHABET)
+_JOB_ID_LENGTH = 8  # 36**8 ≈ 2.8e12: a clash is retried anyway
+_CLIENT_ID_MAX = 32  # climsgid limit (API.md §5.1)
+_INSERT_BATCH = 5000  # rows per add_rows transaction: cheap, and still a short transaction
+_READ_CHUNK = 1000  # rows per rows() query: no read transaction stays open while the caller works
+_TEXT_CACHE = 256  # recent distinct texts remembered per job, to store a repeated text once
+_SECRET_KEYS = frozenset({"password", "session", "session_id", "sessionid"})
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
+_OTHERS_ANY = stat.S_IRWXG | stat.S_IRWXO
+
+_SCHEMA = (
+    f"""
+CREATE TABLE jobs (
+    seq        INTEGER PRIMARY KEY,  -- the high bits of its rows' keys
+    id         TEXT NOT NULL UNIQUE,
+    file       TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN {JOB_STATES!r}),
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    options    TEXT NOT NULL,        -- JSON
+    pid        INTEGER,
+    counts     TEXT                  -- JSON row state -> n, stored when it stops running
+)
+""",
+    f"""
+CREATE TABLE job_rows (
+    key        INTEGER PRIMARY KEY,  -- (jobs.seq << 32) | row number
+    number     TEXT,
+    text       TEXT,                 -- NULL when text_ref names a row with the same text
+    text_ref   INTEGER,
+    state      TEXT NOT NULL CHECK (state IN {ROW_STATES!r}),
+    client_id  TEXT,
+    message_id TEXT,
+    error_code TEXT,
+    error      TEXT,
+    input      TEXT
+)
+""",
+)
+_JOB_COLUMNS = "seq, id, file, state, created_at, updated_at, options, pid, counts"
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One CSV row as recorded (number and text are None for invalid rows)."""
+
+    row: int
+    number: str | None
+    text: str | None
+    state: str
+    client_id: str | None = None
+    message_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    input: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A bulk run: its file, what it was asked to do, and who is running it."""
+
+    id: str
+    file: str
+    state: str
+    created_at: float
+    updated_at: float
+    options: dict[str, Any]
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """Row counts for ``clicksms jobs``; ``pending`` includes rows in flight."""
+
+    id: str
+    file: str
+    state: str
+    created_at: float
+    total: int
+    sent: int
+    failed: int
+    pending: int
+    skipped: int
+
+
+class JournalError(ConfigError):
+    """The journal file cannot be used (locked too long, disk full, damaged)."""
+
+
+def default_journal_path(config_dir: Path) -> Path:
+    """Next to the session, so one CLICKSMS_CONFIG_DIR keeps all of a user's state."""
+    return config_dir / JOURNAL_FILE
+
+
+def client_message_id(job_id: str, row: int) -> str:
+    """The climsgid for ``row`` of ``job_id``: the job ID, ``r``, the row number in hex.
+
+    ``r`` is not a hex digit, so the last ``r`` splits any ID back into (job, row): IDs are
+    unique across jobs and rows. An 8-character job ID gives at most 17 characters (rows up
+    to 2**32), leaving 15 of Clickatell's 32 for a prefix.
+    """
+    if not 0 < row <= ROW_MAX:
+        raise ValueError(f"row number must be between 1 and {ROW_MAX}, got {row}")
+    if not job_id or not set(job_id) <= _JOB_ID_CHARS:
+        raise ValueError(f"job ID must be lowercase letters and digits, got {job_id!r}")
+    value = f"{job_id}r{row:x}"
+    if len(value) > _CLIENT_ID_MAX:
+        raise ValueError(f"client message ID {value!r} is longer than {_CLIENT_ID_MAX} characters")
+    return value
+
+
+class Journal:
+    """The journal file at ``path``, opened (and created if missing) for one thread's use.
+
+    A lock makes a stray call from another thread wait rather than interleave transactions.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._bases: dict[str, int] = {}  # job ID → seq << 32
+        self._texts: dict[str, dict[str, int]] = {}  # job ID → text → key of the row storing it
+        self._held: set[str] = set()  # jobs this process runs: created or claimed, not ended
+        _prepare_file(path)
+        try:
+            self._db = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open journal {path}: {exc}") from None
+        try:
+            self._setup()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def create_job(self, file: str, options: dict[str, Any]) -> Job:
+        """A new job in state running, owned by this process."""
+        _refuse_secrets(options)
+        encoded = json.dumps(options, sort_keys=True)
+        now = time.time()
+        while True:
+            job = Job(_new_job_id(), file, JOB_RUNNING, now, now, options, os.getpid())
+            try:
+                with self._write() as db:
+                    seq = db.execute(
+                        "INSERT INTO jobs (id, file, state, created_at, updated_at, options, pid)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (job.id, file, job.state, now, now, encoded, job.pid),
+                    ).lastrowid
+            except sqlite3.IntegrityError:
+                continue  # that ID is taken: draw another
+            assert seq is not None
+            self._bases[job.id] = seq << 32
+            self._held.add(job.id)
+            return job
+
+    def get_job(self, job_id: str) -> Job:
+        """The job as stored (a crashed run still says running); UsageError if there is none."""
+        with self._read() as db:
+            return self._load(db, job_id)[0]
+
+    def claim(self, job_id: str) -> Job:
+        """Take a job over for ``--resume``: refused when it is done or another process runs it."""
+        with self._write() as db:
+            job, _ = self._load(db, job_id)
+            if job.state == JOB_DONE:
+                raise UsageError(f"job {job_id} is done: nothing left to send")
+            self._refuse_if_running_elsewhere(job, "wait for it to finish or stop it first")
+            now = time.time()
+            db.execute(
+                "UPDATE jobs SET state = ?, pid = ?, updated_at = ?, counts = NULL WHERE id = ?",
+                (JOB_RUNNING, os.getpid(), now, job_id),
+            )
+        self._held.add(job_id)
+        return Job(job.id, job.file, JOB_RUNNING, job.created_at, now, job.options, os.getpid())
+
+    def set_state(self, job_id: str, state: str) -> None:
+        """Record how the job ended (or, for a job this process runs, that it still runs).
+
+        Leaving ``running`` counts the rows once and stores the counts, so ``clicksms jobs``
+        need not; ``done`` is refused while rows are pending or in flight. Refused for a job
+        another live process runs.
+        """
+        if state not in JOB_STATES:
+            raise ValueError(f"unknown job state {state!r}")
+        if state == JOB_RUNNING and job_id not in self._held:
+            raise ValueError(f"job {job_id} is not run by this process: claim it to run it")
+        with self._write() as db:
+            job, _ = self._load(db, job_id)
+            self._refuse_if_running_elsewhere(job, "stop it first")
+            counts = None
+            if state != JOB_RUNNING:
+                counts = self._count(db, job_id, None)
+                unsettled = counts[ROW_PENDING] + counts[ROW_IN_FLIGHT]
+                if state == JOB_DONE and unsettled:
+                    raise ValueError(f"job {job_id} still has {unsettled} row(s) to settle")
+            db.execute(
+                "UPDATE jobs SET state = ?, pid = ?, updated_at = ?, counts = ? WHERE id = ?",
+                (
+                    state,
+                    os.getpid() if state == JOB_RUNNING else None,
+                    time.time(),
+                    None if counts is None else json.dumps(counts),
+                    job_id,
+                ),
+            )
+        if state != JOB_RUNNING:
+            self._held.discard(job_id)
+
+    def forget(self, job_id: str) -> None:
+        """Delete a job and all its rows in one transaction; refused while another process
+        runs it."""
+        with self._write() as db:
+            job, _ = self._load(db, job_id)
+            self._refuse_if_running_elsewhere(job, "stop it before forgetting it")
+            base = self._bases.pop(job_id)
+            db.execute("DELETE FROM job_rows WHERE key BETWEEN ? AND ?", (base, base | ROW_MAX))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        self._texts.pop(job_id, None)
+        self._held.discard(job_id)
+
+    def summary(self, job_id: str) -> JobSummary:
+        """Counts for one job; a ``running`` job whose process is gone shows as interrupted."""
+        with self._read() as db:
+            job, counts = self._load(db, job_id)
+            return self._summary(job, self._count(db, job_id, counts))
+
+    def jobs(self) -> list[JobSummary]:
+        """Every job, newest first (see :meth:`summary` for the state shown)."""
+        with self._read() as db:
+            found = db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, seq DESC"
+            ).fetchall()
+            jobs = []
+            for r in found:
+                self._bases[r[1]] = r[0] << 32
+                job, counts = _job(r)
+                jobs.append(self._summary(job, self._count(db, job.id, counts)))
+        return jobs
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def add_rows(self, job_id: str, rows: Iterable[JobRow]) -> int:
+        """Record rows from a stream, one transaction per 5000, so a million need no memory.
+
+        A text equal to one of the job's recent texts is stored once and referenced, so the
+        same message to 100 000 numbers is not stored 100 000 times. A row number already
+        recorded for the job is a ValueError, and nothing of that batch of 5000 is kept.
+        """
+        base = self._held_base(job_id)
+        texts = self._texts.setdefault(job_id, {})
+        stream = iter(rows)
+        total = 0
+        while batch := list(islice(stream, _INSERT_BATCH)):
+            try:
+                params = _insert_params(base, batch, texts)
+                with self._write() as db:
+                    db.executemany(
+                        "INSERT INTO job_rows (key, number, text, text_ref, state, client_id,"
+                        " message_id, error_code, error, input)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        params,
+                    )
+            except sqlite3.IntegrityError as exc:
+                texts.clear()  # it may name rows that were rolled back
+                raise ValueError(f"job {job_id}: {_rows_conflict(exc)}") from None
+            except BaseException:
+                texts.clear()
+                raise
+            total += len(batch)
+        return total
+
+    def rows(self, job_id: str, states: Iterable[str] | None = None) -> Iterator[JobRow]:
+        """The job's rows in row order, optionally only those in ``states``, streamed.
+
+        Rows are read 1000 at a time with no transaction left open in between, so the caller
+        may write (mark rows in flight, record results) while iterating, and the WAL can be
+        checkpointed. Each row shows its state as of the moment its chunk was read, and a row
+        already passed (say, released back to pending) is not seen again: ask again for that.
+        """
+        base = self._base(job_id)
+        wanted = None if states is None else sorted(set(states))
+        if wanted is not None and set(wanted) - set(ROW_STATES):
+            raise ValueError(f"unknown row state(s): {sorted(set(wanted) - set(ROW_STATES))}")
+        return self._iter_rows(base, wanted)
+
+    def _iter_rows(self, base: int, wanted: list[str] | None) -> Iterator[JobRow]:
+        where = "r.key > ? AND r.key <= ?"
+        if wanted is not None:
+            if not wanted:
+                return
+            where += f" AND r.state IN ({', '.join('?' * len(wanted))})"
+        sql = (
+            f"SELECT r.key & {ROW_MAX}, r.number, COALESCE(r.text, t.text), r.state, r.client_id,"
+            " r.message_id, r.error_code, r.error, r.input, r.key"
+            " FROM job_rows r LEFT JOIN job_rows t ON t.key = r.text_ref"
+            f" WHERE {where} ORDER BY r.key LIMIT {_READ_CHUNK}"
+        )
+        after = base
+        while True:
+            with self._read() as db:
+                chunk = db.execute(sql, (after, base | ROW_MAX, *(wanted or ()))).fetchall()
+            for found in chunk:
+                yield JobRow(*found[:9])
+            if len(chunk) < _READ_CHUNK:
+                return
+            after = chunk[-1][9]
+
+    def last_row(self, job_id: str) -> int:
+        """The highest row number recorded for the job (0 if none): where adding rows stopped."""
+        base = self._base(job_id)
+        with self._read() as db:
+            found = db.execute(
+                "SELECT MAX(key) FROM job_rows WHERE key BETWEEN ? AND ?", (base, base | ROW_MAX)
+            ).fetchone()[0]
+        return 0 if found is None else found & ROW_MAX
+
+    def mark_in_flight(
+        self,
+        job_id: str,
+        rows: Sequence[int],
+        client_id: str,
+        *,
+        settle: Sequence[JobRow] = (),
+    ) -> None:
+        """Before a request goes out: its rows, all pending, become in flight (all or none).
+
+        A row that is not pending (sent, failed, or already in flight) is refused with
+        ValueError and nothing changes: sending it could send a message twice.
+
+        ``settle``: results of earlier requests to record in the same transaction, as
+        :meth:`record_results` would. That halves the commits when requests carry one row,
+        at the price of those results staying in flight on disk until this call.
+        """
+        base = self._held_base(job_id)
+        params = [(client_id, key) for key in _keys(base, rows)]
+        if not params and not settle:
+            return
+        with self._write() as db:
+            if settle:
+                self._settle(db, job_id, base, settle)
+            if not params:
+                return
+            changed = db.executemany(
+                f"UPDATE job_rows SET state = '{ROW_IN_FLIGHT}', client_id = ?"
+                f" WHERE key = ? AND state = '{ROW_PENDING}'",
+                params,
+            ).rowcount
+            if changed != len(params):
+                raise ValueError(
+                    f"job {job_id}: {len(params) - changed} of rows {_row_list(rows)} "
+                    "are not pending; refusing to send them"
+                )
+
+    def record_results(self, job_id: str, results: Sequence[JobRow]) -> None:
+        """After the answer: each row's new state, message ID and error (all or none).
+
+        Only rows still pending or in flight can be settled; any other is refused with
+        ValueError and nothing changes. A result's ``client_id`` replaces the stored one
+        when given; number, text and input are never changed.
+        """
+        base = self._held_base(job_id)
+        with self._write() as db:
+            self._settle(db, job_id, base, results)
+
+    def release(self, job_id: str, rows: Sequence[int]) -> None:
+        """In flight back to pending: the request provably never arrived, or querymsg says so.
+
+        Rows not in flight are left as they are, so releasing twice is harmless.
+        """
+        base = self._held_base(job_id)
+        with self._write() as db:
+            db.executemany(
+                f"UPDATE job_rows SET state = '{ROW_PENDING}', client_id = NULL"
+                f" WHERE key = ? AND state = '{ROW_IN_FLIGHT}'",
+                [(key,) for key in _keys(base, rows)],
+            )
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _settle(
+        self, db: sqlite3.Connection, job_id: str, base: int, results: Sequence[JobRow]
+    ) -> None:
+        params = []
+        for r in results:
+            if r.state not in ROW_STATES:
+                raise ValueError(f"unknown row state {r.state!r} for row {r.row}")
+            if not 0 < r.row <= ROW_MAX:
+                raise ValueError(f"row number must be between 1 and {ROW_MAX}, got {r.row}")
+            params.append((r.state, r.client_id, r.message_id, r.error_code, r.error, base | r.row))
+        if not params:
+            return
+        changed = db.executemany(
+            "UPDATE job_rows SET state = ?, client_id = COALESCE(?, client_id),"
+            " message_id = ?, error_code = ?, error = ?"
+            f" WHERE key = ? AND state IN ('{ROW_PENDING}', '{ROW_IN_FLIGHT}')",
+            params,
+        ).rowcount
+        if changed != len(params):
+            raise ValueError(
+                f"job {job_id}: {len(params) - changed} of rows "
+                f"{_row_list([r.row for r in results])} are not pending or in flight"
+            )
+
+    def _held_base(self, job_id: str) -> int:
+        """The key base of a job this process runs: rows change only under its holder, so
+        two processes never write one job and its stored counts (dropped on claim, stored
+        on leaving running) stay true."""
+        if job_id not in self._held:
+            raise ValueError(f"job {job_id} is not run by this process: create or claim it first")
+        return self._base(job_id)
+
+    def _count(
+        self, db: sqlite3.Connection, job_id: str, stored: dict[str, int] | None
+    ) -> dict[str, int]:
+        """Rows per state: the stored counts, or counted afresh when rows changed since."""
+        if stored is not None:
+            return stored
+        base = self._bases[job_id]
+        counts = dict.fromkeys(ROW_STATES, 0)
+        counts.update(
+            db.execute(
+                "SELECT state, COUNT(*) FROM job_rows WHERE key BETWEEN ? AND ? GROUP BY state",
+                (base, base | ROW_MAX),
+            )
+        )
+        return counts
+
+    def _base(self, job_id: str) -> int:
+        base = self._bases.get(job_id)
+        if base is None:
+            self.get_job(job_id)  # caches it, or raises UsageError
+            base = self._bases[job_id]
+        return base
+
+    def _load(self, db: sqlite3.Connection, job_id: str) -> tuple[Job, dict[str, int] | None]:
+        """The job and its stored counts (None when they must be counted); UsageError if none."""
+        found = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if found is None:
+            raise UsageError(f"no job {job_id!r} in {self.path}: see `clicksms jobs`")
+        self._bases[job_id] = found[0] << 32
+        return _job(found)
+
+    def _summary(self, job: Job, counts: dict[str, int]) -> JobSummary:
+        state = job.state
+        if state == JOB_RUNNING and not self._running_here_or_elsewhere(job):
+            state = JOB_INTERRUPTED
+        return JobSummary(
+            id=job.id,
+            file=job.file,
+            state=state,
+            created_at=job.created_at,
+            total=sum(counts.values()),
+            sent=counts[ROW_DONE],
+            failed=counts[ROW_FAILED],
+            pending=counts[ROW_PENDING] + counts[ROW_IN_FLIGHT],
+            skipped=counts[ROW_SKIPPED],
+        )
+
+    def _running_here_or_elsewhere(self, job: Job) -> bool:
+        return job.id in self._held or _process_alive(job.pid)
+
+    def _refuse_if_running_elsewhere(self, job: Job, what_to_do: str) -> None:
+        if job.state == JOB_RUNNING and job.id not in self._held and _process_alive(job.pid):
+            raise UsageError(
+                f"job {job.id} is being run by another clicksms (pid {job.pid}); {what_to_do}"
+            )
+
+    def _setup(self) -> None:
+        """WAL + NORMAL, then the schema, created once under the write lock."""
+        with self._read():
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise JournalError(f"cannot use journal {self.path}: WAL mode unavailable ({mode})")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return  # another process created it while we waited for the lock
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {self.path} was written by a newer clicksms (schema {version}); "
+                    "upgrade clicksms or choose another --journal"
+                )
+            if version or db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                raise JournalError(
+                    f"{self.path} is not a clicksms journal; choose another --journal path"
+                )
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction, committed on success and rolled back on any exception.
+
+        BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies and a
+        reader never has to upgrade. Nested use joins the outer transaction.
+        """
+        with self._lock:
+            db = self._db
+            if db.in_transaction:
+                yield db
+                return
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:  # SQLite ends it by itself after some errors
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def _raise(self, exc: sqlite3.Error) -> None:
+        """sqlite3 failures (locked too long, disk full, not a database) as one-line errors;
+        an IntegrityError is ours to explain, so it goes on as it is."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise exc
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError):
+            if "locked" in text or "busy" in text:
+                text = f"another clicksms held it for over {BUSY_TIMEOUT:g}s; try again"
+            raise JournalError(f"journal {self.path}: {text}") from None
+        raise JournalError(f"journal {self.path} is unusable: {text}") from None
+
+
+def _process_alive(pid: int | None) -> bool:
+    """Whether a process other than this one runs under ``pid``.
+
+    A job recorded with our own pid that this process did not create or claim was run by an
+    earlier process whose pid we got again (a container's clicksms is often pid 1 every time),
+    so our pid counts as gone. So does a zombie. A process we may not signal exists: alive.
+    """
+    if pid is None or pid <= 0 or pid == os.getpid():
+        return False
+    if os.name == "nt":  # os.kill would terminate it there; assume it is alive
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _prepare_file(path: Path) -> None:
+    """Make sure the journal is private: dir created 0700, file 0600; refuse looser ones."""
+    folder = path.parent
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = folder.stat().st_mode
+    except OSError as exc:
+        raise ConfigError(f"cannot use journal directory {folder}: {exc.strerror}") from None
+    if not stat.S_ISDIR(mode):
+        raise ConfigError(f"journal directory {folder} is not a directory")
+    if mode & _OTHERS_WRITE:
+        raise ConfigError(
+            f"journal directory {folder} is writable by other users (mode "
+            f"{stat.S_IMODE(mode):o}); run `chmod go-w {folder}` or choose another --journal"
+        )
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot create journal {path}: {exc.strerror}") from None
+    else:
+        try:
+            os.fchmod(fd, 0o600)  # a strict umask (0277) must not leave it read-only
+        finally:
+            os.close(fd)
+    # SQLite gives the -wal and -shm files the journal's mode; check them all the same.
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot use journal {file}: {exc.strerror}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"journal {file} is not a regular file")
+        if info.st_mode & _OTHERS_ANY:
+            raise ConfigError(
+                f"journal {file} is open to other users (mode {stat.S_IMODE(info.st_mode):o}); "
+                f"run `chmod 600 {file}`"
+            )
+
+
+def _insert_params(base: int, batch: list[JobRow], texts: dict[str, int]) -> list[tuple[Any, ...]]:
+    """INSERT parameters for ``batch``; a repeated text becomes a reference to the row that
+    stores it."""
+    params = []
+    for r in batch:
+        if not 0 < r.row <= ROW_MAX:
+            raise ValueError(f"row number must be between 1 and {ROW_MAX}, got {r.row}")
+        key = base | r.row
+        text, ref = r.text, None
+        if text is not None:
+            ref = texts.get(text)
+            if ref is None:
+                if len(texts) >= _TEXT_CACHE:
+                    texts.clear()
+                texts[text] = key
+            else:
+                text = None
+        row = (key, r.number, text, ref, r.state, r.client_id, r.message_id, r.error_code)
+        params.append((*row, r.error, r.input))
+    return params
+
+
+def _keys(base: int, rows: Sequence[int]) -> list[int]:
+    keys = [base | row for row in rows]
+    if keys and not all(0 < row <= ROW_MAX for row in rows):
+        raise ValueError(f"row numbers must be between 1 and {ROW_MAX}")
+    return keys
+
+
+def _new_job_id() -> str:
+    return "".join(secrets.choice(_JOB_ID_ALPHABET) for _ in range(_JOB_ID_LENGTH))
+
+
+def _refuse_secrets(value: Any) -> None:
+    """The journal must never hold a password or session ID: refuse keys that name one."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key).lower() in _SECRET_KEYS:
+                raise ValueError(f"job options must not contain {key!r}")
+            _refuse_secrets(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_secrets(item)
+
+
+def _job(found: tuple[Any, ...]) -> tuple[Job, dict[str, int] | None]:
+    _seq, job_id, file, state, created_at, updated_at, options, pid, counts = found
+    job = Job(job_id, file, state, created_at, updated_at, json.loads(options), pid)
+    return job, None if counts is None else json.loads(counts)
+
+
+def _row_list(rows: Sequence[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:5])
+    return shown + (", ..." if len(rows) > 5 else "")
+
+
+def _rows_conflict(exc: sqlite3.IntegrityError) -> str:
+    text = str(exc)
+    if "UNIQUE" in text:
+        return "a row number is already recorded"
+    if "CHECK" in text:
+        return f"a row state is not one of {', '.join(ROW_STATES)}"
+    return text

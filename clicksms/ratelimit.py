@@ -1,0 +1,82 @@
+"""Keep an account under its allowed messages per second, in every one-second window.
+
+Clickatell counts messages, not requests, so a request for 300 recipients uses 300 of the
+allowance. A token bucket would allow bursts above the cap at the start of each second; this
+sliding-window limiter never lets any window of one second carry more than ``rate`` messages,
+which is the promise users (and the gateway) care about.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+WINDOW = 1.0  # seconds
+PACE = 0.98  # steady flow just under the cap, so arrival jitter cannot tip a window over it
+
+
+class RateLimiter:
+    """Blocks :meth:`acquire` until ``count`` more messages fit in the last second.
+
+    Two rules together: batches are paced evenly at just under the rate (no burst when a
+    run starts), and no sliding one-second window may ever hold more than the rate.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive (use no limiter for an unlimited rate)")
+        self.rate = rate
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[tuple[float, int]] = deque()  # (time, messages), oldest first
+        self._in_window = 0
+        self._next_at = 0.0  # pacing: the earliest time the next batch may go
+        self._lock = threading.Lock()
+
+    def batch_size(self, ceiling: int) -> int:
+        """Recipients per request that keep the flow smooth: a twentieth of the rate.
+
+        Small batches spread the allowance across the second instead of spending it in
+        one burst, so network jitter cannot push a window over the cap.
+        """
+        return max(1, min(ceiling, int(self.rate / 20)))
+
+    def acquire(self, count: int, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """Wait until ``count`` messages may go; False if ``should_stop`` turned true first."""
+        if count > self.rate:
+            raise ValueError(f"a batch of {count} can never fit a rate of {self.rate:g}/s")
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._forget_before(now - WINDOW)
+                if now >= self._next_at and self._in_window + count <= self.rate:
+                    self._sent.append((now, count))
+                    self._in_window += count
+                    self._next_at = max(now, self._next_at) + count / (self.rate * PACE)
+                    return True
+                wait = max(self._next_at - now, self._wait_for(count, now))
+            if should_stop():
+                return False
+            self._sleep(min(wait, 0.1))  # short naps so Ctrl-C and stop requests are prompt
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._sent and self._sent[0][0] <= cutoff:
+            self._in_window -= self._sent.popleft()[1]
+
+    def _wait_for(self, count: int, now: float) -> float:
+        """Seconds until enough old sends leave the window for ``count`` more."""
+        excess = self._in_window + count - self.rate
+        if excess <= 0:
+            return 0.0
+        for stamp, sent in self._sent:
+            excess -= sent
+            if excess <= 0:
+                return max(0.0, stamp + WINDOW - now) + 1e-4
+        return WINDOW

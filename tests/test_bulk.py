@@ -1,0 +1,264 @@
+"""`clicksms bulk` against the sandbox: templates, grouping, bad rows, results, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from conftest import sent_ops
+
+from clicksms.journal import Journal, default_journal_path
+
+
+def numbers(count: int, start: int = 1000000) -> list[str]:
+    return [f"2782{n:07d}" for n in range(start, start + count)]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> Path:
+    return write(
+        tmp_path / "people.csv",
+        "name,phone,order\nAda,+27 82 100 0001,A1\nBob,27821000002,B2\nCleo,0821000003,C3\n",
+    )
+
+
+def ledger_by_number(sandbox) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for record in sandbox.ledger:
+        found.setdefault(record["to"], []).append(record)
+    return found
+
+
+def test_personalised_rows_each_get_their_text(cli, creds, people: Path) -> None:
+    run = cli(
+        "bulk", str(people), "--text", "Hi {name}, order {order} shipped", "-c", "ZA", "-o", "json"
+    )
+    assert run.exit_code == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert [(r["row"], r["to"], r["status"]) for r in rows] == [
+        (1, "27821000001", "accepted"),
+        (2, "27821000002", "accepted"),
+        (3, "27821000003", "accepted"),
+    ]
+    assert set(rows[0]) == {"row", "to", "ok", "status", "message_id", "error_code", "error"}
+    sent = ledger_by_number(creds)
+    assert sent["27821000001"][0]["text"] == "Hi Ada, order A1 shipped"
+    assert sent["27821000003"][0]["text"] == "Hi Cleo, order C3 shipped"
+    assert {r["message_id"] for r in rows} == {m["apimsgid"] for m in creds.ledger}
+    assert "numbers in column 'phone' (detected" in run.stderr
+    assert "comma-separated, with a header row" in run.stderr
+
+
+def test_every_row_has_its_own_client_message_id(cli, creds, people: Path) -> None:
+    run = cli("bulk", str(people), "-t", "Hi {name}", "-c", "ZA", "--client-id", "promo")
+    assert run.exit_code == 0, run.stderr
+    ids = [f["climsgid"] for f in sent_ops(creds, "sendmsg")]
+    assert len(set(ids)) == 3 and all(i.startswith("promo") and len(i) <= 32 for i in ids)
+
+
+def test_same_text_is_grouped_into_requests_of_300(cli, creds, tmp_path: Path) -> None:
+    targets = numbers(650)
+    source = write(tmp_path / "n.csv", "phone\n" + "\n".join(targets) + "\n")
+    run = cli("bulk", str(source), "-t", "Maintenance at 22:00", "--rate", "0")
+    assert run.exit_code == 0, run.stderr
+    sizes = sorted(len(f["to"]) for f in sent_ops(creds, "sendmsg"))
+    assert sizes == [50, 300, 300]
+    assert sorted(m["to"] for m in creds.ledger) == sorted(targets)
+    assert "650 sent, 0 failed" in run.stderr
+
+
+def test_rate_limit_splits_requests_small(cli, creds, tmp_path: Path) -> None:
+    source = write(tmp_path / "n.csv", "phone\n" + "\n".join(numbers(12)) + "\n")
+    run = cli("bulk", str(source), "-t", "x", "--rate", "100")
+    assert run.exit_code == 0, run.stderr
+    assert {len(f["to"]) for f in sent_ops(creds, "sendmsg")} <= {5, 2}
+
+
+def test_invalid_and_duplicate_rows_are_reported_and_the_rest_sent(
+    cli, creds, tmp_path: Path
+) -> None:
+    source = write(
+        tmp_path / "n.csv",
+        "phone,name\n27821000001,a\nnot a number,b\n27821000002,c\n+27 82 100 0001,d\n",
+    )
+    run = cli("bulk", str(source), "-t", "Hi {name}", "-o", "json")
+    assert run.exit_code == 6, run.stderr
+    rows = json.loads(run.stdout)
+    assert [(r["row"], r["status"]) for r in rows] == [
+        (1, "accepted"),
+        (2, "invalid"),
+        (3, "accepted"),
+        (4, "duplicate"),
+    ]
+    assert rows[1]["to"] == "not a number" and "invalid number" in rows[1]["error"]
+    assert rows[3]["error"] == "same number as row 1"
+    assert sorted(ledger_by_number(creds)) == ["27821000001", "27821000002"]
+
+
+def test_allow_duplicates_sends_again(cli, creds, tmp_path: Path) -> None:
+    source = write(tmp_path / "n.csv", "phone\n27821000001\n27821000001\n")
+    run = cli("bulk", str(source), "-t", "x", "--allow-duplicates")
+    assert run.exit_code == 0, run.stderr
+    assert len(creds.ledger) == 2
+
+
+def test_unknown_placeholder_is_refused_before_anything(
+    cli, creds, people: Path, config_dir
+) -> None:
+    run = cli("bulk", str(people), "-t", "Hi {firstname}", "-c", "ZA")
+    assert run.exit_code == 2
+    assert "firstname" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert creds.requests == []
+    assert (
+        not default_journal_path(config_dir).exists()
+        or not Journal(default_journal_path(config_dir)).jobs()
+    )
+
+
+def test_static_text_problem_is_one_usage_error(cli, creds, people: Path) -> None:
+    run = cli("bulk", str(people), "-t", "x" * 200, "--max-parts", "1", "-c", "ZA")
+    assert run.exit_code == 2
+    assert "--max-parts is 1" in run.stderr
+    assert creds.requests == []
+
+
+def test_personalised_text_too_long_skips_only_that_row(cli, creds, tmp_path: Path) -> None:
+    source = write(tmp_path / "n.csv", f"phone,note\n27821000001,short\n27821000002,{'y' * 200}\n")
+    run = cli("bulk", str(source), "-t", "{note}", "--max-parts", "1", "-o", "json")
+    assert run.exit_code == 6, run.stderr
+    rows = json.loads(run.stdout)
+    assert [r["status"] for r in rows] == ["accepted", "invalid"]
+    assert "--max-parts is 1" in rows[1]["error"]
+
+
+def test_non_utf8_file_names_the_line(cli, creds, tmp_path: Path) -> None:
+    body = "phone,name\n" + "27821000001,ok\n" * 3 + "27821000002,Jos\xe9\n"
+    source = write(tmp_path / "latin.csv", body, "latin-1")
+    run = cli("bulk", str(source), "-t", "Hi {name}")
+    assert run.exit_code == 2
+    assert "line 5" in run.stderr and "--encoding" in run.stderr
+    assert creds.requests == []
+    ok = cli("bulk", str(source), "-t", "Hi {name}", "--encoding", "latin-1", "--allow-duplicates")
+    assert ok.exit_code == 0, ok.stderr
+    assert ledger_by_number(creds)["27821000002"][0]["text"] == "Hi José"
+
+
+@pytest.mark.parametrize(
+    ("content", "delimiter"),
+    [("phone;name\n27821000001;Ann\n", "semicolon"), ("phone\tname\n27821000001\tAnn\n", "tab")],
+)
+def test_dialects(cli, creds, tmp_path: Path, content: str, delimiter: str) -> None:
+    source = write(tmp_path / "n.csv", "\ufeff" + content)
+    run = cli("bulk", str(source), "-t", "Hi {name}")
+    assert run.exit_code == 0, run.stderr
+    assert f"{delimiter}-separated" in run.stderr
+    assert creds.ledger[0]["text"] == "Hi Ann"
+
+
+def test_stdin_without_header(cli, creds) -> None:
+    run = cli("bulk", "-", "-t", "Code {2}", input="27821000001,A7\n27821000002,B8\n")
+    assert run.exit_code == 0, run.stderr
+    assert sorted(m["text"] for m in creds.ledger) == ["Code A7", "Code B8"]
+
+
+def test_results_file_neutralises_formulas(cli, creds, tmp_path: Path) -> None:
+    source = write(tmp_path / "n.csv", "phone\n27821000001\n=HYPERLINK(1)\n")
+    out = tmp_path / "results.csv"
+    run = cli("bulk", str(source), "-t", "x", "--results", str(out))
+    assert run.exit_code == 6
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["status"] for r in rows] == ["accepted", "invalid"]
+    assert rows[1]["to"] == "'=HYPERLINK(1)"
+    as_json = tmp_path / "results.json"
+    cli("bulk", str(source), "-t", "y", "--results", str(as_json))
+    assert [r["row"] for r in json.loads(as_json.read_text())] == [1, 2]
+
+
+def test_table_shows_failures_first(cli, creds, tmp_path: Path) -> None:
+    source = write(tmp_path / "n.csv", "phone\n27821000001\n27820000105\n27821000002\n")
+    run = cli("bulk", str(source), "-t", "x", "--rate", "0")
+    assert run.exit_code == 6, run.stderr
+    body = [line for line in run.stdout.splitlines() if line[:1].isdigit()]
+    assert body[0].split("│")[1].strip() == "27820000105"
+    assert "2 sent, 1 failed" in run.stderr
+
+
+def test_out_of_credit_stops_and_resume_finishes(cli, tmp_path: Path, monkeypatch) -> None:
+    from conftest import PASSWORD
+
+    from clicksms.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(password=PASSWORD, credits=3)) as sb:
+        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
+        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        source = write(
+            tmp_path / "n.csv",
+            "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(5))),
+        )
+        run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
+        assert run.exit_code == 6, run.stderr
+        assert "3 sent, 0 failed" in run.stderr and "2 not sent yet" in run.stderr
+        assert "no credit left" in run.stderr
+        job = run.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
+        jobs = json.loads(cli("jobs", "-o", "json").stdout)
+        assert jobs[0]["id"] == job and jobs[0]["state"] == "stopped"
+        assert (jobs[0]["sent"], jobs[0]["pending"]) == (3, 2)
+        sb.gateway.add_credits(10)
+        again = cli("bulk", "--resume", job, "-o", "json")
+        assert again.exit_code == 0, again.stderr
+        assert sorted(m["to"] for m in sb.ledger) == numbers(5)
+        assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "done"
+
+
+def test_resume_refuses_a_finished_job(cli, creds, people: Path) -> None:
+    run = cli("bulk", str(people), "-t", "x", "-c", "ZA")
+    job = run.stderr.split("Job ")[1].split()[0]
+    again = cli("bulk", "--resume", job)
+    assert again.exit_code == 2
+    assert len(creds.ledger) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bulk", "-t", "x"], "no CSV file"),
+        (["bulk", "f.csv"], "--text"),
+        (
+            ["bulk", "--resume", "abc", "f.csv"],
+            "--resume continues a job exactly as it was started",
+        ),
+        (["bulk", "missing.csv", "-t", "x"], "missing.csv"),
+        (["bulk", "f.csv", "-t", "x", "--results", "out.txt"], "must end in .csv or .json"),
+        (["bulk", "f.csv", "-t", "x", "--client-id", "a" * 16], "prefix of at most 15"),
+        (["bulk", "--resume", "nosuchjob"], "no job 'nosuchjob'"),
+    ],
+)
+def test_bad_invocations(cli, creds, args: list[str], message: str) -> None:
+    run = cli(*args)
+    assert run.exit_code == 2, run.stderr
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert creds.requests == []
+
+
+def test_dry_run_counts_and_sends_nothing(cli, creds, tmp_path: Path) -> None:
+    source = write(tmp_path / "n.csv", "phone,name\n27821000001,Ann\n27821000002,Łukasz\nbad,x\n")
+    run = cli("bulk", str(source), "-t", "Hi {name}", "--dry-run", "-o", "json")
+    assert run.exit_code == 6, run.stderr
+    facts = json.loads(run.stdout)
+    assert facts["rows"] == 3 and facts["messages"] == 2 and facts["invalid"] == 1
+    assert facts["encodings"] == {"GSM-7": 1, "UCS-2": 1}
+    assert facts["parts"] == 2 and facts["charge"] == 2.0
+    assert facts["problems"][0]["row"] == 3
+    assert sent_ops(creds, "sendmsg") == []
+    assert creds.ledger == []

@@ -1,0 +1,169 @@
+"""Interrupted bulk jobs: Ctrl-C and kill -9 of a real `clicksms bulk`, then --resume.
+
+The sandbox ledger is the witness: after the resume, every valid row was delivered exactly
+once, whatever instant the first run died at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD
+
+from clicksms.journal import ROW_IN_FLIGHT, JobRow, Journal, client_message_id, default_journal_path
+from clicksms.options import SendOptions
+
+ROWS = 240
+
+
+def numbers(count: int) -> list[str]:
+    return [f"2782{n:07d}" for n in range(2000000, 2000000 + count)]
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "customers.csv"
+    lines = ["phone,name", *(f"{n},person{i}" for i, n in enumerate(numbers(ROWS)))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start_bulk(sandbox, csv_file: Path) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "CLICKSMS_ENDPOINT": sandbox.endpoint,
+        "CLICKSMS_API_ID": "3512345",
+        "CLICKSMS_USER": "sandbox",
+        "CLICKSMS_PASSWORD": PASSWORD,
+    }
+    args = [sys.executable, "-m", "clicksms", "bulk", str(csv_file), "-t", "Hi {name}"]
+    return subprocess.Popen(
+        [*args, "--rate", "0", "--concurrency", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def wait_for_ledger(sandbox, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while len(sandbox.ledger) < count:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the bulk run made no progress"
+        time.sleep(0.01)
+
+
+def the_only_job(config_dir: Path) -> str:
+    with Journal(default_journal_path(config_dir)) as journal:
+        (job,) = journal.jobs()
+        return job.id
+
+
+def assert_each_row_sent_once(sandbox) -> None:
+    counts = Counter(record["to"] for record in sandbox.ledger)
+    assert sorted(counts) == numbers(ROWS)
+    assert set(counts.values()) == {1}, [n for n, c in counts.items() if c > 1]
+    texts = {record["to"]: record["text"] for record in sandbox.ledger}
+    assert texts[numbers(ROWS)[7]] == "Hi person7"
+
+
+@pytest.mark.parametrize("after", [1, 60, 150])
+def test_kill_9_then_resume_sends_every_row_once(
+    cli, creds, csv_file: Path, config_dir: Path, after: int
+) -> None:
+    creds.config.latency = 0.02
+    proc = start_bulk(creds, csv_file)
+    try:
+        wait_for_ledger(creds, after, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert len(creds.ledger) < ROWS
+    creds.config.latency = 0
+    job = the_only_job(config_dir)
+    listed = json.loads(cli("jobs", "-o", "json").stdout)
+    assert listed[0]["id"] == job and listed[0]["state"] == "interrupted"
+    run = cli("bulk", "--resume", job, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert_each_row_sent_once(creds)
+    rows = json.loads(run.stdout)
+    assert len(rows) == ROWS and all(r["ok"] for r in rows)
+    assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "done"
+
+
+def test_ctrl_c_finishes_in_flight_requests_then_resume(
+    cli, creds, csv_file: Path, config_dir: Path
+) -> None:
+    creds.config.latency = 0.02
+    proc = start_bulk(creds, csv_file)
+    try:
+        wait_for_ledger(creds, 40, proc)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    job = the_only_job(config_dir)
+    assert f"Resume with: clicksms bulk --resume {job}" in err
+    assert "Traceback" not in err
+    with Journal(default_journal_path(config_dir)) as journal:
+        assert list(journal.rows(job, [ROW_IN_FLIGHT])) == []  # graceful: nothing in doubt
+        assert journal.summary(job).sent == len(creds.ledger)
+    creds.config.latency = 0
+    run = cli("bulk", "--resume", job)
+    assert run.exit_code == 0, run.stderr
+    assert_each_row_sent_once(creds)
+
+
+def test_resume_resends_only_what_the_gateway_never_got(cli, creds, config_dir: Path) -> None:
+    """Two requests left in flight: one reached the gateway, one did not."""
+    targets = numbers(3)
+    with Journal(default_journal_path(config_dir)) as journal:
+        options = {
+            "template": "x",
+            "sender": None,
+            "unicode": "auto",
+            "send_options": asdict(SendOptions()),
+            "client_id_prefix": None,
+            "country": None,
+        }
+        job = journal.create_job("made-up.csv", options)
+        journal.add_rows(job.id, [JobRow(i + 1, n, "x", "pending") for i, n in enumerate(targets)])
+        arrived = client_message_id(job.id, 1)
+        journal.mark_in_flight(job.id, [1], arrived)
+        journal.mark_in_flight(job.id, [2], client_message_id(job.id, 2))
+        journal.set_state(job.id, "interrupted")
+    # Row 1's request did reach the gateway before the crash:
+    cli("send", targets[0], "-t", "x", "--client-id", arrived)
+    run = cli("bulk", "--resume", job.id, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert "Checked 2 row(s) left in flight: 1 had reached the gateway, 1 had not" in run.stderr
+    assert Counter(r["to"] for r in creds.ledger) == Counter(targets)
+    rows = json.loads(run.stdout)
+    assert rows[0]["message_id"] == creds.ledger[0]["apimsgid"]
+
+
+def test_two_runs_of_one_job_cannot_overlap(creds, config_dir: Path) -> None:
+    with Journal(default_journal_path(config_dir)) as journal:
+        job = journal.create_job("x.csv", {})  # running, owned by this (live) test process
+    other = subprocess.run(
+        [sys.executable, "-m", "clicksms", "bulk", "--resume", job.id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 2, other.stderr
+    assert f"pid {os.getpid()}" in other.stderr
+    assert creds.requests == []
