@@ -150,24 +150,34 @@ class BulkSender:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bulk")
         try:
             try:
-                for batch in batches(self.journal.rows(self.job.id, [ROW_PENDING]), size):
-                    if not self._ready_for_more(in_flight):
-                        break
-                    if self.limiter is not None and not self.limiter.acquire(
-                        len(batch), should_stop=lambda: self.result.stop is not None
-                    ):
-                        break
-                    client_id = self.plan.client_id_prefix + client_message_id(
-                        self.job.id, batch[0].row
-                    )
-                    self.journal.mark_in_flight(self.job.id, [r.row for r in batch], client_id)
-                    in_flight[pool.submit(self._send, batch, client_id)] = batch
+                # Rows held back by ERR 130 with --on-limit wait go back to pending behind
+                # the reading position: another pass picks them up once the limit lifts.
+                while self._one_pass(pool, in_flight, size) and self.result.stop is None:
+                    self._drain(in_flight, until_empty=True)
             except KeyboardInterrupt:
                 self._stop(STOP_INTERRUPTED, "interrupted")
             self._drain(in_flight, until_empty=True)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return self.result
+
+    def _one_pass(
+        self, pool: ThreadPoolExecutor, in_flight: dict[Future[_Outcome], list[JobRow]], size: int
+    ) -> bool:
+        """Send every row pending now, in row order; True if any request went out."""
+        submitted = False
+        for batch in batches(self.journal.rows(self.job.id, [ROW_PENDING]), size):
+            if not self._ready_for_more(in_flight):
+                break
+            if self.limiter is not None and not self.limiter.acquire(
+                len(batch), should_stop=lambda: self.result.stop is not None
+            ):
+                break
+            client_id = self.plan.client_id_prefix + client_message_id(self.job.id, batch[0].row)
+            self.journal.mark_in_flight(self.job.id, [r.row for r in batch], client_id)
+            in_flight[pool.submit(self._send, batch, client_id)] = batch
+            submitted = True
+        return submitted
 
     def _ready_for_more(self, in_flight: dict[Future[_Outcome], list[JobRow]]) -> bool:
         """Wait for a free worker and for the end of an MT-limit pause; False = stop."""
@@ -209,12 +219,12 @@ class BulkSender:
             return
         assert outcome.results is not None
         settled: list[JobRow] = []
-        unsent: list[int] = []
+        held: list[tuple[JobRow, SendResult]] = []
         for row, result in zip(rows, outcome.results, strict=True):
             if result.status == ACCEPTED:
                 settled.append(replace(row, state=ROW_DONE, message_id=result.message_id))
             elif result.status == REJECTED and result.error_code in (NO_CREDIT, MT_LIMIT):
-                unsent.append(row.row)
+                held.append((row, result))
             elif result.status == REJECTED:
                 settled.append(
                     replace(row, state=ROW_FAILED, error_code=result.error_code, error=result.error)
@@ -222,9 +232,9 @@ class BulkSender:
             # UNKNOWN: the answer for this number was unreadable; it stays in flight.
         if settled:
             self.journal.record_results(self.job.id, settled)
-        if unsent:
-            self.journal.release(self.job.id, unsent)
-            self._stop(STOP_CREDIT, "no credit left")
+        if held:
+            _, first = held[0]
+            self._hold([row for row, _ in held], first.error_code or "", first.error or "")
         accepted = sum(r.state == ROW_DONE for r in settled)
         self.result.sent += accepted
         self.result.parts += accepted * outcome.parts
@@ -232,28 +242,30 @@ class BulkSender:
         self.on_progress(self.result.sent, self.result.failed)
 
     def _refused(self, error: GatewayError, rows: list[JobRow]) -> None:
-        """A whole-request ``ERR``: nothing was sent; some codes stop the run."""
-        numbers = [r.row for r in rows]
-        if error.code == NO_CREDIT:
-            self.journal.release(self.job.id, numbers)
+        """A whole-request ``ERR``: nothing was sent; credit and MT limit hold the rows."""
+        if error.code in (NO_CREDIT, MT_LIMIT):
+            self._hold(rows, error.code, error.reason)
+            return
+        failed = [
+            replace(r, state=ROW_FAILED, error_code=error.code, error=error.reason) for r in rows
+        ]
+        self.journal.record_results(self.job.id, failed)
+        self.result.failed += len(failed)
+        self.on_progress(self.result.sent, self.result.failed)
+
+    def _hold(self, rows: list[JobRow], code: str, text: str) -> None:
+        """Rows the gateway refused for the account's sake (301, 130): unsent, to go later."""
+        self.journal.release(self.job.id, [r.row for r in rows])
+        if code == NO_CREDIT:
             self._stop(STOP_CREDIT, "no credit left (ERR 301)")
-        elif error.code == MT_LIMIT:
-            self.journal.release(self.job.id, numbers)
-            until = _UNTIL.search(error.reason)
-            resume_at = float(until[1]) if until else self._clock() + 60.0
-            if self.wait_on_limit:
-                self._resume_at = max(self._resume_at, resume_at)
-            else:
-                when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(resume_at))
-                self._stop(STOP_LIMIT, f"the account's MT limit is reached until {when}")
+            return
+        until = _UNTIL.search(text)
+        resume_at = float(until[1]) if until else self._clock() + 60.0
+        if self.wait_on_limit:
+            self._resume_at = max(self._resume_at, resume_at)
         else:
-            failed = [
-                replace(r, state=ROW_FAILED, error_code=error.code, error=error.reason)
-                for r in rows
-            ]
-            self.journal.record_results(self.job.id, failed)
-            self.result.failed += len(failed)
-            self.on_progress(self.result.sent, self.result.failed)
+            when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(resume_at))
+            self._stop(STOP_LIMIT, f"the account's MT limit is reached until {when} (ERR 130)")
 
     def _broken(self, failure: ClickSmsError, numbers: list[int]) -> None:
         """The conversation broke: rows that provably never left go back to pending."""

@@ -57,9 +57,14 @@ class RateLimiter:
                 now = self._clock()
                 self._forget_before(now - WINDOW)
                 if now >= self._next_at and self._in_window + count <= self.rate:
+                    fresh = not self._sent  # nothing in the last second: no schedule to keep
                     self._sent.append((now, count))
                     self._in_window += count
-                    self._next_at = max(now, self._next_at) + count / (self.rate * PACE)
+                    step = count / (self.rate * PACE)
+                    # Late by less than a step (a slow journal write): keep the schedule
+                    # rather than let the lateness add up; the window check still caps it.
+                    base = now if fresh else max(self._next_at, now - step)
+                    self._next_at = base + step
                     return True
                 wait = max(self._next_at - now, self._wait_for(count, now))
             if should_stop():
