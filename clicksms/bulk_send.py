@@ -140,6 +140,10 @@ class BulkSender:
         self._sleep = sleep
         self.result = RunResult()
         self._resume_at = 0.0  # ERR 130: no new request before this time
+        # Settled rows not yet written: they ride along with the next mark_in_flight, one
+        # commit per request instead of two. Until then they are "in flight" on disk, which
+        # is safe: a resume asks the gateway about them by client message ID.
+        self._unsaved: list[JobRow] = []
 
     # ---------------------------------------------------------------- coordinating thread
     def run(self) -> RunResult:
@@ -158,6 +162,7 @@ class BulkSender:
                 self._stop(STOP_INTERRUPTED, "interrupted")
             self._drain(in_flight, until_empty=True)
         finally:
+            self._save()
             pool.shutdown(wait=False, cancel_futures=True)
         return self.result
 
@@ -174,7 +179,10 @@ class BulkSender:
             ):
                 break
             client_id = self.plan.client_id_prefix + client_message_id(self.job.id, batch[0].row)
-            self.journal.mark_in_flight(self.job.id, [r.row for r in batch], client_id)
+            self.journal.mark_in_flight(
+                self.job.id, [r.row for r in batch], client_id, settle=self._unsaved
+            )
+            self._unsaved = []
             in_flight[pool.submit(self._send, batch, client_id)] = batch
             submitted = True
         return submitted
@@ -207,6 +215,13 @@ class BulkSender:
                 self._record(future.result())
             if not until_empty or not done:
                 return
+        self._save()
+
+    def _save(self) -> None:
+        """Write the settled rows still held in memory."""
+        if self._unsaved:
+            self.journal.record_results(self.job.id, self._unsaved)
+            self._unsaved = []
 
     def _record(self, outcome: _Outcome) -> None:
         rows = outcome.rows
@@ -230,8 +245,7 @@ class BulkSender:
                     replace(row, state=ROW_FAILED, error_code=result.error_code, error=result.error)
                 )
             # UNKNOWN: the answer for this number was unreadable; it stays in flight.
-        if settled:
-            self.journal.record_results(self.job.id, settled)
+        self._unsaved += settled
         if held:
             _, first = held[0]
             self._hold([row for row, _ in held], first.error_code or "", first.error or "")
