@@ -82,6 +82,10 @@ def _start(rt: Runtime, request: BulkRequest) -> int:
 
     template = load_template(request.text, request.template_file)
     options = _send_options(request)
+    if options.deliv_time:
+        from clicksms.schedule import describe_delay
+
+        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender = _sender(request.sender)
     prefix = _client_prefix(request.client_id_prefix)
     country = rt.country(request.country)

@@ -197,8 +197,9 @@ def parse_timeout(value: str | None) -> float:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or not 0 < seconds <= _MAX_TIMEOUT:
+        shown = f"{seconds:g}" if math.isfinite(seconds) else str(value).strip()
         raise ConfigError(
-            f"timeout must be a number of seconds between 0 and {_MAX_TIMEOUT:g}, "
-            f"got {value!r} (--timeout or CLICKSMS_TIMEOUT)"
+            f"timeout must be more than 0 and at most {_MAX_TIMEOUT:g} seconds, "
+            f"got {shown!r} (--timeout or CLICKSMS_TIMEOUT)"
         )
     return seconds

@@ -194,13 +194,16 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
     text = unicodedata.normalize("NFC", text)
     controls = [(i, ch) for i, ch in enumerate(text) if _is_forbidden_control(ch)]
     if controls:
-        listed = ", ".join(f"U+{ord(ch):04X} at {i}" for i, ch in controls[:5])
-        raise UsageError(f"message text has control characters SOAP cannot carry: {listed}")
+        listed = ", ".join(f"U+{ord(ch):04X} at position {i + 1}" for i, ch in controls[:5])
+        raise UsageError(
+            f"message text has control characters SOAP cannot carry: {listed}; remove them"
+        )
     try:
         message = encode(text, unicode)
     except NotGsmError as exc:
         raise UsageError(
-            f"--unicode never, but the {exc}; drop it to send the text as UCS-2"
+            f"--unicode never, but the {exc}; replace them, or drop --unicode never to send "
+            "the text as UCS-2"
         ) from None
     except UnicodeError:  # lone surrogates: bytes that were not UTF-8 in argv or stdin
         raise UsageError("message text is not valid UTF-8") from None

@@ -157,9 +157,10 @@ def _invalid_reason(parsed: object, region: str | None) -> str:
     }
     if reason in reasons:
         return reasons[reason]
-    if region in (None, "ZZ"):
+    code = getattr(parsed, "country_code", None)
+    if region in (None, "ZZ") and code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         return "unknown country calling code"
-    return f"not a valid number{where}"
+    return f"not a valid number{where or f' for +{code}'}"
 
 
 def normalise_number(raw: str, country: str | None = None) -> NumberCheck:

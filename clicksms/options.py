@@ -30,6 +30,9 @@ MSG_TYPES = (
     "SMS_NOKIA_VCAL",
 )
 
+#: Types whose content is a binary payload (logos, ringtones, cards), sent in ``data``.
+BINARY_TYPES = frozenset(t for t in MSG_TYPES if t.startswith("SMS_NOKIA_"))
+
 #: --callback levels → msg_callback bits (API.md §8: 1 intermediate, 2 final, 4 error).
 CALLBACK_LEVELS = {"none": 0, "intermediate": 1, "final": 2, "error": 4, "all": 7}
 
@@ -45,6 +48,7 @@ FEAT_DELIVACK = 0x2000
 FEAT_CONCAT = 0x4000
 
 CLIENT_ID_MAX = 32
+XSD_INT_MAX = 2**31 - 1  # the WSDL types the integer options as xsd:int
 MAX_PARTS_CEILING = 35
 
 Content = EncodedMessage | BinaryMessage
@@ -106,13 +110,17 @@ def parse_callback(level: str | None) -> int | None:
     """``--callback final`` or a combination such as ``intermediate,error`` → msg_callback."""
     if level is None:
         return None
-    value = 0
-    for name in (part.strip().lower() for part in level.split(",")):
+    names = [part.strip().lower() for part in level.split(",")]
+    for name in names:
         if name not in CALLBACK_LEVELS:
             raise UsageError(
                 f"--callback {level!r}: use {', '.join(CALLBACK_LEVELS)} "
                 "(or several joined by commas)"
             )
+    if len(names) > 1 and "none" in names:
+        raise UsageError(f"--callback {level!r}: 'none' cannot be combined with other levels")
+    value = 0
+    for name in names:
         value |= CALLBACK_LEVELS[name]
     return value
 
@@ -122,7 +130,7 @@ def parse_max_credits(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if not text.isdigit() or int(text) < 1:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= XSD_INT_MAX:
         raise UsageError(
             f"--max-credits {value!r} must be a whole number of credits (1, 2, 3 …): "
             "the SOAP API's max_credits field is an integer"
@@ -133,10 +141,16 @@ def parse_max_credits(value: str | None) -> int | None:
 def check_content(content: Content, options: SendOptions, recipients: int) -> None:
     """Combinations the gateway would refuse or that cannot do what the user asked."""
     if isinstance(content, BinaryMessage):
-        if content.udh and options.msg_type not in (None, "SMS_TEXT"):
+        if content.udh and options.msg_type is not None:
             raise UsageError(
-                f"{options.msg_type} cannot be combined with --udh (Clickatell: do not use both)"
+                f"--msg-type {options.msg_type} cannot be combined with --udh "
+                "(Clickatell: do not use both)"
             )
+    elif options.msg_type in BINARY_TYPES:
+        raise UsageError(
+            f"--msg-type {options.msg_type} carries a binary payload: give it with --data HEX "
+            "instead of text"
+        )
     elif options.max_parts is not None and content.parts > options.max_parts:
         raise UsageError(
             f"message needs {content.parts} SMS parts ({content.units} "
@@ -147,11 +161,6 @@ def check_content(content: Content, options: SendOptions, recipients: int) -> No
         raise UsageError(
             f"--client-id names one message, but there are {recipients} recipients: "
             "send to one number per client ID"
-        )
-    if options.validity and options.deliv_time and options.validity <= options.deliv_time:
-        raise UsageError(
-            f"--validity ({options.validity} min) runs out before the scheduled delivery "
-            f"({options.deliv_time} min): the message would expire unsent"
         )
 
 
@@ -176,8 +185,8 @@ def sendmsg_fields(
 ) -> dict[str, Any]:
     """Every sendmsg field for one message except the recipients and the session.
 
-    ``req_feat`` is sent only when it asks for more than the plain content type, so a
-    single-part text with no options goes out exactly as the gateway's defaults expect.
+    ``req_feat`` is left out only for a plain single-part text, which goes out exactly as the
+    gateway's defaults expect; 8-bit content always asks for 8-bit support.
     """
     options = options or SendOptions()
     fields: dict[str, Any] = {}
@@ -194,7 +203,7 @@ def sendmsg_fields(
     if sender:
         fields["from"] = sender
     features = required_features(content, sender, options)
-    if features & ~(FEAT_TEXT | FEAT_8BIT):
+    if features != FEAT_TEXT:  # a plain text needs nothing the gateway would not assume
         fields["req_feat"] = features
     optional: dict[str, Any] = {
         "msg_type": options.msg_type,

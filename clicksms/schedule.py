@@ -1,8 +1,9 @@
 """Durations and clock times for ``--deliver-in``, ``--deliver-at`` and ``--validity``.
 
-The gateway counts ``deliv_time`` and ``validity`` in whole minutes relative to when it
-receives the message (API.md §5.1), so everything here ends as a number of minutes, checked
-against the documented bounds before any network call.
+The gateway takes ``deliv_time`` (the delay after it receives the message) and ``validity``
+(how long the message may wait on the gateway) in whole minutes (API.md §5.1), so everything
+here ends as a number of minutes, checked against the documented bounds before any network
+call.
 """
 
 from __future__ import annotations
@@ -98,3 +99,13 @@ def validity_minutes(validity: str | None) -> int | None:
     if minutes > MAX_VALIDITY:
         raise UsageError(f"--validity {validity} is longer than Clickatell's 24 hours (1440 min)")
     return minutes
+
+
+def describe_delay(minutes: int, now: datetime | None = None) -> str:
+    """``in 2h30m, around Thu 26 Nov 09:00 (local time)``, for the note a scheduled send prints."""
+    now = now or datetime.now().astimezone()
+    at = now + timedelta(minutes=minutes, seconds=30)  # shown to the nearest minute
+    hours, mins = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    span = "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n)
+    return f"in {span}, around {at:%a %d %b %H:%M} (local time)"

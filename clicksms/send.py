@@ -173,6 +173,8 @@ def send(
     """
     fields = sendmsg_fields(content, sender, options)
     account.session()  # log in first: a failure here cannot have sent anything
+    if options is not None and options.client_id:
+        _check_unused(account, options.client_id)
     results: list[SendResult] = []
     for start in range(0, len(numbers), MAX_RECIPIENTS):
         chunk = list(numbers[start : start + MAX_RECIPIENTS])
@@ -198,6 +200,27 @@ def send(
             ),
         )
     return SendReport(tuple(results))
+
+
+def _check_unused(account: Account, client_id: str) -> None:
+    """Refuse a client ID the gateway already knows: status and cancel find one message by it.
+
+    Costs one querymsg per send, and makes ``status``/``cancel --client-id`` unambiguous.
+    """
+    from clicksms.responses import parse_message_status, single_reply
+
+    try:
+        reply = single_reply(account.call("querymsg", climsgid=client_id), "querymsg")
+        found = parse_message_status(reply)
+    except GatewayError as exc:
+        if exc.code == "104":  # unknown client message ID: free to use
+            return
+        raise
+    if found.status != "001":
+        raise UsageError(
+            f"--client-id {client_id} is already used by message {found.message_id} "
+            f"(status {found.status}): choose a new one"
+        )
 
 
 def _with_status_hint(

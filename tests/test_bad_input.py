@@ -23,18 +23,18 @@ NUMBER = "27821234567"
         (["--api-id", "", "auth"], "Error: --api-id was given an empty value"),
         (
             ["--timeout", "nan", "send", NUMBER, "-t", "hi"],
-            "Error: timeout must be a number of seconds between 0 and 3600, got 'nan' "
+            "Error: timeout must be more than 0 and at most 3600 seconds, got 'nan' "
             "(--timeout or CLICKSMS_TIMEOUT)",
         ),
         (
             ["--timeout", "0", "auth"],
-            "Error: timeout must be a number of seconds between 0 and 3600, got '0.0' "
+            "Error: timeout must be more than 0 and at most 3600 seconds, got '0' "
             "(--timeout or CLICKSMS_TIMEOUT)",
         ),
         (
             ["send", NUMBER, "-t", "a\x01b\x0cc"],
             "Error: message text has control characters SOAP cannot carry: "
-            "U+0001 at 1, U+000C at 3",
+            "U+0001 at position 2, U+000C at position 4; remove them",
         ),
         (
             ["send", NUMBER, "-t", "hi", "--endpoint", "http://127.0.0.1:1/"],

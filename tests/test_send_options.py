@@ -64,10 +64,10 @@ def sent_fields(cli, sandbox, *args: str) -> dict:
             ["--udh", "05 00 03 cc 02 01", "--data", "48656c6c6f"],
             {"udh": "050003CC0201", "data": "48656C6C6F", "concat": "1", "req_feat": str(2 | 4)},
         ),
-        (["--data", "0x48656C6C6F"], {"data": "48656C6C6F", "concat": "1"}),
+        (["--data", "0x48656C6C6F"], {"data": "48656C6C6F", "concat": "1", "req_feat": "2"}),
         (
             ["--data", "024A3A", "--msg-type", "SMS_NOKIA_RINGTONE"],
-            {"data": "024A3A", "msg_type": "SMS_NOKIA_RINGTONE"},
+            {"data": "024A3A", "msg_type": "SMS_NOKIA_RINGTONE", "req_feat": "2"},
         ),
     ],
 )
@@ -170,7 +170,7 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
         ),
         (
             ["--udh", "050003CC0201", "--data", "41", "--flash"],
-            "SMS_FLASH cannot be combined with --udh",
+            "--msg-type SMS_FLASH cannot be combined with --udh",
         ),
         (["--data", "41", "--unicode", "never"], "--unicode applies to text"),
         (["-t", "hi", "--deliver-in", "soon"], "--deliver-in 'soon' is not a duration"),
@@ -188,15 +188,22 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
             "use either --deliver-in or --deliver-at, not both",
         ),
         (["-t", "hi", "--validity", "25h"], "--validity 25h is longer than Clickatell's 24 hours"),
-        (
-            ["-t", "hi", "--deliver-in", "2h", "--validity", "1h"],
-            "--validity (60 min) runs out before the scheduled delivery (120 min)",
-        ),
         (["-t", "hi", "--client-id", "has space"], "may contain only letters A-Z, a-z and digits"),
         (["-t", "hi", "--client-id", "é1"], "may contain only letters"),
         (["-t", "hi", "--client-id", "a" * 33], "is 33 characters; Clickatell allows at most 32"),
         (["-t", "hi", "--client-id", ""], "--client-id is empty"),
         (["-t", "hi", "--callback", "sometimes"], "--callback 'sometimes': use none, inter"),
+        (["-t", "hi", "--callback", "none,final"], "'none' cannot be combined"),
+        (["-t", "hi", "--max-credits", "2147483648"], "must be a whole number of credits"),
+        (["-t", "hi", "--max-credits", "２"], "must be a whole number of credits"),
+        (
+            ["--udh", "050003CC0201", "--data", "41", "--msg-type", "SMS_TEXT"],
+            "--msg-type SMS_TEXT cannot be combined with --udh",
+        ),
+        (
+            ["-t", "hello", "--msg-type", "SMS_NOKIA_VCARD"],
+            "--msg-type SMS_NOKIA_VCARD carries a binary payload: give it with --data HEX",
+        ),
         (["-t", "hi", "--max-credits", "1.5"], "must be a whole number of credits"),
         (["-t", "hi", "--max-credits", "0"], "must be a whole number of credits"),
         (
@@ -214,7 +221,8 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
         (
             ["-t", "Zażółć", "--unicode", "never"],
             "--unicode never, but the text has characters that are not in the GSM alphabet: "
-            "'ż' at position 3, 'ó' at position 4, 'ł' at position 5, 'ć' at position 6; drop it",
+            "'ż' at position 3, 'ó' at position 4, 'ł' at position 5, 'ć' at position 6; "
+            "replace them",
         ),
         (["-t", "hi", "--unicode", "sometimes"], "Invalid value for '--unicode'"),
     ],
@@ -240,3 +248,41 @@ def test_deferred_message_is_queued_for_later(cli, creds, clock) -> None:
     assert run.exit_code == 0, run.stderr
     (row,) = json.loads(run.stdout)
     assert creds.gateway._messages[row["message_id"]].due_at == clock() + 600
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--deliver-in", "2d"),  # longer than the 1440-minute default validity
+        ("--deliver-in", "7d"),  # the documented maximum
+        ("--deliver-in", "2h", "--validity", "1h"),  # validity shorter than the delay
+    ],
+)
+def test_scheduled_message_is_delivered_after_its_delay(cli, creds, clock, options) -> None:
+    run = cli("send", NUMBER, "-t", "hi", *options, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    (row,) = json.loads(run.stdout)
+    delay = creds.gateway._messages[row["message_id"]].due_at - clock()
+    clock.advance(delay - 1)
+    assert json.loads(cli("status", row["message_id"], "-o", "json").stdout)[0]["status"] == "011"
+    clock.advance(1 + 5)  # due, then the sandbox's delivery_seconds
+    status = cli("status", row["message_id"], "-o", "json")
+    assert json.loads(status.stdout)[0]["status"] == "004", status.stdout
+
+
+def test_a_client_id_in_use_is_refused(cli, creds) -> None:
+    first = cli("send", NUMBER, "-t", "one", "--client-id", "dup1", "--deliver-in", "30")
+    assert first.exit_code == 0, first.stderr
+    again = cli("send", OTHER, "-t", "two", "--client-id", "dup1")
+    assert again.exit_code == 2
+    assert "--client-id dup1 is already used by message" in again.stderr
+    assert "(status 011): choose a new one" in again.stderr
+    assert len(creds.ledger) == 1
+    queries = sent_ops(creds, "querymsg")
+    assert [q["climsgid"] for q in queries] == ["dup1", "dup1"]  # asked before each send
+
+
+def test_sandbox_inside_sandbox_is_refused(cli) -> None:
+    run = cli("--sandbox", "sandbox", "--port", "0")
+    assert run.exit_code == 2
+    assert "`clicksms sandbox` is a sandbox already: drop --sandbox" in run.stderr

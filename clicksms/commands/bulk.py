@@ -104,7 +104,9 @@ def bulk(
     on_limit: Annotated[
         OnLimit,
         typer.Option(
-            "--on-limit", help="On ERR 130 (MT limit until a time): stop, or wait and go on."
+            "--on-limit",
+            case_sensitive=False,
+            help="On ERR 130 (MT limit until a time): stop, or wait and go on.",
         ),
     ] = OnLimit.stop,
     dry_run: Annotated[

@@ -45,6 +45,9 @@ def sandbox_command(
     from clicksms.sandbox import parse_coverage
     from clicksms.sandbox.foreground import run_foreground
 
+    if ctx.obj.use_sandbox:
+        raise UsageError("`clicksms sandbox` is a sandbox already: drop --sandbox")
+
     try:
         routes = parse_coverage(coverage or [])
     except ValueError as exc:

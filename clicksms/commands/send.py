@@ -41,6 +41,7 @@ UnicodeOption = Annotated[
     Unicode,
     typer.Option(
         "--unicode",
+        case_sensitive=False,
         help="auto: UCS-2 only when a character is not GSM; always; never (error instead).",
     ),
 ]
@@ -90,7 +91,7 @@ DeliveryAckOption = Annotated[
 MaxCreditsOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
-        "--max-credits", metavar="N", help="Most credits one message part may cost (whole)."
+        "--max-credits", metavar="N", help="Highest charge to route it at (whole credits)."
     ),
 ]
 QueueOption = Annotated[
@@ -193,6 +194,10 @@ def send(
         mo=mo,
         max_parts=max_parts,
     )
+    if options.deliv_time:
+        from clicksms.schedule import describe_delay
+
+        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender_id = check_sender(sender)
     recipients = split_recipients(to, rt.country(country))
     if not recipients.checks:
