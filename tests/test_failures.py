@@ -7,6 +7,7 @@ other request from a script the test writes, so each failure lands exactly where
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import threading
@@ -49,6 +50,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     echo: bool = False  # append the request body, as careless servers' error pages do
+    hang_up: bool = False  # close the connection without answering at all
 
 
 @dataclass
@@ -79,6 +81,9 @@ class _Scripted(BaseHTTPRequestHandler):
             reply = script.auth.pop(0) if len(script.auth) > 1 else script.auth[0]
         else:
             reply = script.auth
+        if reply.hang_up:
+            self.close_connection = True
+            return
         if reply.echo:
             reply = Reply(reply.status, reply.body + body, reply.content_type)
         time.sleep(reply.delay)
@@ -211,6 +216,22 @@ def test_read_timeout_leaves_outcome_unknown(cli, impostor) -> None:
     assert run.exit_code == 5
     assert json.loads(run.stdout)[0]["status"] == "unknown"
     assert run.stderr.strip().endswith("within 0.5s (timeout)")
+
+
+def test_connection_dropped_without_an_answer_leaves_outcome_unknown(cli, impostor) -> None:
+    impostor.replies = [Reply(hang_up=True)]
+    run = cli("send", NUMBER, "-t", "x", "-o", "json")
+    assert run.exit_code == 5
+    assert json.loads(run.stdout)[0]["status"] == "unknown"
+    host = impostor_host()
+    assert run.stderr.strip() == (
+        f"Error: lost the connection to {host}: the server closed the connection without answering"
+    )
+    assert impostor.seen == ["auth", "sendmsg"]
+
+
+def impostor_host() -> str:
+    return os.environ["CLICKSMS_ENDPOINT"].split("/")[2]
 
 
 def test_redirects_are_not_followed_with_credentials(cli, impostor, sandbox) -> None:

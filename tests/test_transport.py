@@ -1,0 +1,798 @@
+"""The lean HTTP transport and SoapClient's fast zeep path, against real loopback servers.
+
+``RawServer`` answers each request with bytes the test writes, so chunked bodies, gzip, idle
+closes, dropped connections, redirects and proxies are exactly what the test means; the
+sandbox checks the same client under concurrent load. The fast path is checked against zeep
+itself: template-built envelopes must be byte-identical to zeep's ``create_message``, and fast
+replies equal to zeep's full ``process_reply``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD
+
+from clicksms.errors import ConfigError, NetworkError, ProtocolError
+from clicksms.soap import TEMPLATE_SHAPES, SoapClient, _Template
+from clicksms.transport import Headers, Response, SoapTransport
+
+SESSION = "0123456789abcdef0123456789abcdef"
+Answer = Callable[[bytes, bytes], "bytes | None"]
+
+
+def envelope(op: str, *returns: str) -> bytes:
+    items = "".join(f"<return>{r}</return>" for r in returns)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:ns1="http://api.clickatell.com/soap/document_literal/webservice"><SOAP-ENV:Body>'
+        f"<ns1:{op}Response>{items}</ns1:{op}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+
+
+def http(body: bytes, status: str = "200 OK", **headers: str) -> bytes:
+    """A complete HTTP/1.1 answer with Content-Length (unless a header says otherwise)."""
+    fields = {"Content-Type": "text/xml; charset=utf-8", "Content-Length": str(len(body))}
+    fields.update({name.replace("_", "-"): value for name, value in headers.items()})
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items() if value)
+    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
+
+
+def chunked(body: bytes, size: int = 7) -> bytes:
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    encoded = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(p), p) for p in pieces)
+    return encoded + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+def ok(op: str = "sendmsg", *returns: str) -> Answer:
+    answer = http(envelope(op, *(returns or (f"ID: {'a' * 32}",))))
+    return lambda head, body: answer
+
+
+class RawServer:
+    """A loopback HTTP/1.1 server: ``answer(head, body)`` gives the raw reply (None: hang up).
+
+    ``idle_close`` closes a connection that waits that long for its next request (a server's
+    keep-alive timeout); ``close_after`` closes every connection after one answer without
+    saying so. ``tls`` serves HTTPS; ``tunnel_tls`` acts as a proxy that accepts CONNECT and
+    then speaks TLS itself on the tunnel.
+    """
+
+    def __init__(
+        self,
+        answer: Answer,
+        idle_close: float | None = None,
+        close_after: bool = False,
+        tls: ssl.SSLContext | None = None,
+        tunnel_tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.answer = answer
+        self.idle_close = idle_close
+        self.close_after = close_after
+        self.tls = tls
+        self.tunnel_tls = tunnel_tls
+        self.heads: list[bytes] = []
+        self.bodies: list[bytes] = []
+        self.connections = 0
+        self.open = 0
+        self._lock = threading.Lock()
+        self._socks: set[socket.socket] = set()
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self.endpoint = f"http{'s' if tls else ''}://127.0.0.1:{self.port}/soap"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            with self._lock:
+                self.connections += 1
+                self.open += 1
+                self._socks.add(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        sock: socket.socket = conn
+        try:
+            if self.tls:
+                sock = self.tls.wrap_socket(conn, server_side=True)
+            sock.settimeout(self.idle_close or 10)
+            pending = b""
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    pending += data
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                length = int(match.group(1)) if match else 0
+                while len(pending) < length:
+                    pending += sock.recv(65536)
+                body, pending = pending[:length], pending[length:]
+                with self._lock:
+                    self.heads.append(head)
+                    self.bodies.append(body)
+                reply = self.answer(head, body)
+                if reply is None:
+                    return
+                sock.sendall(reply)
+                if head.startswith(b"CONNECT") and self.tunnel_tls and b" 200 " in reply[:13]:
+                    sock = self.tunnel_tls.wrap_socket(sock, server_side=True)
+                    continue
+                if self.close_after:
+                    return
+        except (OSError, ssl.SSLError):
+            return
+        finally:
+            with self._lock:
+                self.open -= 1
+                self._socks.discard(conn)
+            sock.close()
+
+    def wait_closed(self, limit: float = 5.0) -> int:
+        """Open connections once the client's closes have arrived (or ``limit`` passed)."""
+        deadline = time.monotonic() + limit
+        while self.open and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.open
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()
+        with self._lock:
+            for conn in self._socks:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(answer: Answer, **options: object) -> RawServer:
+        server = RawServer(answer, **options)  # type: ignore[arg-type]
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture
+def client_for(no_proxy_env: None) -> Iterator[Callable[..., SoapClient]]:
+    clients: list[SoapClient] = []
+
+    def make(endpoint: str, timeout: float = 5.0) -> SoapClient:
+        client = SoapClient(endpoint, timeout)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def send(client: SoapClient, number: str = "27821234567", text: str = "hi") -> list[str]:
+    return client.call("sendmsg", session_id=SESSION, to=[number], text=text)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------- keep-alive
+
+
+def test_one_connection_carries_many_calls(serve, client_for) -> None:
+    server = serve(ok())
+    client = client_for(server.endpoint)
+    for _ in range(20):
+        assert send(client) == [f"ID: {'a' * 32}"]
+    assert server.connections == 1
+    head = server.heads[0].decode()
+    assert head.startswith("POST /soap HTTP/1.1\r\n")
+    assert re.search(r"(?m)^User-Agent: clicksms/", head)
+    assert re.search(r"(?m)^Accept-Encoding: gzip", head)
+    assert re.search(r'(?m)^SOAPAction: ".*/sendmsg"', head)
+
+
+@pytest.mark.parametrize("how", ["idle_close", "close_after"])
+def test_server_closing_an_idle_connection_means_a_clean_reconnect(serve, client_for, how) -> None:
+    """No request is ever written to a connection the server has already closed."""
+    options = {"idle_close": 0.2} if how == "idle_close" else {"close_after": True}
+    server = serve(ok(), **options)
+    client = client_for(server.endpoint)
+    assert send(client)
+    if how == "idle_close":
+        time.sleep(0.6)
+    else:
+        server.wait_closed()
+    assert send(client)
+    assert server.connections == 2
+    assert len(server.bodies) == 2, "the second call went out exactly once"
+
+
+def test_each_thread_has_its_own_connection(serve, client_for) -> None:
+    """8 threads x 50 calls: each answer is the one for that thread's own request."""
+
+    def answer(head: bytes, body: bytes) -> bytes:
+        match = re.search(rb"<to>(\d+)</to>", body)
+        assert match is not None
+        return http(envelope("sendmsg", f"ID: {'b' * 32} To: {match.group(1).decode()}"))
+
+    server = serve(answer)
+    client = client_for(server.endpoint)
+    failures: list[str] = []
+
+    def work(worker: int) -> None:
+        for n in range(50):
+            number = f"2782{worker}{n:06d}"
+            reply = send(client, number)
+            if reply != [f"ID: {'b' * 32} To: {number}"]:
+                failures.append(f"{number}: {reply}")
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(server.bodies) == 400
+    assert server.connections == 8
+    client.close()
+    assert server.wait_closed() == 0, "close() closes every thread's connection"
+
+
+def test_close_during_a_call_fails_that_call_cleanly(serve, client_for) -> None:
+    def slow(head: bytes, body: bytes) -> bytes:
+        time.sleep(0.5)
+        return ok()(head, body)  # type: ignore[return-value]
+
+    server = serve(slow)
+    client = client_for(server.endpoint)
+    outcome: list[BaseException | list[str]] = []
+
+    def work() -> None:
+        try:
+            outcome.append(send(client))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    while not server.bodies:
+        time.sleep(0.01)
+    client.close()
+    worker.join(5)
+    (result,) = outcome
+    assert isinstance(result, NetworkError) and result.may_have_arrived is True
+    assert send(client) == [f"ID: {'a' * 32}"], "the client is usable again after close()"
+
+
+def test_concurrent_calls_against_the_sandbox(sandbox, client_for) -> None:
+    client = client_for(sandbox.endpoint)
+    session = client.call("auth", api_id=3512345, user="sandbox", password=PASSWORD)[0][4:]
+    replies: dict[str, list[str]] = {}
+
+    def work(worker: int) -> None:
+        for n in range(50):
+            number = f"2782{1 + worker}{n:06d}"
+            replies[number] = client.call(
+                "sendmsg", session_id=session, to=[number], text=f"from {worker}"
+            )
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(replies) == 400
+    assert all(len(r) == 1 and re.fullmatch(r"ID: [0-9a-f]{32}", r[0]) for r in replies.values())
+    assert sorted(m["to"] for m in sandbox.ledger) == sorted(replies)
+    by_number = {m["to"]: m["text"] for m in sandbox.ledger}
+    assert all(by_number[n] == f"from {int(n[4]) - 1}" for n in replies)
+
+
+# ------------------------------------------------------------------------ answer framing
+
+
+def test_chunked_answer_and_the_connection_stays_usable(serve, client_for) -> None:
+    body = envelope("sendmsg", "ID: " + "c" * 32)
+    reply = http(chunked(body), Content_Length="", Transfer_Encoding="chunked")
+    server = serve(lambda head, body: reply)
+    client = client_for(server.endpoint)
+    assert send(client) == ["ID: " + "c" * 32]
+    assert send(client) == ["ID: " + "c" * 32]
+    assert server.connections == 1
+
+
+def test_gzip_answer(serve, client_for) -> None:
+    packed = gzip.compress(envelope("sendmsg", "ID: " + "d" * 32))
+    server = serve(lambda head, body: http(packed, Content_Encoding="gzip"))
+    assert send(client_for(server.endpoint)) == ["ID: " + "d" * 32]
+
+
+def test_answer_delimited_by_close(serve, client_for) -> None:
+    body = envelope("sendmsg", "ID: " + "e" * 32)
+    server = serve(lambda h, b: http(body, Content_Length="", Connection="close"), close_after=True)
+    client = client_for(server.endpoint)
+    assert send(client) == ["ID: " + "e" * 32]
+    assert send(client) == ["ID: " + "e" * 32]
+    assert server.connections == 2
+
+
+def test_interim_100_continue_is_skipped(serve, client_for) -> None:
+    final = http(envelope("sendmsg", "ID: " + "f" * 32))
+    server = serve(lambda head, body: b"HTTP/1.1 100 Continue\r\n\r\n" + final)
+    assert send(client_for(server.endpoint)) == ["ID: " + "f" * 32]
+
+
+def test_http_10_answer_closes_the_connection(serve, client_for) -> None:
+    reply = http(envelope("sendmsg", "ID: " + "a" * 32)).replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+    server = serve(lambda head, body: reply)
+    client = client_for(server.endpoint)
+    assert send(client) and send(client)
+    assert server.connections == 2
+
+
+def test_oversized_answer_is_refused_before_reading_it(serve, client_for) -> None:
+    server = serve(lambda head, body: b"HTTP/1.1 200 OK\r\nContent-Length: 11534336\r\n\r\n")
+    with pytest.raises(ProtocolError) as caught:
+        send(client_for(server.endpoint))
+    assert str(caught.value) == (
+        f"127.0.0.1:{server.port} sent a response too large for a SOAP answer (over 10 MiB); "
+        "refused"
+    )
+    assert caught.value.may_have_arrived is True
+
+
+@pytest.mark.parametrize("kind", ["chunked", "close", "gzip"])
+def test_oversized_bodies_of_every_framing_are_refused(serve, no_proxy_env, kind) -> None:
+    big = b"<x>" + b"y" * 5000 + b"</x>"
+    replies = {
+        "chunked": http(chunked(big, 1000), Content_Length="", Transfer_Encoding="chunked"),
+        "close": http(big, Content_Length=""),
+        "gzip": http(gzip.compress(big), Content_Encoding="gzip"),
+    }
+    server = serve(lambda head, body: replies[kind], close_after=kind == "close")
+    transport = SoapTransport(server.endpoint, 5, "test", max_response=1000)
+    with pytest.raises(ProtocolError, match=r"response too large .*over 1000 bytes"):
+        transport.post(server.endpoint, b"<x/>", {"Content-Type": "text/xml"})
+    transport.close()
+
+
+def test_bad_gzip_is_a_malformed_answer(serve, client_for) -> None:
+    server = serve(lambda head, body: http(b"not gzip at all", Content_Encoding="gzip"))
+    with pytest.raises(ProtocolError, match=r"sent a malformed response \(bad gzip data\)"):
+        send(client_for(server.endpoint))
+
+
+# ----------------------------------------------------------------- redirects and failures
+
+
+def test_redirect_is_not_followed(serve, client_for) -> None:
+    elsewhere = serve(ok())
+    server = serve(
+        lambda head, body: http(b"", "307 Temporary Redirect", Location=elsewhere.endpoint)
+    )
+    with pytest.raises(ProtocolError) as caught:
+        send(client_for(server.endpoint))
+    assert str(caught.value) == (
+        f"127.0.0.1:{server.port} redirected to {elsewhere.endpoint}; not following it with "
+        "your credentials: set the endpoint to the final URL"
+    )
+    assert elsewhere.bodies == [] and len(server.bodies) == 1
+
+
+def test_3xx_without_location_is_an_http_error(serve, client_for) -> None:
+    server = serve(lambda head, body: http(b"", "302 Found"))
+    with pytest.raises(ProtocolError, match="answered HTTP 302 instead of a SOAP response"):
+        send(client_for(server.endpoint))
+
+
+def test_refused_connection_provably_sent_nothing(client_for) -> None:
+    port = closed_port()
+    with pytest.raises(NetworkError) as caught:
+        send(client_for(f"http://127.0.0.1:{port}/soap"))
+    assert str(caught.value) == f"cannot connect to 127.0.0.1:{port}: connection refused"
+    assert caught.value.may_have_arrived is False
+
+
+def test_read_timeout_may_have_arrived_and_the_next_call_reconnects(serve, client_for) -> None:
+    calls: list[int] = []
+
+    def slow_first(head: bytes, body: bytes) -> bytes:
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(1.0)
+        return ok()(head, body)  # type: ignore[return-value]
+
+    server = serve(slow_first)
+    client = client_for(server.endpoint, timeout=0.3)
+    with pytest.raises(NetworkError) as caught:
+        send(client)
+    assert str(caught.value) == f"no answer from 127.0.0.1:{server.port} within 0.3s (timeout)"
+    assert caught.value.may_have_arrived is True
+    assert send(client) == [f"ID: {'a' * 32}"]
+    assert server.connections == 2, "a connection with a late answer pending is never reused"
+
+
+LOST = "lost the connection to {host}"
+MALFORMED = "{host} sent a malformed response"
+
+
+@pytest.mark.parametrize(
+    ("reply", "message", "kind"),
+    [
+        (None, f"{LOST}: the server closed the connection without answering", NetworkError),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", f"{LOST}: the answer was cut short", NetworkError),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n<x",
+            f"{LOST}: the answer was cut short",
+            NetworkError,
+        ),
+        (b"hello, this is not HTTP\r\n\r\n", f"{MALFORMED} (not HTTP)", ProtocolError),
+        (b"HTTP/1.1 2OO OK\r\n\r\n", f"{MALFORMED} (not HTTP)", ProtocolError),
+    ],
+    ids=["hang-up", "cut-in-headers", "cut-in-body", "not-http", "bad-status"],
+)
+def test_failures_after_sending_leave_the_outcome_unknown(
+    serve, client_for, reply, message, kind
+) -> None:
+    server = serve(lambda head, body: reply, close_after=True)
+    with pytest.raises(NetworkError) as caught:
+        send(client_for(server.endpoint))
+    assert type(caught.value) is kind
+    assert str(caught.value) == message.format(host=f"127.0.0.1:{server.port}")
+    assert caught.value.may_have_arrived is True
+
+
+def test_dns_failure_and_connect_timeout_sent_nothing(client_for, monkeypatch) -> None:
+    def no_such_host(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    with pytest.raises(NetworkError) as caught:
+        send(client_for("http://gateway.invalid/soap"))
+    assert str(caught.value) == (
+        "cannot connect to gateway.invalid: unknown host name (DNS lookup failed)"
+    )
+    assert caught.value.may_have_arrived is False
+
+    def too_slow(*args: object, **kwargs: object) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", too_slow)
+    with pytest.raises(NetworkError) as caught:
+        send(client_for("http://gateway.invalid:8080/soap", timeout=2.5))
+    assert str(caught.value) == "could not connect to gateway.invalid:8080 within 2.5s (timeout)"
+    assert caught.value.may_have_arrived is False
+
+
+TLS = "TLS error talking to H"
+
+
+@pytest.mark.parametrize(
+    ("exc", "connecting", "message", "arrived"),
+    [
+        (ConnectionRefusedError(111, "x"), True, "cannot connect to H: connection refused", False),
+        (OSError(101, "unreachable"), True, "cannot connect to H: network is unreachable", False),
+        (OSError(113, "No route to host"), True, "cannot connect to H: connection failed", False),
+        (
+            ssl.SSLCertVerificationError("x"),
+            True,
+            f"{TLS}: the server's certificate is not trusted",
+            False,
+        ),
+        (ssl.SSLError("handshake"), True, f"{TLS}: protocol problem", False),
+        (ssl.SSLError("record"), False, f"{TLS}: protocol problem", True),
+        (
+            ConnectionResetError(104, "x"),
+            False,
+            "lost the connection to H: connection reset by the server",
+            True,
+        ),
+        (
+            BrokenPipeError(32, "x"),
+            False,
+            "lost the connection to H: the server closed the connection without answering",
+            True,
+        ),
+        (OSError(5, "I/O error"), False, "lost the connection to H: connection failed", True),
+    ],
+)
+def test_every_failure_has_one_line_and_an_honest_arrival_flag(
+    no_proxy_env, exc, connecting, message, arrived
+) -> None:
+    transport = SoapTransport("http://h.example:81/x", 1.0, "test")
+    error = transport._failure(exc, connecting)
+    assert str(error) == message.replace("H", "h.example:81")
+    assert error.may_have_arrived is arrived
+
+
+# --------------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and gateway.example (needs the openssl tool)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    made = subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1,DNS:gateway.example"),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {made.stderr.decode()[:200]}")
+    return cert, key
+
+
+def trust_only(monkeypatch: pytest.MonkeyPatch, variable: str | None, cert: Path) -> None:
+    """Point one CA-bundle variable at ``cert``; the others (set on many machines) go."""
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    if variable:
+        monkeypatch.setenv(variable, str(cert))
+
+
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_https_with_a_trusted_bundle(serve, client_for, certificate, monkeypatch, variable) -> None:
+    trust_only(monkeypatch, variable, certificate[0])
+    server = serve(ok(), tls=server_tls(certificate))
+    client = client_for(server.endpoint)
+    assert send(client) and send(client)
+    assert server.connections == 1
+
+
+def test_untrusted_certificate_sends_nothing(serve, client_for, certificate, monkeypatch) -> None:
+    trust_only(monkeypatch, None, certificate[0])  # certifi's bundle, or the system's
+    server = serve(ok(), tls=server_tls(certificate))
+    with pytest.raises(NetworkError) as caught:
+        send(client_for(server.endpoint))
+    assert str(caught.value) == (
+        f"TLS error talking to 127.0.0.1:{server.port}: the server's certificate is not trusted"
+    )
+    assert caught.value.may_have_arrived is False
+    assert server.bodies == []
+
+
+def test_unreadable_ca_bundle_is_a_config_error(no_proxy_env, monkeypatch, tmp_path) -> None:
+    trust_only(monkeypatch, "REQUESTS_CA_BUNDLE", tmp_path / "missing.pem")
+    with pytest.raises(ConfigError, match=r"REQUESTS_CA_BUNDLE=.* is not a usable CA"):
+        SoapTransport("https://127.0.0.1:1/soap", 1.0, "test")
+
+
+# ------------------------------------------------------------------------------ proxies
+
+
+def test_http_through_a_proxy(serve, client_for, monkeypatch) -> None:
+    proxy = serve(ok())
+    monkeypatch.setenv("http_proxy", f"http://me:p%40ss@127.0.0.1:{proxy.port}")
+    client = client_for("http://gateway.example/soap")
+    assert send(client) and send(client)
+    head = proxy.heads[0].decode()
+    assert head.startswith("POST http://gateway.example/soap HTTP/1.1\r\n")
+    assert "\r\nHost: gateway.example\r\n" in head
+    assert "\r\nProxy-Authorization: Basic bWU6cEBzcw==" in head  # me:p@ss
+    assert proxy.connections == 1
+
+
+def test_no_proxy_bypasses_it(serve, client_for, monkeypatch) -> None:
+    server = serve(ok())
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+    assert send(client_for(server.endpoint))
+
+
+def test_https_tunnels_through_the_proxy(serve, client_for, certificate, monkeypatch) -> None:
+    def proxy_answer(head: bytes, body: bytes) -> bytes:
+        if head.startswith(b"CONNECT"):
+            return b"HTTP/1.1 200 Connection established\r\n\r\n"
+        return ok()(head, body)  # type: ignore[return-value]
+
+    proxy = serve(proxy_answer, tunnel_tls=server_tls(certificate))
+    trust_only(monkeypatch, "SSL_CERT_FILE", certificate[0])
+    monkeypatch.setenv("https_proxy", f"http://u:p@127.0.0.1:{proxy.port}")
+    client = client_for("https://gateway.example/soap")
+    assert send(client) and send(client)
+    connect, post, _ = (h.decode() for h in proxy.heads)
+    assert connect.startswith("CONNECT gateway.example:443 HTTP/")
+    assert "\r\nProxy-Authorization: Basic dTpw" in connect
+    assert post.startswith("POST /soap HTTP/1.1\r\n") and "Proxy-Authorization" not in post
+    assert proxy.connections == 1
+
+
+def test_proxy_refusing_the_tunnel_sent_nothing(serve, client_for, monkeypatch) -> None:
+    proxy = serve(lambda h, b: b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy.port}")
+    with pytest.raises(NetworkError) as caught:
+        send(client_for("https://gateway.example/soap"))
+    assert str(caught.value) == (
+        f"cannot connect to gateway.example through the proxy 127.0.0.1:{proxy.port}: "
+        "the proxy refused the tunnel (407 Proxy Authentication Required)"
+    )
+    assert caught.value.may_have_arrived is False
+
+
+def test_unsupported_proxy_scheme_is_a_config_error(no_proxy_env, monkeypatch) -> None:
+    monkeypatch.setenv("https_proxy", "socks5://127.0.0.1:1080")
+    with pytest.raises(ConfigError, match="only http:// proxies"):
+        SoapClient("https://gateway.example/soap", 1.0)
+
+
+# ------------------------------------------------------------------- the fast zeep path
+
+SHAPES: list[tuple[str, dict[str, object], dict[str, object]]] = [
+    (
+        "auth",
+        {"api_id": 3512345, "user": "sandbox", "password": "pw"},
+        {"api_id": 7, "user": "u<&>\"'", "password": "p ]]> &amp; \r\n\t é € 😀"},
+    ),
+    (
+        "sendmsg",
+        {"session_id": SESSION, "to": ["27821234567"], "text": "hello"},
+        {"session_id": "f" * 32, "to": ["27830000000"], "text": ""},
+    ),
+    (
+        "sendmsg",
+        {"session_id": SESSION, "to": ["1", "2", "3"], "text": "", "concat": 3, "from": "Me"},
+        {"session_id": SESSION, "to": ["4", "5", "6"], "text": "x" * 500, "concat": 1, "from": ""},
+    ),
+    (
+        "sendmsg",
+        {"session_id": SESSION, "to": ["1"], "text": "t", "climsgid": "a", "deliv_time": 10},
+        {"session_id": SESSION, "to": ["2"], "text": "<tag/>", "climsgid": "b&c", "deliv_time": -5},
+    ),
+    ("ping", {"session_id": SESSION}, {"session_id": "x"}),
+    ("querymsg", {"session_id": SESSION, "climsgid": "c1"}, {"session_id": "s", "climsgid": "c2"}),
+    ("routecoverage", {"session_id": SESSION, "msisdn": "1"}, {"session_id": "s", "msisdn": "2"}),
+]
+
+
+def zeep_bytes(client: SoapClient, operation: str, fields: dict[str, object]) -> bytes:
+    from zeep.wsdl.utils import etree_to_string
+
+    return etree_to_string(client._client.create_message(client._service, operation, **fields))
+
+
+@pytest.mark.parametrize(("operation", "first", "second"), SHAPES)
+def test_template_envelopes_are_byte_identical_to_zeeps(
+    client_for, operation, first, second
+) -> None:
+    from zeep.wsdl.utils import etree_to_string
+
+    client = client_for("http://127.0.0.1:9/soap")
+    learned, learned_headers = client._envelope(operation, first)
+    assert etree_to_string(learned) == zeep_bytes(client, operation, first)
+    for fields in (second, first):
+        built, headers = client._envelope(operation, fields)
+        assert etree_to_string(built) == zeep_bytes(client, operation, fields)
+        assert headers == learned_headers
+    assert [type(t) for t in client._templates._items.values()] == [_Template]
+
+
+def test_values_zeep_may_render_differently_are_always_built_by_zeep(client_for) -> None:
+    from zeep.wsdl.utils import etree_to_string
+
+    client = client_for("http://127.0.0.1:9/soap")
+    for extra in ({"concat": None}, {"concat": True}, {"max_credits": 1.5}, {"to": ("1",)}):
+        fields = {"session_id": SESSION, "to": ["1"], "text": "t", **extra}
+        for _ in range(2):
+            built, _ = client._envelope("sendmsg", fields)
+            assert etree_to_string(built) == zeep_bytes(client, "sendmsg", fields)
+    assert client._templates._items == {}
+
+
+def test_a_field_zeep_rejects_is_never_cached(client_for) -> None:
+    client = client_for("http://127.0.0.1:9/soap")
+    for _ in range(2):
+        with pytest.raises(TypeError):
+            client._envelope("ping", {"session_id": SESSION, "bogus": "x"})
+
+
+@pytest.mark.parametrize("bad", ["\x01", "\x00", "\ufffe", "\udc80"])
+def test_text_xml_cannot_carry_fails_as_zeep_does_and_sends_nothing(serve, client_for, bad) -> None:
+    server = serve(ok())
+    client = client_for(server.endpoint)
+    assert send(client, text="learn the shape")
+    for fields in ({"text": bad}, {"to": [f"2782{bad}"]}):
+        values = {"session_id": SESSION, "to": ["27821234567"], "text": "x", **fields}
+        with pytest.raises(Exception) as ours:
+            client.call("sendmsg", **values)
+        with pytest.raises(Exception) as zeeps:
+            client._client.create_message(client._service, "sendmsg", **values)
+        assert (type(ours.value), str(ours.value)) == (type(zeeps.value), str(zeeps.value))
+        assert isinstance(ours.value, ValueError)
+    assert len(server.bodies) == 1
+
+
+def test_template_cache_is_bounded(client_for) -> None:
+    client = client_for("http://127.0.0.1:9/soap")
+    for count in range(1, TEMPLATE_SHAPES + 10):
+        client._envelope("sendmsg", {"session_id": SESSION, "to": ["1"] * count, "text": "t"})
+    assert len(client._templates._items) == TEMPLATE_SHAPES
+
+
+REPLIES = [
+    ("sendmsg", envelope("sendmsg", "ID: " + "a" * 32)),
+    ("sendmsg", envelope("sendmsg", *(f"ID: {n:032x} To: 2782{n:07d}" for n in range(300)))),
+    ("sendmsg", envelope("sendmsg", "ERR: 105, Invalid Destination Address")),
+    ("auth", envelope("auth", "OK: " + SESSION)),
+    ("ping", envelope("ping", "")),
+    (
+        "getbalance",
+        b"<?xml version='1.0'?>\n<!-- a comment --><e:Envelope "
+        b'xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Header/><e:Body>\n  '
+        b'<r:getbalanceResponse xmlns:r="http://api.clickatell.com/soap/document_literal/'
+        b'webservice">\n    <return>Credit: 12.5</return>\n  </r:getbalanceResponse>\n'
+        b"</e:Body></e:Envelope>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("operation", "content"), REPLIES)
+def test_fast_replies_equal_zeeps_full_process_reply(client_for, operation, content) -> None:
+    client = client_for("http://127.0.0.1:9/soap")
+    headers = Headers({"content-type": "text/xml; charset=utf-8"})
+    operation_obj = client._binding.all()[operation]
+    ours = client._reply(operation_obj, Response(200, headers, content))
+    theirs = client._binding.process_reply(
+        client._client, operation_obj, Response(200, headers, content)
+    )
+    assert ours == theirs
+
+
+def test_bytes_on_an_idle_connection_are_never_mistaken_for_an_answer(serve, client_for) -> None:
+    """A server that writes after its answer (junk, or a late duplicate) loses the connection."""
+    reply = http(envelope("sendmsg", "ID: " + "a" * 32)) + b"HTTP/1.1 200 OK\r\n\r\n"
+    server = serve(lambda head, body: reply)
+    client = client_for(server.endpoint)
+    assert send(client) == ["ID: " + "a" * 32]
+    assert send(client) == ["ID: " + "a" * 32]
+    assert server.connections == 2
