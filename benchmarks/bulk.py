@@ -56,8 +56,12 @@ class SandboxProcess:
             raise SystemExit("the sandbox did not start")
 
     def env(self, config_dir: Path) -> dict[str, str]:
+        # An installed clicksms has .pyc files (pip compiles them): measure it that way even
+        # where the environment turns bytecode caching off.
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         return dict(
-            os.environ,
+            base,
+            PYTHONPYCACHEPREFIX=str(config_dir.parent / "pycache"),
             CLICKSMS_ENDPOINT=self.endpoint,
             CLICKSMS_API_ID="3512345",
             CLICKSMS_USER="sandbox",
@@ -158,6 +162,8 @@ def main() -> None:
         work = Path(tmp)
         sandbox = SandboxProcess(work / "ledger.jsonl")
         try:
+            # Warm-up: one small run writes the .pyc files every later run reads.
+            run_bulk(sandbox, work, write_csv(work / "warm.csv", 10, True), "-t", "{name}")
             naive, naive_cpu = naive_rate(sandbox, args.naive)
             print(f"naive zeep loop: {naive:8.1f} msg/s, {naive_cpu:.2f} ms CPU/msg")
 
@@ -172,9 +178,16 @@ def main() -> None:
                 "-t", "Hi {name}", "--rate", "0", "--concurrency", "16",
             )  # fmt: skip
             report("personalised", personal, args.rows, naive, goal=10)
+            small_rows = max(1, args.rows // 10)
+            small = run_bulk(
+                sandbox, work, write_csv(work / "small.csv", small_rows, True),
+                "-t", "Hi {name}", "--rate", "0", "--concurrency", "16",
+            )  # fmt: skip
+            marginal = (personal["cpu"] - small["cpu"]) / (args.rows - small_rows) * 1000
             print(
-                f"  client CPU {personal['cpu'] / args.rows * 1000:.3f} ms/msg "
-                "(start-up and CSV checks included; goal <= 0.5)"
+                f"  client CPU {personal['cpu'] / args.rows * 1000:.3f} ms/msg for the whole "
+                f"process (start-up included); {marginal:.3f} ms for each further message "
+                f"(from {small_rows} vs {args.rows} rows); goal <= 0.5; naive {naive_cpu:.2f}"
             )
 
             rated_csv = write_csv(work / "rated.csv", args.rated, True)
