@@ -1,7 +1,8 @@
 """Questions about the account rather than a message: balance, route coverage, session ping.
 
 Pure gateway conversations returning data; the commands in :mod:`clicksms.commands.account`
-render them. Coverage reuses the one-row-per-item loop of :mod:`clicksms.tracking`.
+render them. Coverage uses the one-row-per-item loop of :mod:`clicksms.asking`; ``send
+--dry-run`` asks its coverage questions through :func:`route_coverage` too.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clicksms.asking import Report, ask_each
 from clicksms.numbers import NumberCheck
 from clicksms.responses import (
     Coverage,
@@ -18,7 +20,6 @@ from clicksms.responses import (
     parse_ping,
     single_reply,
 )
-from clicksms.tracking import Report, ask_each
 
 if TYPE_CHECKING:
     from clicksms.account import Account

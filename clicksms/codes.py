@@ -71,8 +71,9 @@ class MessageStatus:
     """What a message status code (API.md §8) means for someone waiting on the message.
 
     ``final``: the gateway will not report anything else for it. ``error``: the message did
-    not, and will not, get through (or the gateway does not know it). ``delivered``: the best
-    outcome the gateway reports. ``known``: the code is in the documented table.
+    not, and will not, get through (or the gateway does not know it). ``delivered``: the
+    recipient's handset received it (004), the only status that says so. ``known``: the code
+    is in the documented table.
     """
 
     code: str
@@ -88,18 +89,20 @@ MESSAGE_STATUSES: dict[str, MessageStatus] = {
     s.code: s
     for s in (
         # 001 is neither intermediate nor final in the spec ("ID wrong, not found, or
-        # reporting delayed"). To a user it means a wrong or too old ID: a failure, and
-        # `status --wait` stops asking about it instead of polling until the timeout.
-        MessageStatus("001", "Message unknown", final=False, error=True),
+        # reporting delayed"). To a user it means a wrong or too old ID (queries work for
+        # about 6 days): a failure, and final for us, so `status --wait` stops asking about
+        # it instead of polling until the timeout, and the Final column says so.
+        MessageStatus("001", "Message unknown", final=True, error=True),
         MessageStatus("002", "Message queued", final=False, error=False),
         MessageStatus("003", "Delivered to gateway", final=False, error=False),
         MessageStatus("004", "Received by recipient", final=True, error=False, delivered=True),
         MessageStatus("005", "Error with message", final=True, error=True),
         MessageStatus("006", "User cancelled message delivery", final=True, error=False),
         MessageStatus("007", "Error delivering message", final=True, error=True),
-        # 008 "OK" is in the 2009 spec's final set (callback=2): the last word the gateway
-        # says about such a message, and a good one, so waiting counts it like 004.
-        MessageStatus("008", "OK", final=True, error=False, delivered=True),
+        # 008 "OK" means "message received by gateway" (API.md §8), and the 2009 spec puts
+        # it in the final set (callback=2): the last word the gateway says about it. It is
+        # not a receipt from the handset, so `status --wait` does not count it delivered.
+        MessageStatus("008", "OK", final=True, error=False),
         MessageStatus("009", "Routing error", final=True, error=True),
         MessageStatus("010", "Message expired", final=True, error=True),
         MessageStatus("011", "Message queued for later delivery", final=False, error=False),

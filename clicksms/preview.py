@@ -2,25 +2,30 @@
 
 The encoding and part count are computed locally, exactly as for a real send. The charge
 comes from ``routecoverage`` (the lowest single-part charge of the route, API.md §4) times
-the parts, and only when the account can be reached; otherwise the preview is offline.
+the parts, and only when the account can be reached; otherwise the preview is offline. A
+coded ``ERR:`` about one number costs only that number its estimate, since the number
+itself may still be fine; only "cannot route" marks it as one that would fail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from clicksms.account_info import CoverageResult
 from clicksms.binary import BinaryMessage
 from clicksms.numbers import NumberCheck
 from clicksms.options import Content
-from clicksms.responses import Coverage
 
 WOULD_SEND = "would_send"
 NOT_COVERED = "not_covered"
 INVALID = "invalid"
 
-#: Looks up the route to a number (routecoverage's answer).
-RouteLookup = Callable[[str], Coverage]
+#: routecoverage's answer (or coded error) for each valid number, keyed by number.
+Routes = Mapping[str, CoverageResult]
+
+#: Coded routecoverage errors that mean a send to the number would fail for want of a route.
+NOT_ROUTABLE = frozenset({"114"})
 
 
 @dataclass(frozen=True)
@@ -77,23 +82,36 @@ def shape_of(content: Content) -> Shape:
 
 
 def preview(
-    checks: tuple[NumberCheck, ...], content: Content, route: RouteLookup | None
+    checks: tuple[NumberCheck, ...], content: Content, routes: Routes | None
 ) -> list[PreviewRow]:
-    """One row per input: invalid numbers, uncovered routes, or what would be sent."""
+    """One row per input: invalid numbers, uncovered routes, or what would be sent.
+
+    ``routes`` is None for an offline preview (no charges at all).
+    """
     shape = shape_of(content)
     rows = []
     for check in checks:
         if not check.valid or not check.number:
             reason = f"invalid number: {check.error}"
             rows.append(PreviewRow(check.input.strip(), INVALID, error=reason))
-            continue
-        coverage = route(check.number) if route is not None else None
-        if coverage is not None and not coverage.supported:
-            reason = "Clickatell does not cover this number's prefix"
-            rows.append(PreviewRow(check.number, NOT_COVERED, shape, error=reason))
-            continue
-        charge = None
-        if coverage is not None and coverage.charge is not None:
-            charge = round(coverage.charge * shape.parts, 6)
-        rows.append(PreviewRow(check.number, WOULD_SEND, shape, charge=charge))
+        else:
+            answer = routes.get(check.number) if routes is not None else None
+            rows.append(_routed_row(check.number, shape, answer))
     return rows
+
+
+def _routed_row(number: str, shape: Shape, answer: CoverageResult | None) -> PreviewRow:
+    """A valid number's row from routecoverage's answer (None: offline, no estimate)."""
+    if answer is None:
+        return PreviewRow(number, WOULD_SEND, shape)
+    coverage = answer.coverage
+    if coverage is None:  # a coded ERR: for this number only
+        problem = f"{answer.error} (ERR {answer.error_code})"
+        if answer.error_code in NOT_ROUTABLE:
+            return PreviewRow(number, NOT_COVERED, shape, error=problem)
+        return PreviewRow(number, WOULD_SEND, shape, error=f"charge not estimated: {problem}")
+    if not coverage.supported:
+        reason = "Clickatell does not cover this number's prefix"
+        return PreviewRow(number, NOT_COVERED, shape, error=reason)
+    charge = None if coverage.charge is None else round(coverage.charge * shape.parts, 6)
+    return PreviewRow(number, WOULD_SEND, shape, charge=charge)

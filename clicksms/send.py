@@ -223,17 +223,13 @@ def _check_unused(account: Account, client_id: str) -> None:
         )
 
 
-def _with_status_hint(
-    results: list[SendResult], options: SendOptions | None
-) -> list[SendResult]:
+def _with_status_hint(results: list[SendResult], options: SendOptions | None) -> list[SendResult]:
     """With a client ID, an *unknown* row says how to find out what happened."""
     client_id = options.client_id if options else None
     if not client_id:
         return results
     hint = f"; check with `clicksms status --client-id {client_id}`"
-    return [
-        replace(r, error=f"{r.error}{hint}") if r.status == UNKNOWN else r for r in results
-    ]
+    return [replace(r, error=f"{r.error}{hint}") if r.status == UNKNOWN else r for r in results]
 
 
 def _in_doubt(failure: ClickSmsError) -> bool:

@@ -12,19 +12,13 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING
 
+from clicksms.asking import Report, ask_each
 from clicksms.codes import CANCELLED, MESSAGE_UNKNOWN, MessageStatus, message_status
-from clicksms.errors import (
-    ClickSmsError,
-    GatewayError,
-    Interrupted,
-    NetworkError,
-    ProtocolError,
-    UsageError,
-)
+from clicksms.errors import ClickSmsError, Interrupted, ProtocolError, UsageError
 from clicksms.options import check_client_id
-from clicksms.responses import clip, parse_charge, parse_message_status, single_reply
+from clicksms.responses import clip, parse_charge, parse_message_status, quote, single_reply
 
 if TYPE_CHECKING:
     from clicksms.account import Account
@@ -38,58 +32,6 @@ BACKOFF = 1.5
 MAX_INTERVAL = 60.0
 #: Longest --timeout accepted: a day. Past that, a cron job is the better tool.
 MAX_WAIT = 86400.0
-
-K = TypeVar("K")
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Report(Generic[T]):
-    """One result per item, in input order, plus the failure that stopped the run, if any.
-
-    ``answered`` counts the items the gateway answered before ``failure``; the results after
-    them only say that they were not asked about.
-    """
-
-    results: tuple[T, ...]
-    answered: int
-    failure: ClickSmsError | None = None
-
-
-def ask_each(
-    items: Sequence[K],
-    ask: Callable[[K], T],
-    refused: Callable[[K, str | None, str], T],
-) -> Report[T]:
-    """``ask`` about every item; a coded ``ERR:`` for one item is its row, not the end.
-
-    ``refused(item, code, reason)`` makes the row for an item the gateway refused, or (with
-    code None) one left unanswered when an auth, network or protocol failure, or Ctrl-C,
-    ended the run.
-    """
-    results: list[T] = []
-    for n, item in enumerate(items):
-        try:
-            results.append(ask(item))
-        except GatewayError as exc:
-            results.append(refused(item, exc.code, exc.reason))
-        except (ClickSmsError, KeyboardInterrupt) as exc:
-            failure = exc if isinstance(exc, ClickSmsError) else Interrupted()
-            results.append(refused(item, None, _in_flight(failure)))
-            results += [refused(i, None, f"not asked: {failure}") for i in items[n + 1 :]]
-            return Report(tuple(results), n, failure)
-    return Report(tuple(results), len(results))
-
-
-def _in_flight(failure: ClickSmsError) -> str:
-    """What became of the request that failed: it may have been acted on, if it arrived."""
-    if isinstance(failure, ProtocolError):
-        return str(failure)  # it arrived; the answer was unreadable
-    if isinstance(failure, Interrupted) or (
-        isinstance(failure, NetworkError) and failure.may_have_arrived
-    ):
-        return f"no answer, though the request may have arrived: {failure}"
-    return f"not asked: {failure}"
 
 
 def check_ids(raw: Iterable[str], by_client: bool) -> tuple[list[str], list[str]]:
@@ -145,7 +87,7 @@ class StatusResult:
     @property
     def settled(self) -> bool:
         """Nothing more to wait for: the status is final, or there will never be one."""
-        return self.status is None or self.status.final or self.status.error
+        return self.status is None or self.status.final
 
     @property
     def delivered(self) -> bool:
@@ -176,10 +118,24 @@ def _refused_status(by_client: bool) -> Callable[[str, str | None, str], StatusR
     return refused
 
 
+def _check_answered_id(asked: str, answered: str, operation: str) -> None:
+    """An answer about another message than the one asked about must not be used for it.
+
+    Hex IDs are compared without regard to case, in case the ID was typed in capitals.
+    """
+    if answered.casefold() != asked.casefold():
+        raise ProtocolError(
+            f"unexpected answer to {operation}: it is about message {quote(answered)!r}, "
+            f"not {asked}"
+        )
+
+
 def _ask_status(account: Account, operation: str, ident: str, by_client: bool) -> StatusResult:
     field = "climsgid" if by_client else "apimsgid"
     reply = single_reply(account.call(operation, **{field: ident}), operation)
     state = parse_message_status(reply, operation)
+    if not by_client:  # by climsgid, the answer names the apimsgid instead
+        _check_answered_id(ident, state.message_id, operation)
     return StatusResult(ident, by_client, state.message_id, message_status(state.status))
 
 
@@ -277,6 +233,7 @@ class ChargeResult:
 def _ask_charge(account: Account, ident: str) -> ChargeResult:
     reply = single_reply(account.call("getmsgcharge", apimsgid=ident), "getmsgcharge")
     answer = parse_charge(reply)
+    _check_answered_id(ident, answer.message_id, "getmsgcharge")
     return ChargeResult(ident, answer.charge, message_status(answer.status))
 
 

@@ -2,23 +2,31 @@
 
 No test reads the real home directory, the real config dir or a stray ``.env``: the autouse
 fixture points all of them into ``tmp_path``. Tables are rendered without colour at a fixed
-width so their text can be compared.
+width so their text can be compared. The sandbox tests talk to it with zeep directly
+(``make_sandbox``, ``sb``, ``svc``); the CLI tests use ``sandbox``/``creds`` and ``cli``.
+Plain helper functions shared by several test files live in ``helpers.py``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
+import zeep
+from helpers import point_at
 from typer.testing import CliRunner
 
 from clicksms.cli import app
 from clicksms.sandbox import ManualClock, Sandbox, SandboxConfig
 
 PASSWORD = "s3cret-Pa55word-for-tests"
+#: The zeep binding of the bundled Document/Literal WSDL.
+BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
 
 
 @pytest.fixture(autouse=True)
@@ -60,13 +68,49 @@ def sandbox(clock: ManualClock, tmp_path: Path) -> Iterator[Sandbox]:
 
 
 @pytest.fixture
+def make_sandbox(clock: ManualClock) -> Iterator[Callable[..., Sandbox]]:
+    """Factory: start a sandbox with config overrides; every one is stopped at teardown."""
+    started: list[Sandbox] = []
+
+    def factory(**overrides: Any) -> Sandbox:
+        sb = Sandbox(SandboxConfig(**overrides), clock=clock).start()
+        started.append(sb)
+        return sb
+
+    yield factory
+    for sb in started:
+        sb.stop()
+
+
+@pytest.fixture
+def sb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox with the default config (its own credentials, not ``PASSWORD``)."""
+    return make_sandbox()
+
+
+@pytest.fixture(scope="session")
+def zeep_client() -> zeep.Client:
+    """One parsed copy of the bundled WSDL; services are bound per sandbox endpoint."""
+    wsdl = resources.files("clicksms").joinpath("data").joinpath("document_literal.wsdl")
+    with resources.as_file(wsdl) as path:
+        return zeep.Client(str(path))
+
+
+@pytest.fixture
+def connect(zeep_client: zeep.Client) -> Callable[[Sandbox], Any]:
+    """A zeep service bound to a sandbox's endpoint."""
+    return lambda sb: zeep_client.create_service(BINDING, sb.endpoint)
+
+
+@pytest.fixture
+def svc(sb: Sandbox, connect: Callable[[Sandbox], Any]) -> Any:
+    return connect(sb)
+
+
+@pytest.fixture
 def creds(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     """Environment credentials that match the sandbox."""
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", sandbox.endpoint)
-    monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-    monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-    return sandbox
+    return point_at(monkeypatch, sandbox)
 
 
 @dataclass

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, sent_ops
+from helpers import point_at, point_at_closed_port, table_lines, without_session
 
 from clicksms.sandbox import Sandbox, SandboxConfig
 
@@ -22,32 +22,6 @@ UNSUPPORTED = (
     "Please contact support for assistance."
 )
 COVERAGE_KEYS = ["input", "number", "ok", "supported", "charge", "text", "error_code", "error"]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def point_at_closed_port(monkeypatch: pytest.MonkeyPatch) -> int:
-    port = closed_port()
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", f"http://127.0.0.1:{port}/soap")
-    monkeypatch.setenv("CLICKSMS_API_ID", "1")
-    monkeypatch.setenv("CLICKSMS_USER", "u")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", "p")
-    return port
-
-
-def without_session(fields: dict) -> dict:
-    assert len(fields["session_id"]) == 32
-    return {k: v for k, v in fields.items() if k != "session_id"}
-
-
-def table_lines(stdout: str) -> list[list[str]]:
-    lines = stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if set(line.strip()) <= set("━╇"))
-    return [[cell.strip() for cell in line.split("│")] for line in lines[start + 1 :]]
 
 
 # ----------------------------------------------------------------------------- balance
@@ -69,10 +43,7 @@ def test_balance_in_every_format(cli, creds) -> None:
 def test_fractional_balance(tmp_path: Path, cli, monkeypatch) -> None:
     config = SandboxConfig(password=PASSWORD, credits=12.5)
     with Sandbox(config) as server:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", server.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", str(config.api_id))
-        monkeypatch.setenv("CLICKSMS_USER", config.user)
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        point_at(monkeypatch, server)
         assert cli("balance").stdout == "Balance: 12.5 credits\n"
         assert json.loads(cli("balance", "-o", "json").stdout) == {"balance": 12.5}
 
@@ -150,10 +121,7 @@ def priced(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """A sandbox with per-prefix prices: UK 1.5 credits, US not routed."""
     config = SandboxConfig(password=PASSWORD, coverage={"44": 1.5, "1": None})
     with Sandbox(config) as server:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", server.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", str(config.api_id))
-        monkeypatch.setenv("CLICKSMS_USER", config.user)
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        point_at(monkeypatch, server)
         yield server
 
 

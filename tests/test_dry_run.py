@@ -6,13 +6,17 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import test_failures
 from conftest import PASSWORD, sent_ops
+from helpers import point_at, point_at_closed_port
+from test_failures import Reply, envelope
 
 from clicksms.sandbox import ManualClock, Sandbox, SandboxConfig
 
 NUMBER = "27821234567"
 CHEAP = "27831234567"  # a route priced at 0.5 per part below
 UNCOVERED = "27820000114"
+COVERAGE_ERROR = "27820000901"  # sandbox: routecoverage answers ERR 901 for it
 POLISH = "Zażółć gęślą jaźń"
 
 
@@ -21,10 +25,7 @@ def priced(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sand
     """A sandbox with a cheaper route for 2783 and the default 1 credit elsewhere."""
     config = SandboxConfig(password=PASSWORD, coverage={"2783": 0.5, UNCOVERED: None})
     with Sandbox(config, clock=clock) as server:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", server.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        point_at(monkeypatch, server)
         yield server
 
 
@@ -95,14 +96,36 @@ def test_offline_dry_run_never_prompts_for_a_password(cli, sandbox, monkeypatch)
 
 
 def test_dry_run_when_the_gateway_is_down(cli, monkeypatch) -> None:
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", "http://127.0.0.1:9/soap")
-    monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-    monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+    port = point_at_closed_port(monkeypatch)
     run = cli("send", NUMBER, "-t", "hello", "--dry-run", "-o", "json")
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)[0]["charge"] is None
-    assert "Charge not estimated (offline preview)" in run.stderr
+    assert run.stderr.startswith(
+        f"Charge not estimated (offline preview): cannot connect to 127.0.0.1:{port}"
+    )
+
+
+def test_coded_coverage_error_costs_one_number_its_estimate(cli, priced) -> None:
+    run = cli("send", NUMBER, COVERAGE_ERROR, CHEAP, "-t", "hello", "--dry-run", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    rows = json.loads(run.stdout)
+    assert [(r["to"], r["status"], r["ok"], r["charge"]) for r in rows] == [
+        (NUMBER, "would_send", True, 1.0),
+        (COVERAGE_ERROR, "would_send", True, None),  # the number itself may be fine
+        (CHEAP, "would_send", True, 0.5),  # asked about after the error
+    ]
+    assert rows[1]["error"] == "charge not estimated: internal gateway error: retry later (ERR 901)"
+    assert [f["msisdn"] for f in sent_ops(priced, "routecoverage")] == [
+        NUMBER,
+        COVERAGE_ERROR,
+        CHEAP,
+    ]
+    assert "estimated charge 1.5 credits (route's lowest charge × parts) for all but 1 of them" in (
+        run.stderr
+    )
+    table = cli("send", COVERAGE_ERROR, "-t", "hello", "--dry-run")
+    assert table.exit_code == 0, table.stderr
+    assert "internal gateway error: retry later (ERR 901)" in table.stdout
 
 
 def test_binary_dry_run(cli, priced) -> None:
@@ -118,3 +141,32 @@ def test_dry_run_still_checks_options(cli, priced) -> None:
     assert run.exit_code == 2
     assert "--max-parts is 1" in run.stderr
     assert priced.requests == []
+
+
+impostor = test_failures.impostor  # a scripted not-Clickatell server, as a fixture here
+
+
+def test_coded_no_route_marks_the_number_not_covered(cli, impostor) -> None:
+    impostor.replies += [
+        Reply(body=envelope("routecoverage", "ERR: 114, Cannot route message")),
+        Reply(body=envelope("routecoverage", "OK: covered Charge: 2")),
+    ]
+    run = cli("send", NUMBER, CHEAP, "-t", "hello", "--dry-run", "-o", "json")
+    assert run.exit_code == 6, run.stderr
+    rows = json.loads(run.stdout)
+    assert [(r["to"], r["status"], r["ok"], r["charge"], r["error"]) for r in rows] == [
+        (NUMBER, "not_covered", False, None, "cannot route message to this number (ERR 114)"),
+        (CHEAP, "would_send", True, 2.0, None),
+    ]
+    assert impostor.seen == ["auth", "routecoverage", "routecoverage"]  # nothing sent
+
+
+def test_unreadable_coverage_answer_makes_the_preview_offline(cli, impostor) -> None:
+    impostor.replies += [Reply(body=envelope("routecoverage", "Maybe"))]
+    run = cli("send", NUMBER, CHEAP, "-t", "hello", "--dry-run", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert [r["charge"] for r in json.loads(run.stdout)] == [None, None]
+    assert run.stderr.startswith(
+        "Charge not estimated (offline preview): unexpected answer to routecoverage: 'Maybe'\n"
+    )
+    assert impostor.seen == ["auth", "routecoverage"]  # stops asking at the first failure

@@ -170,6 +170,29 @@ def test_text_that_is_not_utf8_is_a_usage_error(creds) -> None:
     assert creds.requests == []
 
 
+@pytest.mark.parametrize(
+    ("args", "what", "errors"),
+    [
+        (["status"], "message IDs", "surrogateescape"),
+        (["cancel", "--client-id"], "client message IDs", "surrogateescape"),
+        (["charge"], "message IDs", "surrogateescape"),
+        (["validate-number"], "numbers", "surrogateescape"),
+        (["coverage"], "numbers", "surrogateescape"),
+        (["status"], "message IDs", "strict"),
+    ],
+)
+def test_ids_and_numbers_on_stdin_that_are_not_utf8(creds, args, what, errors) -> None:
+    # surrogateescape is what Python uses for stdin in the POSIX and C.UTF-8 locales.
+    env = {**pointing_at(creds), "PYTHONIOENCODING": f"utf-8:{errors}"}
+    proc = subprocess.run(
+        [*clicksms_exe(), *args], input=b"\xff\xfe\n", capture_output=True, timeout=60, env=env
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == f"Error: {what} on standard input is not valid UTF-8\n"
+    assert proc.stdout == b""
+    assert creds.requests == []
+
+
 def test_closed_stdin(creds) -> None:
     proc = subprocess.run(
         [*clicksms_exe(), "send", NUMBER],

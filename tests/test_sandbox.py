@@ -11,8 +11,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +31,6 @@ from clicksms.sandbox import (
 
 NS = "http://api.clickatell.com/soap/document_literal/webservice"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-BINDING = f"{{{NS}}}Sms"
 API_ID, USER, PASSWORD = 3512345, "sandbox", "sandbox-secret"
 CREDS: dict[str, Any] = {"api_id": API_ID, "user": USER, "password": PASSWORD}
 GOOD = "27821234567"
@@ -41,44 +39,6 @@ ID_RE = re.compile(r"ID: [0-9a-f]{32}")
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
-@pytest.fixture
-def make_sandbox(clock: ManualClock) -> Iterator[Callable[..., Sandbox]]:
-    """Factory: start a sandbox with config overrides; every one is stopped at teardown."""
-    started: list[Sandbox] = []
-
-    def factory(**overrides: Any) -> Sandbox:
-        sb = Sandbox(SandboxConfig(**overrides), clock=clock).start()
-        started.append(sb)
-        return sb
-
-    yield factory
-    for sb in started:
-        sb.stop()
-
-
-@pytest.fixture
-def sb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    return make_sandbox()
-
-
-@pytest.fixture(scope="module")
-def zeep_client() -> zeep.Client:
-    """One parsed copy of the bundled WSDL; services are bound per sandbox endpoint."""
-    wsdl = resources.files("clicksms").joinpath("data").joinpath("document_literal.wsdl")
-    with resources.as_file(wsdl) as path:
-        return zeep.Client(str(path))
-
-
-@pytest.fixture
-def svc(zeep_client: zeep.Client, sb: Sandbox) -> Any:
-    return zeep_client.create_service(BINDING, sb.endpoint)
-
-
 @pytest.fixture
 def sid(svc: Any) -> str:
     answer = svc.auth(**CREDS)
@@ -243,9 +203,9 @@ def test_session_timeout_slides_with_every_command(svc: Any, sid: str, clock: Ma
 
 
 def test_session_timeout_is_configurable(
-    make_sandbox: Callable[..., Sandbox], zeep_client: zeep.Client, clock: ManualClock
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any], clock: ManualClock
 ) -> None:
-    svc = zeep_client.create_service(BINDING, make_sandbox(session_timeout=10).endpoint)
+    svc = connect(make_sandbox(session_timeout=10))
     sid = svc.auth(**CREDS)[4:]
     clock.advance(11)
     assert svc.ping(session_id=sid) == "ERR: 003, Session ID expired"
@@ -408,6 +368,51 @@ def test_non_integer_option_is_101(sb: Sandbox) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("queue", 4),
+        ("queue", -1),
+        ("msg_callback", 8),
+        ("msg_callback", -1),
+        ("deliv_ack", 2),
+        ("escalate", 2),
+        ("mo", 2),
+        ("mo", -1),
+    ],
+)
+def test_out_of_range_option_is_101(svc: Any, sb: Sandbox, name: str, value: int) -> None:
+    assert svc.sendmsg(**CREDS, to=[GOOD], text="x", **{name: value}) == [
+        "ERR: 101, Invalid or missing parameters"
+    ]
+    assert sb.ledger == [] and sb.balance() == 1000.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("queue", 0),  # 0 = the default (3), as RPC clients send unused parts
+        ("queue", 1),
+        ("queue", 3),
+        ("msg_callback", 0),
+        ("msg_callback", 7),
+        ("deliv_ack", 1),
+        ("escalate", 0),
+        ("escalate", 1),
+        ("mo", 1),
+    ],
+)
+def test_in_range_option_is_accepted(svc: Any, name: str, value: int) -> None:
+    (answer,) = svc.sendmsg(**CREDS, to=[GOOD], text="x", **{name: value})
+    assert ID_RE.fullmatch(answer)
+
+
+def test_empty_options_mean_the_defaults(sb: Sandbox) -> None:
+    empty = dict.fromkeys(("queue", "msg_callback", "deliv_ack", "escalate", "mo"), "")
+    (answer,) = call(sb, "sendmsg", to=GOOD, text="x", **empty, **CREDS)
+    assert ID_RE.fullmatch(answer)
+
+
 def test_climsgid_with_space_is_101(svc: Any, sid: str) -> None:
     assert svc.sendmsg(session_id=sid, to=[GOOD], text="x", climsgid="a b") == [
         "ERR: 101, Invalid or missing parameters"
@@ -469,9 +474,9 @@ def test_ucs2_part_limits(
 
 
 def test_default_concat_is_configurable(
-    make_sandbox: Callable[..., Sandbox], zeep_client: zeep.Client
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any]
 ) -> None:
-    svc = zeep_client.create_service(BINDING, make_sandbox(default_concat=3).endpoint)
+    svc = connect(make_sandbox(default_concat=3))
     assert svc.sendmsg(**CREDS, to=[GOOD], text="a" * 459)[0].startswith("ID: ")
     assert svc.sendmsg(**CREDS, to=[GOOD], text="a" * 460) == [MAX_PARTS_ERR]
 
@@ -479,13 +484,13 @@ def test_default_concat_is_configurable(
 # ------------------------------------------------------------------------------ ledger
 def test_ledger_records_and_file(
     make_sandbox: Callable[..., Sandbox],
-    zeep_client: zeep.Client,
+    connect: Callable[[Sandbox], Any],
     tmp_path: Path,
     clock: ManualClock,
 ) -> None:
     ledger_file = tmp_path / "ledger.jsonl"
     sb = make_sandbox(ledger_path=ledger_file)
-    svc = zeep_client.create_service(BINDING, sb.endpoint)
+    svc = connect(sb)
     a1 = svc.sendmsg(**CREDS, to=[GOOD], text="03A903A80398", unicode=1, climsgid="abc123")
     a2 = svc.sendmsg(
         **CREDS, to=[GOOD, GOOD2], text="naïve ☃ `x` €{ok}", concat=2, **{"from": "Shop"}
@@ -534,10 +539,10 @@ def test_ledger_decodes_non_bmp_unicode(svc: Any, sid: str, sb: Sandbox) -> None
 
 # ------------------------------------------------------------------------------ credit
 def test_credit_charged_per_part_and_301_when_exhausted(
-    make_sandbox: Callable[..., Sandbox], zeep_client: zeep.Client
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any]
 ) -> None:
     sb = make_sandbox(credits=5.0, route_price=1.5)
-    svc = zeep_client.create_service(BINDING, sb.endpoint)
+    svc = connect(sb)
     two_parts = "a" * 200
     answer = svc.sendmsg(**CREDS, to=[GOOD, GOOD2], text=two_parts, concat=2)
     assert answer[0].startswith("ID: ")
@@ -559,17 +564,20 @@ def test_errors_are_not_charged(svc: Any, sid: str, sb: Sandbox) -> None:
 
 @pytest.mark.parametrize(("credits", "expected"), [(1000.0, "1000.0"), (12.5, "12.5"), (0, "0.0")])
 def test_getbalance_format(
-    make_sandbox: Callable[..., Sandbox], zeep_client: zeep.Client, credits: float, expected: str
+    make_sandbox: Callable[..., Sandbox],
+    connect: Callable[[Sandbox], Any],
+    credits: float,
+    expected: str,
 ) -> None:
-    svc = zeep_client.create_service(BINDING, make_sandbox(credits=credits).endpoint)
+    svc = connect(make_sandbox(credits=credits))
     assert svc.getbalance(**CREDS) == f"Credit: {expected}"
 
 
 def test_fractional_prices_do_not_drift(
-    make_sandbox: Callable[..., Sandbox], zeep_client: zeep.Client
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any]
 ) -> None:
     sb = make_sandbox(credits=1.0, route_price=0.1)
-    svc = zeep_client.create_service(BINDING, sb.endpoint)
+    svc = connect(sb)
     answer = svc.sendmsg(**CREDS, to=[f"2783{i:07d}" for i in range(11)], text="x")
     assert [a.startswith("ID: ") for a in answer] == [True] * 10 + [False]
     assert svc.getbalance(**CREDS) == "Credit: 0.0"
@@ -717,14 +725,14 @@ def test_expect_100_continue_is_answered_before_the_body(sb: Sandbox) -> None:
 
 
 def test_concurrent_clients_share_state_consistently(
-    make_sandbox: Callable[..., Sandbox], zeep_client: zeep.Client
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any]
 ) -> None:
     sb = make_sandbox(credits=50.0)
     errors: list[BaseException] = []
 
     def worker() -> None:
         try:
-            svc = zeep_client.create_service(BINDING, sb.endpoint)
+            svc = connect(sb)
             for _ in range(10):
                 svc.sendmsg(**CREDS, to=[GOOD], text="x")
         except BaseException as exc:  # pragma: no cover - reported below

@@ -7,8 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
-from collections.abc import Callable, Iterator
-from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,7 +28,6 @@ from clicksms.sandbox import foreground as foreground_mod
 
 NS = "http://api.clickatell.com/soap/document_literal/webservice"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-BINDING = f"{{{NS}}}Sms"
 CREDS: dict[str, Any] = {"api_id": 3512345, "user": "sandbox", "password": "sandbox-secret"}
 GOOD = "27821234567"
 GOOD2 = "27831234567"
@@ -45,50 +43,6 @@ NOT_COVERED = (
     "ERR: This prefix is not currently supported. Messages sent to this prefix will fail. "
     "Please contact support for assistance."
 )
-
-
-# --------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
-
-
-@pytest.fixture
-def make_sandbox(clock: ManualClock) -> Iterator[Callable[..., Sandbox]]:
-    """Factory: start a sandbox with config overrides; every one is stopped at teardown."""
-    started: list[Sandbox] = []
-
-    def factory(**overrides: Any) -> Sandbox:
-        sb = Sandbox(SandboxConfig(**overrides), clock=clock).start()
-        started.append(sb)
-        return sb
-
-    yield factory
-    for sb in started:
-        sb.stop()
-
-
-@pytest.fixture(scope="module")
-def zeep_client() -> zeep.Client:
-    wsdl = resources.files("clicksms").joinpath("data").joinpath("document_literal.wsdl")
-    with resources.as_file(wsdl) as path:
-        return zeep.Client(str(path))
-
-
-@pytest.fixture
-def connect(zeep_client: zeep.Client) -> Callable[[Sandbox], Any]:
-    """A zeep service bound to a sandbox's endpoint."""
-    return lambda sb: zeep_client.create_service(BINDING, sb.endpoint)
-
-
-@pytest.fixture
-def sb(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    return make_sandbox()
-
-
-@pytest.fixture
-def svc(sb: Sandbox, connect: Callable[[Sandbox], Any]) -> Any:
-    return connect(sb)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -136,15 +90,18 @@ def test_delivery_seconds_is_configurable(
     assert sb.status(apimsgid) == "004"
 
 
-def test_deferred_011_then_003_then_004(sb: Sandbox, svc: Any, clock: ManualClock) -> None:
-    apimsgid = send(svc, deliv_time=30)
+@pytest.mark.parametrize(("to", "final"), [(GOOD, "004"), (FAILING, "007")])
+def test_deferred_011_then_003_then_final(
+    svc: Any, clock: ManualClock, to: str, final: str
+) -> None:
+    apimsgid = send(svc, to=to, deliv_time=30)
     assert query(svc, apimsgid) == "011"
     clock.advance(30 * 60 - 1)
     assert query(svc, apimsgid) == "011"
     clock.advance(1)
     assert query(svc, apimsgid) == "003"
     clock.advance(DELIVERY)
-    assert query(svc, apimsgid) == "004"
+    assert query(svc, apimsgid) == final
 
 
 def test_failing_number_ends_007_and_stays_charged(
@@ -159,15 +116,6 @@ def test_failing_number_ends_007_and_stays_charged(
     assert query(svc, apimsgid) == "007"
     assert charge(svc, apimsgid) == f"apiMsgId: {apimsgid} charge: 1.0 status: 007"
     assert sb.balance() == 999.0
-
-
-def test_failing_number_deferred_is_011_first(svc: Any, clock: ManualClock) -> None:
-    apimsgid = send(svc, to=FAILING, deliv_time=15)
-    assert query(svc, apimsgid) == "011"
-    clock.advance(15 * 60)
-    assert query(svc, apimsgid) == "003"
-    clock.advance(DELIVERY)
-    assert query(svc, apimsgid) == "007"
 
 
 def test_queued_number_stays_002_until_validity_then_010_refunded(
@@ -194,17 +142,43 @@ def test_queued_number_deferred_is_011_then_002(svc: Any, clock: ManualClock) ->
 
 
 # --------------------------------------------------------------------------- validity
-def test_deferred_message_expires_when_validity_runs_out_first(
-    sb: Sandbox, svc: Any, clock: ManualClock
-) -> None:
+def test_validity_counts_from_the_scheduled_time(sb: Sandbox, svc: Any, clock: ManualClock) -> None:
     apimsgid = send(svc, text="a" * 200, concat=2, deliv_time=30, validity=10)
     assert sb.balance() == 998.0
-    clock.advance(10 * 60 - 1)
+    clock.advance(30 * 60 - 1)  # far past the validity counted from acceptance
     assert query(svc, apimsgid) == "011"
+    clock.advance(1)
+    assert query(svc, apimsgid) == "003"
+    clock.advance(DELIVERY)
+    assert query(svc, apimsgid) == "004"
+    assert sb.balance() == 998.0
+
+
+def test_the_seven_day_schedule_works_with_the_default_validity(
+    svc: Any, clock: ManualClock
+) -> None:
+    apimsgid = send(svc, deliv_time=10080)  # API.md §5.1: deliv_time max 10080 (7 days)
+    clock.advance(10080 * 60 - 1)
+    assert query(svc, apimsgid) == "011"
+    clock.advance(1)
+    assert query(svc, apimsgid) == "003"
+    clock.advance(DELIVERY)
+    assert query(svc, apimsgid) == "004"
+
+
+def test_scheduled_message_still_waiting_expires_validity_after_it_was_due(
+    sb: Sandbox, svc: Any, clock: ManualClock
+) -> None:
+    apimsgid = send(svc, to=QUEUED, text="a" * 200, concat=2, deliv_time=2880, validity=10)
+    assert sb.balance() == 998.0
+    clock.advance(2880 * 60)
+    assert query(svc, apimsgid) == "002"
+    clock.advance(10 * 60 - 1)
+    assert query(svc, apimsgid) == "002"
     clock.advance(1)
     assert query(svc, apimsgid) == "010"
     assert sb.balance() == 1000.0  # expiry is not charged: both parts refunded
-    clock.advance(30 * 60)  # its delivery time passes: it never leaves
+    clock.advance(DAY)
     assert query(svc, apimsgid) == "010"
     assert charge(svc, apimsgid) == f"apiMsgId: {apimsgid} charge: 0.0 status: 010"
     assert sb.balance() == 1000.0  # refunded once only
@@ -222,14 +196,6 @@ def test_refund_visible_without_a_soap_call(sb: Sandbox, svc: Any, clock: Manual
         "charge": 0.0,
         "status": "010",
     }
-
-
-def test_message_due_exactly_at_validity_leaves_in_time(svc: Any, clock: ManualClock) -> None:
-    apimsgid = send(svc, deliv_time=10, validity=10)
-    clock.advance(10 * 60)
-    assert query(svc, apimsgid) == "003"
-    clock.advance(DELIVERY)
-    assert query(svc, apimsgid) == "004"
 
 
 def test_sent_message_never_expires(svc: Any, clock: ManualClock) -> None:
@@ -394,6 +360,50 @@ def test_getmsgcharge_errors(svc: Any) -> None:
     assert svc.getmsgcharge(**CREDS) == "ERR: 109, Missing message ID"
     assert svc.getmsgcharge(**CREDS, apimsgid="") == "ERR: 109, Missing message ID"
     assert svc.getmsgcharge(apimsgid=apimsgid) == "ERR: 005, Missing session ID"
+
+
+# ------------------------------------------------------------------- messages age out
+def test_querymsg_and_delmsg_forget_a_message_after_6_days(
+    sb: Sandbox, svc: Any, clock: ManualClock
+) -> None:
+    apimsgid = send(svc, climsgid="Old1")
+    clock.advance(6 * DAY - 1)
+    assert query(svc, apimsgid) == "004"
+    assert svc.querymsg(**CREDS, climsgid="Old1") == f"ID: {apimsgid} Status: 004"
+    assert svc.delmsg(**CREDS, apimsgid=apimsgid) == f"ID: {apimsgid} Status: 004"
+    clock.advance(1)  # API.md §4: queryable ≈6 days after submission
+    assert query(svc, apimsgid) == "001"
+    assert sb.status(apimsgid) == "001"
+    assert svc.querymsg(**CREDS, climsgid="Old1") == "ERR: 104, Unknown client message ID"
+    assert svc.delmsg(**CREDS, apimsgid=apimsgid) == "ERR: 103, Unknown API message ID"
+    assert svc.delmsg(**CREDS, climsgid="Old1") == "ERR: 104, Unknown client message ID"
+    assert charge(svc, apimsgid) == f"apiMsgId: {apimsgid} charge: 1.0 status: 004"
+
+
+def test_getmsgcharge_forgets_a_message_after_15_days(svc: Any, clock: ManualClock) -> None:
+    apimsgid = send(svc)
+    clock.advance(15 * DAY - 1)
+    assert charge(svc, apimsgid) == f"apiMsgId: {apimsgid} charge: 1.0 status: 004"
+    clock.advance(1)  # API.md §4: "only messages < 15 days old"
+    assert charge(svc, apimsgid) == "ERR: 103, Unknown API message ID"
+
+
+def test_a_scheduled_message_ages_from_when_it_is_due(svc: Any, clock: ManualClock) -> None:
+    apimsgid = send(svc, deliv_time=10080)
+    clock.advance(10080 * 60 + 6 * DAY - 1)
+    assert query(svc, apimsgid) == "004"
+    clock.advance(1)
+    assert query(svc, apimsgid) == "001"
+
+
+def test_a_reused_climsgid_finds_the_latest_message_while_it_is_young(
+    svc: Any, clock: ManualClock
+) -> None:
+    send(svc, climsgid="Again")
+    clock.advance(5 * DAY)
+    latest = send(svc, climsgid="Again")
+    clock.advance(DAY)  # the first is now too old, the latest is not
+    assert svc.querymsg(**CREDS, climsgid="Again") == f"ID: {latest} Status: 004"
 
 
 # ---------------------------------------------------------------------- routecoverage

@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import test_failures
 from conftest import PASSWORD, sent_ops
+from helpers import point_at, point_at_closed_port, table_lines, without_session
+from test_failures import SESSION, Reply, envelope
 
 from clicksms.sandbox import ManualClock, Sandbox, SandboxConfig
 
@@ -26,31 +25,11 @@ UNKNOWN_ID = "0123456789abcdef0123456789abcdef"
 STATUS_KEYS = ["id", "ok", "status", "meaning", "final", "delivered", "error_code", "error"]
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def send(cli, *numbers: str, options: tuple[str, ...] = ()) -> list[str]:
     """Send through the real CLI; the message IDs in recipient order."""
     run = cli("send", *numbers, "-t", "hello", *options, "-o", "json")
     assert run.exit_code == 0, run.stderr
     return [row["message_id"] for row in json.loads(run.stdout)]
-
-
-def without_session(fields: dict) -> dict:
-    """The fields of a request minus the session ID (checked for shape instead)."""
-    assert len(fields["session_id"]) == 32
-    return {k: v for k, v in fields.items() if k != "session_id"}
-
-
-def table_lines(stdout: str) -> list[list[str]]:
-    """Table rows (after the header rule) as lists of stripped cells."""
-    lines = stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if set(line.strip()) <= set("━╇"))
-    return [[cell.strip() for cell in line.split("│")] for line in lines[start + 1 :]]
 
 
 # ------------------------------------------------------------------------------ status
@@ -133,12 +112,15 @@ def test_unknown_id_is_a_failed_row_not_a_crash(cli, creds) -> None:
     assert known["ok"] is True
     only_unknown = cli("status", UNKNOWN_ID)
     assert only_unknown.exit_code == 4
-    assert table_lines(only_unknown.stdout) == [[UNKNOWN_ID, "001", "Message unknown", "no"]]
+    # 001 is settled (--wait stops asking), so it is shown as final too
+    assert unknown["final"] is True
+    assert table_lines(only_unknown.stdout) == [[UNKNOWN_ID, "001", "Message unknown", "yes"]]
     assert only_unknown.stderr == "0 delivered, 1 failed.\n"
 
 
 def test_status_by_client_id(cli, creds) -> None:
     (msg_id,) = send(cli, NUMBER, options=("--client-id", "deploy42"))
+    asked_by_send = len(sent_ops(creds, "querymsg"))  # send checks the client ID is unused
     run = cli("status", "--client-id", "deploy42", "nosuchid", "-o", "json")
     assert run.exit_code == 6
     found, missing = json.loads(run.stdout)
@@ -155,7 +137,7 @@ def test_status_by_client_id(cli, creds) -> None:
         "error_code": "104",
         "error": "unknown client message ID",
     }
-    queries = [without_session(f) for f in sent_ops(creds, "querymsg")]
+    queries = [without_session(f) for f in sent_ops(creds, "querymsg")[asked_by_send:]]
     assert queries == [{"climsgid": "deploy42"}, {"climsgid": "nosuchid"}]
     table = cli("status", "--client-id", "deploy42", "nosuchid")
     assert table_lines(table.stdout) == [
@@ -230,11 +212,7 @@ def test_interval_without_wait_is_a_usage_error(cli, creds) -> None:
 
 
 def test_network_failure_ends_the_command(cli, monkeypatch) -> None:
-    port = closed_port()
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", f"http://127.0.0.1:{port}/soap")
-    monkeypatch.setenv("CLICKSMS_API_ID", "1")
-    monkeypatch.setenv("CLICKSMS_USER", "u")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", "p")
+    port = point_at_closed_port(monkeypatch)
     for args in (["status", UNKNOWN_ID], ["cancel", UNKNOWN_ID], ["charge", UNKNOWN_ID]):
         run = cli(*args, "-o", "json")
         assert run.exit_code == 5
@@ -268,55 +246,16 @@ def test_expired_session_is_renewed_once(cli, creds, clock) -> None:
     assert [r["op"] for r in creds.requests] == ["auth", "sendmsg", "querymsg", "auth", "querymsg"]
 
 
-SESSION = "5e55105e55105e55105e55105e55105e"
+impostor = test_failures.impostor  # the scripted not-Clickatell server, as a fixture here
 
 
-class _Scripted(BaseHTTPRequestHandler):
-    """Not Clickatell: logs anyone in, then answers each other request from a script."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        match = re.search(rb"<(?:\w+:)?(\w+)[ >]", body.split(b"Body>", 1)[-1])
-        op = match.group(1).decode() if match else "?"
-        answer = f"OK: {SESSION}" if op == "auth" else self.server.answers.pop(0)  # type: ignore[attr-defined]
-        data = (
-            '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
-            'xmlns:ns1="http://api.clickatell.com/soap/document_literal/webservice">'
-            f"<SOAP-ENV:Body><ns1:{op}Response><return>{answer}</return></ns1:{op}Response>"
-            "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+def answers(op: str, *returns: str) -> list[Reply]:
+    """The impostor's replies to ``op`` requests, one ``<return>`` each."""
+    return [Reply(body=envelope(op, r)) for r in returns]
 
 
-@pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The answers (after auth) a scripted server gives, in order; credentials point at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    server.daemon_threads = True
-    server.answers = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", f"http://127.0.0.1:{server.server_port}/soap")
-    monkeypatch.setenv("CLICKSMS_API_ID", "1")
-    monkeypatch.setenv("CLICKSMS_USER", "u")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-    yield server.answers  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-def test_unreadable_answer_ends_the_run_after_the_rows_so_far(cli, scripted) -> None:
-    scripted += ["ID: aaa Status: 004", "Status: maybe"]
+def test_unreadable_answer_ends_the_run_after_the_rows_so_far(cli, impostor) -> None:
+    impostor.replies += answers("querymsg", "ID: aaa Status: 004", "Status: maybe")
     run = cli("status", "aaa", "bbb", "ccc", "-o", "json")
     assert run.exit_code == 5
     problem = "unexpected answer to querymsg: 'Status: maybe'"
@@ -329,16 +268,21 @@ def test_unreadable_answer_ends_the_run_after_the_rows_so_far(cli, scripted) -> 
     ]
 
 
-def test_first_answer_unreadable_is_just_the_error_line(cli, scripted) -> None:
-    scripted += [f"Credit: 5 session_id={SESSION}"]
+def test_first_answer_unreadable_is_just_the_error_line(cli, impostor) -> None:
+    impostor.replies += answers("getbalance", f"Credit: 5 session_id={SESSION}")
     run = cli("balance")
     assert (run.exit_code, run.stdout) == (5, "")
     assert run.stderr == "Error: unexpected answer to getbalance: 'Credit: 5 session_id=<hex>'\n"
 
 
-def test_failure_during_wait_shows_the_last_known_statuses(cli, scripted) -> None:
-    scripted += ["ID: aaa Status: 003", "ID: bbb Status: 004", "ERR: 003, Session ID expired"]
-    scripted += ["ERR: 003, Session ID expired"]  # again right after a new login: give up
+def test_failure_during_wait_shows_the_last_known_statuses(cli, impostor) -> None:
+    impostor.replies += answers(
+        "querymsg",
+        "ID: aaa Status: 003",
+        "ID: bbb Status: 004",
+        "ERR: 003, Session ID expired",
+        "ERR: 003, Session ID expired",  # again right after a new login: give up
+    )
     run = cli("status", "aaa", "bbb", "--wait", "--interval", "0.01", "-o", "json")
     assert run.exit_code == 3
     assert run.stderr.splitlines()[-1] == (
@@ -349,6 +293,47 @@ def test_failure_during_wait_shows_the_last_known_statuses(cli, scripted) -> Non
     assert [(r["id"], r["status"], r["ok"]) for r in rows] == [
         ("aaa", "003", False),
         ("bbb", "004", True),
+    ]
+
+
+def test_wait_does_not_count_008_as_delivered(cli, impostor) -> None:
+    impostor.replies += answers("querymsg", "ID: aaa Status: 008")
+    run = cli("status", "aaa", "--wait", "--interval", "0.01", "-o", "json")
+    assert run.exit_code == 4, run.stderr  # 008: received by the gateway, not the handset
+    (row,) = json.loads(run.stdout)
+    assert (row["status"], row["meaning"], row["final"]) == ("008", "OK", True)
+    assert (row["ok"], row["delivered"]) == (False, False)
+    assert impostor.seen == ["auth", "querymsg"]  # final: asked once
+
+
+def test_charge_answered_for_another_message_is_not_credited_to_it(cli, impostor) -> None:
+    impostor.replies += answers(
+        "getmsgcharge",
+        "apiMsgId: aaa charge: 1.0 status: 004",
+        "apiMsgId: ccc charge: 9 status: 004",
+    )
+    run = cli("charge", "aaa", "bbb", "ddd", "-o", "json")
+    assert run.exit_code == 5
+    problem = "unexpected answer to getmsgcharge: it is about message 'ccc', not bbb"
+    assert run.stderr == f"Error: {problem}\n"
+    rows = json.loads(run.stdout)
+    assert [(r["id"], r["ok"], r["charge"], r["error"]) for r in rows] == [
+        ("aaa", True, 1.0, None),
+        ("bbb", False, None, problem),
+        ("ddd", False, None, f"not asked: {problem}"),
+    ]
+
+
+def test_status_answered_for_another_message_is_refused(cli, impostor) -> None:
+    impostor.replies += answers("querymsg", "ID: AAA Status: 004", f"ID: {SESSION} Status: 004")
+    run = cli("status", "aaa", "bbb", "-o", "json")
+    assert run.exit_code == 5
+    problem = "unexpected answer to querymsg: it is about message '<hex>', not bbb"
+    assert run.stderr == f"Error: {problem}\n"  # never quotes a session-like ID
+    rows = json.loads(run.stdout)
+    assert [(r["id"], r["status"], r["error"]) for r in rows] == [
+        ("AAA", "004", None),  # the same ID in other case is the same message
+        ("bbb", None, problem),
     ]
 
 
@@ -373,10 +358,7 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
         password=PASSWORD, delivery_seconds=1.0, ledger_path=tmp_path / "live.jsonl"
     )
     with Sandbox(config, clock=TickingClock()) as server:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", server.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", str(config.api_id))
-        monkeypatch.setenv("CLICKSMS_USER", config.user)
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        point_at(monkeypatch, server)
         yield server
 
 
@@ -403,7 +385,7 @@ def test_wait_counts_failures_and_stops_asking_about_settled_ones(cli, live) -> 
     run = cli("status", UNKNOWN_ID, *ids, "--wait", "--interval", "0.05")
     assert run.exit_code == 6, run.stderr
     assert table_lines(run.stdout) == [
-        [UNKNOWN_ID, "001", "Message unknown", "no"],
+        [UNKNOWN_ID, "001", "Message unknown", "yes"],
         [ids[0], "004", "Received by recipient", "yes"],
         [ids[1], "007", "Error delivering message", "yes"],
     ]

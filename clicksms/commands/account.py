@@ -1,10 +1,15 @@
 """``clicksms balance``, ``coverage`` and ``ping``: questions about the account, not a message."""
 
-from typing import Annotated, Optional
-
 import typer
 
-from clicksms.commands.common import CountryOption, OutputOption, stdin_lines
+from clicksms.commands.common import (
+    CountryOption,
+    NumbersArgument,
+    OutputOption,
+    finish,
+    raise_if_nothing_answered,
+    stdin_lines,
+)
 from clicksms.render import Column, OutputFormat, emit, emit_object, format_credits
 
 
@@ -23,14 +28,7 @@ def balance(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> No
 
 def coverage(
     ctx: typer.Context,
-    numbers: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Argument(
-            metavar="NUMBER",
-            help="Numbers to check; read from stdin (one per line) when none given.",
-            show_default=False,
-        ),
-    ] = None,
+    numbers: NumbersArgument = None,
     country: CountryOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
@@ -51,8 +49,7 @@ def coverage(
     region = rt.country(country)
     checks = [check_number(n, region) for n in (numbers or stdin_lines("numbers"))]
     report = route_coverage(rt.account, checks)
-    if report.failure is not None and report.answered == 0:
-        raise report.failure
+    raise_if_nothing_answered(report)
     rows = []
     for r in report.results:
         answer = r.coverage
@@ -83,9 +80,7 @@ def coverage(
     else:
         keys = ["input", "number", "ok", "supported", "charge", "text", "error_code", "error"]
         emit(rows, [Column(k, k) for k in keys], output)
-    if report.failure is not None:
-        raise report.failure
-    raise typer.Exit(outcome_exit_code(r.ok for r in report.results))
+    finish(report.failure, outcome_exit_code(r.ok for r in report.results))
 
 
 def ping(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:

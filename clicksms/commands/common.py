@@ -1,12 +1,16 @@
-"""Option types and stdin helpers shared by several commands."""
+"""Option types, stdin helpers and the end of a one-row-per-item command, shared by several
+commands so that they read their input and end the same way."""
 
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
-from clicksms.errors import UsageError
+from clicksms.errors import ExitCode, UsageError
 from clicksms.render import OutputFormat
+
+if TYPE_CHECKING:
+    from clicksms.asking import Report
 
 OutputOption = Annotated[
     OutputFormat,
@@ -20,6 +24,14 @@ CountryOption = Annotated[
         help="Region for numbers written without a country code, e.g. ZA (env CLICKSMS_COUNTRY).",
     ),
 ]
+NumbersArgument = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Argument(
+        metavar="NUMBER",
+        help="Numbers to check; read from stdin (one per line) when none given.",
+        show_default=False,
+    ),
+]
 
 
 def stdin_is_terminal() -> bool:
@@ -31,9 +43,13 @@ def read_stdin(what: str) -> str:
     if sys.stdin is None:
         raise UsageError(f"no {what}: standard input is closed")
     try:
-        return sys.stdin.read().removeprefix("\ufeff")  # a BOM from Windows editors
-    except UnicodeDecodeError:
+        text = sys.stdin.read()
+        # Where Python decodes stdin with surrogateescape (POSIX and C.UTF-8 locales), bytes
+        # that are not UTF-8 arrive as lone surrogates instead of raising: refuse them here too.
+        text.encode("utf-8")
+    except UnicodeError:
         raise UsageError(f"{what} on standard input is not valid UTF-8") from None
+    return text.removeprefix("\ufeff")  # a BOM from Windows editors
 
 
 def stdin_lines(what: str) -> list[str]:
@@ -44,3 +60,16 @@ def stdin_lines(what: str) -> list[str]:
     if not lines:
         raise UsageError(f"no {what} on stdin")
     return lines
+
+
+def raise_if_nothing_answered(report: "Report") -> None:
+    """A failure before any answer is just an error line, as for every other command."""
+    if report.failure is not None and report.answered == 0:
+        raise report.failure
+
+
+def finish(failure: Optional[Exception], code: ExitCode) -> NoReturn:  # noqa: UP045
+    """After the rows: a failure prints its one line and exit code at the boundary."""
+    if failure is not None:
+        raise failure
+    raise typer.Exit(code)

@@ -1,24 +1,15 @@
 """``clicksms validate-number``: offline number checks."""
 
-from typing import Annotated, Optional
-
 import typer
 
-from clicksms.commands.common import CountryOption, OutputOption, stdin_lines
+from clicksms.commands.common import CountryOption, NumbersArgument, OutputOption, stdin_lines
 from clicksms.render import Column, OutputFormat, emit
 from clicksms.runtime import Runtime
 
 
 def validate_number(
     ctx: typer.Context,
-    numbers: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Argument(
-            metavar="NUMBER",
-            help="Numbers to check; read from stdin (one per line) when none given.",
-            show_default=False,
-        ),
-    ] = None,
+    numbers: NumbersArgument = None,
     country: CountryOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:

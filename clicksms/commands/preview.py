@@ -8,8 +8,9 @@ from clicksms.render import Column, OutputFormat, emit, format_credits, note
 from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
+    from clicksms.numbers import NumberCheck
     from clicksms.options import Content
-    from clicksms.preview import RouteLookup
+    from clicksms.preview import Routes
     from clicksms.send import Recipients
 
 PREVIEW_TABLE = [
@@ -46,42 +47,47 @@ def show_preview(
     from clicksms.errors import outcome_exit_code
     from clicksms.preview import preview
 
-    route = _routes(rt, recipients.valid) if recipients.valid else None
-    rows = preview(recipients.checks, content, route)
+    valid = tuple(c for c in recipients.checks if c.valid and c.number)
+    routes = _routes(rt, valid) if valid else None
+    rows = preview(recipients.checks, content, routes)
     data = [r.as_dict() for r in rows]
     for row in data:
         row["size"] = f"{row['length']} {row['length_unit']}" if row["length"] is not None else None
         if output is OutputFormat.table and row["charge"] is not None:
             row["charge"] = format_credits(row["charge"])
     columns = PREVIEW_TABLE if output is OutputFormat.table else PREVIEW_FIELDS
-    if route is None and output is OutputFormat.table:
+    if routes is None and output is OutputFormat.table:
         columns = [c for c in columns if c.key != "charge"]
     emit(data, columns, output)
     sending = [r for r in rows if r.ok]
     parts = sum(r.shape.parts for r in sending if r.shape)
     summary = f"Dry run, nothing sent: {len(sending)} message(s), {parts} part(s)"
-    if route is not None:
+    if routes is not None:
         total = round(sum(r.charge or 0 for r in sending), 6)
         summary += (
             f", estimated charge {format_credits(total)} credits (route's lowest charge × parts)"
         )
+        unestimated = sum(r.charge is None for r in sending)
+        if unestimated:
+            summary += f" for all but {unestimated} of them"
     failed = len(rows) - len(sending)
     note(summary + (f"; {failed} would fail." if failed else "."))
     raise typer.Exit(outcome_exit_code(r.ok for r in rows))
 
 
-def _routes(rt: Runtime, numbers: tuple[str, ...]) -> "RouteLookup | None":
-    """routecoverage's answer for each distinct number, or None when offline."""
-    from clicksms.errors import AuthError, NetworkError
-    from clicksms.responses import parse_coverage, single_reply
+def _routes(rt: Runtime, checks: "tuple[NumberCheck, ...]") -> "Routes | None":
+    """routecoverage's answer for each valid number, or None when offline.
 
-    answers = {}
-    try:
-        account = rt.account(prompt=False)
-        for number in dict.fromkeys(numbers):
-            reply = single_reply(account.call("routecoverage", msisdn=number), "routecoverage")
-            answers[number] = parse_coverage(reply)
-    except (AuthError, NetworkError) as exc:
-        note(f"Charge not estimated (offline preview): {exc}")
+    A coded error about one number is that number's answer; an auth or network failure,
+    including an unreadable answer, makes the whole preview offline; Ctrl-C ends it.
+    """
+    from clicksms.account_info import route_coverage
+    from clicksms.errors import AuthError, NetworkError
+
+    report = route_coverage(lambda: rt.account(prompt=False), checks)
+    if isinstance(report.failure, AuthError | NetworkError):
+        note(f"Charge not estimated (offline preview): {report.failure}")
         return None
-    return answers.__getitem__
+    if report.failure is not None:
+        raise report.failure
+    return {r.number: r for r in report.results if r.number}

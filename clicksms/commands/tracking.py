@@ -1,16 +1,16 @@
 """``clicksms status``, ``cancel`` and ``charge``: follow messages after sending them."""
 
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from clicksms.commands.common import OutputOption, stdin_lines
-from clicksms.errors import ExitCode, outcome_exit_code
+from clicksms.commands.common import OutputOption, finish, raise_if_nothing_answered, stdin_lines
+from clicksms.errors import outcome_exit_code
 from clicksms.render import Column, OutputFormat, emit, format_credits, note
 from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
-    from clicksms.tracking import ChargeResult, Report, StatusResult
+    from clicksms.tracking import ChargeResult, StatusResult
 
 IdsArgument = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs Optional on Python 3.10
@@ -61,12 +61,13 @@ def status(
     """Show the delivery status of sent messages (one row per ID).
 
     A row fails when the gateway does not know the ID or reports an error status. With
-    --wait, a row succeeds only when the message was delivered.
+    --wait, a row succeeds only when the recipient received the message (status 004).
 
     \b
         clicksms status 9c1f3e2b8a7d4c6e5f4a3b2c1d0e9f8a
         clicksms status --client-id deploy42 --wait --timeout 120
-        clicksms send 27821234567 -t hi -o json | jq -r '.[].message_id' | clicksms status
+        clicksms send 27821234567 -t hi -o json | jq -r '.[] | select(.ok) | .message_id' \\
+            | clicksms status
     """
     from clicksms.errors import UsageError
     from clicksms.tracking import check_wait, query_status, wait_for_final
@@ -82,9 +83,9 @@ def status(
     account = rt.account()
     if not wait:
         report = query_status(account, message_ids, client_id)
-        _raise_if_nothing_answered(report)
+        raise_if_nothing_answered(report)
         _show_status(report.results, client_id, wait, output)
-        _finish(report.failure, outcome_exit_code(not r.failed for r in report.results))
+        finish(report.failure, outcome_exit_code(not r.failed for r in report.results))
     waited = wait_for_final(
         account, message_ids, client_id, interval=interval, timeout=timeout, progress=note
     )
@@ -94,7 +95,7 @@ def status(
             f"{waited.not_final} message(s) still not final when the --timeout of "
             f"{timeout:g}s ran out; counted as not delivered."
         )
-    _finish(waited.failure, outcome_exit_code(r.delivered for r in waited.results))
+    finish(waited.failure, outcome_exit_code(r.delivered for r in waited.results))
 
 
 def cancel(
@@ -117,7 +118,7 @@ def cancel(
     rt: Runtime = ctx.obj
     message_ids = _ids(ids, client_id)
     report = cancel_messages(rt.account(), message_ids, client_id)
-    _raise_if_nothing_answered(report)
+    raise_if_nothing_answered(report)
     rows = []
     for r in report.results:
         row = _status_row(r, client_id)
@@ -138,7 +139,7 @@ def cancel(
     else:
         keys = ["id", *(["client_id"] if client_id else []), "ok", "status", "meaning"]
         emit(rows, [Column(k, k) for k in [*keys, "error_code", "error"]], output)
-    _finish(report.failure, outcome_exit_code(r.cancelled for r in report.results))
+    finish(report.failure, outcome_exit_code(r.cancelled for r in report.results))
 
 
 def charge(
@@ -159,7 +160,7 @@ def charge(
     rt: Runtime = ctx.obj
     message_ids = _ids(ids, by_client=False)
     report = charges(rt.account(), message_ids)
-    _raise_if_nothing_answered(report)
+    raise_if_nothing_answered(report)
     rows = [_charge_row(r) for r in report.results]
     if output is OutputFormat.table:
         total = sum(r.charge or 0.0 for r in report.results)
@@ -177,7 +178,7 @@ def charge(
     else:
         keys = ["id", "ok", "charge", "status", "meaning", "error_code", "error"]
         emit(rows, [Column(k, k) for k in keys], output)
-    _finish(report.failure, outcome_exit_code(r.ok for r in report.results))
+    finish(report.failure, outcome_exit_code(r.ok for r in report.results))
 
 
 def _ids(ids: Optional[list[str]], by_client: bool) -> list[str]:  # noqa: UP045
@@ -189,19 +190,6 @@ def _ids(ids: Optional[list[str]], by_client: bool) -> list[str]:  # noqa: UP045
     for repeat in repeats:
         note(f"Skipping {repeat}: given more than once.")
     return checked
-
-
-def _raise_if_nothing_answered(report: "Report") -> None:
-    """A failure before any answer is just an error line, as for every other command."""
-    if report.failure is not None and report.answered == 0:
-        raise report.failure
-
-
-def _finish(failure: Optional[Exception], code: ExitCode) -> NoReturn:  # noqa: UP045
-    """After the rows: a failure prints its one line and exit code at the boundary."""
-    if failure is not None:
-        raise failure
-    raise typer.Exit(code)
 
 
 def _status_row(result: "StatusResult", by_client: bool) -> dict[str, object]:

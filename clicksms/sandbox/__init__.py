@@ -2,8 +2,9 @@
 
 It follows the wire reference (shared API.md), not our client, so it can catch client bugs.
 Magic destination numbers with fixed outcomes are listed in ``MAGIC_NUMBERS`` (send-time
-errors) and ``MAGIC_STATUSES`` (accepted, fixed final status); see ``clicksms.sandbox.gateway``
-for them and the message lifecycle. User ``frozen`` answers ``ERR: 004, Account frozen``.
+errors) and ``MAGIC_STATUSES`` (accepted, fixed final status), plus one number whose
+routecoverage answer is ``ERR: 901``; see ``clicksms.sandbox.gateway`` for them and the
+message lifecycle. User ``frozen`` answers ``ERR: 004, Account frozen``.
 """
 
 from __future__ import annotations

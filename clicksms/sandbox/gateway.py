@@ -6,7 +6,8 @@ the sandbox exists to catch client bugs.
 
 Magic destination numbers give deterministic outcomes. ``MAGIC_NUMBERS`` maps those that
 fail at send time to their error code; ``MAGIC_STATUSES`` maps those that are accepted
-(and charged) to the final status they reach:
+(and charged) to the final status they reach; ``COVERAGE_ERROR_NUMBER`` is special to
+routecoverage only:
 
 =============  ======  ================================================================
 number         code    outcome
@@ -23,24 +24,44 @@ number         code    outcome
                        Lets clients test delmsg (``006``) and expiry.
 27820000007    status  ``003``, then ``007`` Error delivering message after
                        ``delivery_seconds`` instead of ``004``: a failed delivery.
+27820000901    cover   ``routecoverage`` answers ``ERR: 901, Internal error`` (sendmsg
+                       treats it like any other number): lets clients test a coded
+                       coverage error for one number among several.
 =============  ======  ================================================================
 
 Message lifecycle (API.md §8, §11.7), read from the injected clock at every request:
 
 * accepted -> ``003`` Delivered to gateway -> ``004`` after ``delivery_seconds``;
-  ``deliv_time`` > 0 -> ``011`` until due.
-* ``validity`` is in minutes, counted from acceptance; 0 or absent means 1440. The 2009
-  spec allows 1..1440 and names no error for other values, so they get the generic
-  ``ERR: 101``. A message still at Clickatell (``011`` or ``002``) when its validity runs
-  out becomes ``010`` and its charge is refunded (API.md: expiry is not charged). A
-  message due exactly when its validity ends leaves in time.
-* ``max_credits`` below the route's per-part price -> ``009`` at once, not charged.
+  ``deliv_time`` > 0 -> ``011`` until due (``due_at`` = acceptance + ``deliv_time``).
+* ``validity`` is in minutes; 0 or absent means 1440. The 2009 spec allows 1..1440 and
+  names no error for other values, so they get the generic ``ERR: 101``. It is counted
+  from ``due_at``, not from acceptance: a design choice (UNVERIFIED, API.md does not say
+  where it starts). API.md calls validity "how long the message may wait on Clickatell's
+  gateway" and allows ``deliv_time`` up to 10080 minutes; counted from acceptance, the
+  1440-minute default would expire every message scheduled more than a day ahead before
+  it was due. So a scheduled message is never expired while ``011``; one still waiting
+  (``002``) ``validity`` minutes after it was due becomes ``010`` and its charge is
+  refunded (API.md: expiry is not charged).
+* ``max_credits`` below the route's price for one part -> ``009`` at once, not charged.
+  API.md only says max_credits "overrides max charge"; comparing it with the price of
+  one part (not the whole message) is the sandbox's interpretation (UNVERIFIED).
 * ``delmsg`` stops a message still at Clickatell (``011``/``002``) -> ``006``; any other
   status is reported unchanged. A cancelled message keeps its charge: API.md promises a
   refund only for expiry, and a client must not count on cancelling to get credit back.
 * ``getmsgcharge`` reports the credits the message actually costs now: parts x route
   price, 0 for ``009`` and ``010``.
 * A ``climsgid`` reused by a later message refers to the latest one (querymsg, delmsg).
+* Messages age out as API.md §4 says, on the injected clock: from 6 days on
+  (``QUERY_DAYS``, "queryable ≈6 days") querymsg and delmsg answer as for an unknown
+  message (``Status: 001`` / ``ERR: 103`` / ``ERR: 104``); from 15 days on
+  (``CHARGE_DAYS``, "only messages < 15 days old") getmsgcharge answers ``ERR: 103``.
+  API.md counts "after submission"; the sandbox counts from ``due_at``, which is the
+  same for an unscheduled message, so that a message scheduled up to 7 days ahead can
+  still be queried and cancelled until it is sent (UNVERIFIED design choice).
+
+Option values (API.md §5.1; 0 or empty means "use the default", as RPC clients send every
+part): ``queue`` 1..3 (default 3), ``msg_callback`` 0..7, ``deliv_ack``/``escalate``/``mo``
+0 or 1, ``unicode`` 0 or 1, ``concat`` >= 0. Anything else is ``ERR: 101``.
 
 Accounts: the configured ``api_id``/``user``/``password``; plus user ``frozen`` with the
 same api_id and password, which always answers ``ERR: 004, Account frozen``.
@@ -76,6 +97,8 @@ MAGIC_STATUSES: dict[str, str] = {
 QUEUED_NUMBER = "27820000002"
 FAILING_NUMBER = "27820000007"
 NO_CREDIT_NUMBER = "27820000301"
+#: routecoverage answers ``ERR: 901`` for it; sendmsg treats it like any other number.
+COVERAGE_ERROR_NUMBER = "27820000901"
 # Decided at the recipient stage by number alone (114 comes from the coverage table).
 _RECIPIENT_ERRORS = {n: c for n, c in MAGIC_NUMBERS.items() if c not in (114, 301)}
 
@@ -159,6 +182,19 @@ MAX_RECIPIENTS = 300
 MAX_PARTS = 35
 MAX_DELIV_TIME = 10080  # minutes (7 days)
 MAX_VALIDITY = 1440  # minutes; also the default (2009 spec)
+DAY = 86400.0
+QUERY_DAYS = 6  # querymsg/delmsg know a message this long after acceptance (API.md §4)
+CHARGE_DAYS = 15  # getmsgcharge: "only messages < 15 days old" (API.md §4)
+# Allowed values of integer options; 0 (= "use the default") is in every range.
+_OPTION_RANGES = {
+    "unicode": range(2),
+    "msg_callback": range(8),
+    "deliv_ack": range(2),
+    "queue": range(4),
+    "escalate": range(2),
+    "mo": range(2),
+    "validity": range(MAX_VALIDITY + 1),
+}
 # Still at Clickatell: the only statuses delmsg can stop and validity can expire.
 WAITING = frozenset({"011", "002"})
 # Never copied into a ledger record's `fields`: secrets, and `to` has its own key.
@@ -262,15 +298,14 @@ class Message:
     charge: float  # credits it costs now: 0 when 009, back to 0 once expired and refunded
     accepted_at: float
     due_at: float  # accepted_at + deliv_time; status 011 until then
-    expires_at: float  # accepted_at + validity
-    held: bool = False  # never leaves Clickatell's queue (status 002)
+    expires_at: float  # due_at + validity (see the module docstring)
+    held: bool = False  # never leaves Clickatell's queue (status 002), so it expires
     outcome: str = "004"  # final status once delivery_seconds have passed after due_at
     fixed: str | None = None  # a settled status: 009 at acceptance, 006 cancelled, 010 expired
 
-    @property
-    def expires(self) -> bool:
-        """Whether it will still be waiting at Clickatell when its validity runs out."""
-        return self.held or self.expires_at < self.due_at
+    def older_than(self, days: int, now: float) -> bool:
+        """Past the age at which the gateway forgets it, counted from due_at (module docstring)."""
+        return now - self.due_at >= days * DAY
 
 
 @dataclass
@@ -317,12 +352,14 @@ class Gateway:
             return copy.deepcopy(self._ledger)
 
     def status(self, apimsgid: str) -> str:
-        """The status querymsg would report now (``001`` when unknown), without SOAP."""
+        """The status querymsg would report now (``001`` when unknown or too old), without SOAP."""
         with self._lock:
             now = self.clock()
             self._settle(now)
             message = self._messages.get(apimsgid)
-            return self._status(message, now) if message else "001"
+            if message is None or message.older_than(QUERY_DAYS, now):
+                return "001"
+            return self._status(message, now)
 
     @property
     def messages(self) -> dict[str, dict[str, Any]]:
@@ -428,9 +465,9 @@ class Gateway:
             return [problem]
         now = self.clock()
         apimsgid = f.first("apimsgid")
-        if apimsgid and apimsgid not in self._messages:
+        if apimsgid and self._known(apimsgid, QUERY_DAYS, now) is None:
             return [f"ID: {apimsgid} Status: 001"]  # querymsg reports unknown ids as a status
-        found = self._find(f)
+        found = self._find(f, now)
         if isinstance(found, str):
             return [found]
         return [f"ID: {found.apimsgid} Status: {self._status(found, now)}"]
@@ -439,10 +476,11 @@ class Gateway:
         problem = self._authenticate(f)
         if problem:
             return [problem]
-        found = self._find(f)
+        now = self.clock()
+        found = self._find(f, now)
         if isinstance(found, str):
             return [found]
-        status = self._status(found, self.clock())
+        status = self._status(found, now)
         if status in WAITING:
             found.fixed = status = "006"  # charge kept: see the module docstring
         return [f"ID: {found.apimsgid} Status: {status}"]
@@ -454,10 +492,11 @@ class Gateway:
         apimsgid = f.first("apimsgid")  # no climsgid here: neither SOAP WSDL declares it
         if not apimsgid:
             return [err(109)]
-        message = self._messages.get(apimsgid)
+        now = self.clock()
+        message = self._known(apimsgid, CHARGE_DAYS, now)
         if message is None:
             return [err(103)]
-        status = self._status(message, self.clock())
+        status = self._status(message, now)
         charge = format_credit(message.charge)
         return [f"apiMsgId: {message.apimsgid} charge: {charge} status: {status}"]
 
@@ -470,6 +509,8 @@ class Gateway:
             return [err(101)]
         if not _MSISDN.fullmatch(msisdn):  # same number rule as sendmsg's `to`
             return [err(105)]
+        if msisdn == COVERAGE_ERROR_NUMBER:
+            return [err(901)]
         price = self.config.price_for(msisdn)
         if price is None:
             return [COVERAGE_NONE]
@@ -520,10 +561,10 @@ class Gateway:
             if value is None:
                 return None
             options[name] = value
-        if options["concat"] < 0 or options["unicode"] not in (0, 1):
+        if options["concat"] < 0:
             return None
-        if not 0 <= options["validity"] <= MAX_VALIDITY:  # 0 = default; see module docstring
-            return None
+        if any(options[name] not in allowed for name, allowed in _OPTION_RANGES.items()):
+            return None  # see "Option values" in the module docstring
         # Documented values are decimals (0.8, 1.5) although the WSDL says xsd:int.
         raw_max = (f.first("max_credits") or "").strip()
         if raw_max:
@@ -603,6 +644,7 @@ class Gateway:
         apimsgid = new_id()
         climsgid = f.first("climsgid") or None
         validity = options["validity"] or MAX_VALIDITY
+        due_at = now + options["deliv_time"] * 60
         message = Message(
             apimsgid=apimsgid,
             climsgid=climsgid,
@@ -610,8 +652,8 @@ class Gateway:
             parts=content.parts,
             charge=cost,
             accepted_at=now,
-            due_at=now + options["deliv_time"] * 60,
-            expires_at=now + validity * 60,
+            due_at=due_at,
+            expires_at=due_at + validity * 60,
             held=to == QUEUED_NUMBER,
             outcome="007" if to == FAILING_NUMBER else "004",
             fixed="009" if unroutable else None,
@@ -619,7 +661,7 @@ class Gateway:
         self._messages[apimsgid] = message
         if climsgid:
             self._by_climsgid[climsgid] = apimsgid
-        if message.fixed is None and message.expires:
+        if message.fixed is None and message.held:
             heapq.heappush(self._expiring, (message.expires_at, apimsgid))
         record = {
             "to": to,
@@ -647,21 +689,30 @@ class Gateway:
         self._unwritten.clear()
 
     # ---------------------------------------------------------------------- helpers
-    def _find(self, f: Fields) -> Message | str:
-        """The message named by apimsgid (103 if unknown) or climsgid (104); neither: 109."""
+    def _known(self, apimsgid: str, days: int, now: float) -> Message | None:
+        """The message with this apimsgid, unless it is unknown or ``days`` old."""
+        message = self._messages.get(apimsgid)
+        if message is None or message.older_than(days, now):
+            return None
+        return message
+
+    def _find(self, f: Fields, now: float) -> Message | str:
+        """querymsg/delmsg's message by apimsgid (103 if unknown or too old) or climsgid
+        (104); neither: 109."""
         apimsgid, climsgid = f.first("apimsgid"), f.first("climsgid")
         if apimsgid:
-            return self._messages.get(apimsgid) or err(103)
+            return self._known(apimsgid, QUERY_DAYS, now) or err(103)
         if climsgid:
             found = self._by_climsgid.get(climsgid)
-            return err(104) if found is None else self._messages[found]
+            message = None if found is None else self._known(found, QUERY_DAYS, now)
+            return message or err(104)
         return err(109)
 
     def _status(self, message: Message, now: float) -> str:
         """Lifecycle (module docstring): 011 until due, then 003 (or 002 held), then final."""
         if message.fixed:
             return message.fixed
-        if message.expires and now >= message.expires_at:
+        if message.held and now >= message.expires_at:
             return "010"
         if now < message.due_at:
             return "011"
