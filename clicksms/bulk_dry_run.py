@@ -73,7 +73,9 @@ def _table(summary: PlanSummary, charge: float | None) -> None:
         if hidden > 0:
             note(f"… and {hidden} more skipped row(s) not shown.")
     encodings = ", ".join(f"{n} {name}" for name, n in summary.encodings.most_common())
-    cost = f"; estimated charge {format_credits(charge)} credits" if charge is not None else ""
+    cost = ""
+    if charge is not None:
+        cost = f"; estimated charge {format_credits(charge)} credit{'' if charge == 1 else 's'}"
     note(
         f"Dry run, nothing sent: {summary.rows} row(s): {summary.messages} message(s) "
         f"({encodings or 'none'}), {summary.parts} part(s){cost}; "
@@ -107,6 +109,8 @@ def _estimate_charge(rt: Runtime, summary: PlanSummary) -> float | None:
             if coverage.supported and coverage.charge is not None:
                 total += coverage.charge * parts
     except (AuthError, NetworkError) as exc:
+        if isinstance(exc, AuthError) and exc.code is not None:
+            raise  # the gateway refused the account: the real run would fail too
         note(f"Charge not estimated (offline dry run): {exc}")
         return None
     return round(total, 6)

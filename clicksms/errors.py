@@ -37,9 +37,17 @@ class UsageError(ClickSmsError):
 
 
 class AuthError(ClickSmsError):
-    """Missing credentials, or the gateway refused who we are."""
+    """Missing credentials, or the gateway refused who we are (then ``code`` is its ERR code).
+
+    The difference matters to dry runs: no credentials means "preview offline", a refusal
+    means the real send would fail too.
+    """
 
     exit_code = ExitCode.AUTH
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SessionExpired(AuthError):

@@ -93,9 +93,9 @@ def raise_for_error(reply: str) -> None:
         return
     line = f"{err.message} (ERR {err.code})"
     if err.code == SESSION_EXPIRED:
-        raise SessionExpired(line)
+        raise SessionExpired(line, code=err.code)
     if err.code in AUTH_CODES:
-        raise AuthError(line)
+        raise AuthError(line, code=err.code)
     raise GatewayError(err.code, err.message)
 
 

@@ -203,11 +203,11 @@ def wait_for_final(
         if not pending or left <= 0:
             break
         pause = min(delay, left)
-        progress(
-            f"Waiting: {len(pending)} of {len(ids)} message(s) not final yet; "
-            f"checking again in {pause:.2g}s ({left:.0f}s left)."
-        )
-        try:
+        try:  # Ctrl-C while telling or pausing: show what is known, not a traceback
+            progress(
+                f"Waiting: {len(pending)} of {len(ids)} message(s) not final yet; "
+                f"checking again in {pause:.2g}s ({left:.0f}s left)."
+            )
             sleep(pause)
         except KeyboardInterrupt:
             return WaitReport(tuple(latest[i] for i in ids), len(pending), Interrupted())

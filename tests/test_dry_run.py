@@ -69,7 +69,7 @@ def test_dry_run_table_shows_what_forced_ucs2(cli, priced) -> None:
     assert "not_covered" in uncovered and "does not cover" in uncovered
     (bad,) = [line for line in lines if line.startswith("082")]
     assert "invalid" in bad
-    assert "1 message(s), 1 part(s), estimated charge 1 credits" in run.stderr
+    assert "1 message(s), 1 part(s), estimated charge 1 credit (" in run.stderr
     assert "2 would fail" in run.stderr
     assert sent_ops(priced, "sendmsg") == []
 
@@ -170,3 +170,9 @@ def test_unreadable_coverage_answer_makes_the_preview_offline(cli, impostor) -> 
         "Charge not estimated (offline preview): unexpected answer to routecoverage: 'Maybe'\n"
     )
     assert impostor.seen == ["auth", "routecoverage"]  # stops asking at the first failure
+
+
+def test_dry_run_for_a_refused_account_fails_like_the_send(cli) -> None:
+    run = cli("--sandbox", "--user", "frozen", "send", NUMBER, "-t", "x", "--dry-run")
+    assert run.exit_code == 3
+    assert "frozen" in run.stderr and "Charge not estimated" not in run.stderr

@@ -341,3 +341,27 @@ def test_session_update_failure_after_a_send_is_only_a_warning(creds, config_dir
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["status"] == "accepted"
     assert proc.stderr.startswith("Warning: could not update the stored session:")
+
+
+def test_ctrl_c_during_status_wait_is_not_called_a_timeout(creds) -> None:
+    sent = run("send", "27821234567", "-t", "x", "-o", "json")
+    (row,) = json.loads(sent.stdout)
+    proc = subprocess.Popen(
+        [*clicksms_exe(), "status", row["message_id"], "--wait", "--interval", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=pointing_at(creds),
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first "Waiting: …" note: it is now sleeping
+        assert first.startswith("Waiting: 1 of 1 message(s) not final yet"), first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "--timeout" not in err
+    assert "1 message(s) not final yet when the wait stopped." in err, (out, err)
+    assert row["message_id"] in out

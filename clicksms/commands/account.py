@@ -99,7 +99,7 @@ def ping(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
     how = (
         "the stored session was reused"
         if result.reused
-        else "logged in first: no usable session was stored"
+        else "logged in for a new session (none was stored, or the gateway had expired it)"
     )
     emit_object(
         {

@@ -65,7 +65,8 @@ def show_preview(
     if routes is not None:
         total = round(sum(r.charge or 0 for r in sending), 6)
         summary += (
-            f", estimated charge {format_credits(total)} credits (route's lowest charge × parts)"
+            f", estimated charge {format_credits(total)} credit{'' if total == 1 else 's'} "
+            "(route's lowest charge × parts)"
         )
         unestimated = sum(r.charge is None for r in sending)
         if unestimated:
@@ -85,6 +86,8 @@ def _routes(rt: Runtime, checks: "tuple[NumberCheck, ...]") -> "Routes | None":
     from clicksms.errors import AuthError, NetworkError
 
     report = route_coverage(lambda: rt.account(prompt=False), checks)
+    if isinstance(report.failure, AuthError) and report.failure.code is not None:
+        raise report.failure  # the gateway refused the account: the real send would too
     if isinstance(report.failure, AuthError | NetworkError):
         note(f"Charge not estimated (offline preview): {report.failure}")
         return None

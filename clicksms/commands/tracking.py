@@ -90,11 +90,13 @@ def status(
         account, message_ids, client_id, interval=interval, timeout=timeout, progress=note
     )
     _show_status(waited.results, client_id, wait, output)
-    if waited.not_final:
+    if waited.not_final and waited.failure is None:
         note(
             f"{waited.not_final} message(s) still not final when the --timeout of "
             f"{timeout:g}s ran out; counted as not delivered."
         )
+    elif waited.not_final:
+        note(f"{waited.not_final} message(s) not final yet when the wait stopped.")
     finish(waited.failure, outcome_exit_code(r.delivered for r in waited.results))
 
 
