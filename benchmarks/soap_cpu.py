@@ -4,7 +4,9 @@ Bulk's budget is 0.5 ms of client CPU per message (issue 4). The sandbox runs in
 process (`clicksms sandbox`) so that only the client's CPU is counted (getrusage of this
 process: user + system). Both clients send to the same sandbox in alternating rounds, so a
 noisy machine penalises both alike; the median round is reported. For scale, the floor — a
-kept-alive http.client POST of one prebuilt envelope, no SOAP work at all — is shown too.
+kept-alive http.client POST of one prebuilt envelope, no SOAP work at all — is shown too, and
+so is SoapClient.call with its learned reply shapes turned off (every reply deserialised by
+zeep, as before the shapes existed), to show what reading replies through them saves.
 
     python benchmarks/soap_cpu.py [--messages 2000] [--rounds 3]
 """
@@ -91,10 +93,13 @@ def naive_sender(endpoint: str) -> Callable[[int], None]:
     return send
 
 
-def soapclient_sender(endpoint: str) -> Callable[[int], None]:
-    from clicksms.soap import SoapClient
+def soapclient_sender(endpoint: str, learn_replies: bool = True) -> Callable[[int], None]:
+    """SoapClient.call; ``learn_replies=False`` hands every reply to zeep, as it used to."""
+    from clicksms.soap import _NOT_CACHEABLE, SoapClient
 
     client = SoapClient(endpoint, 30.0)
+    if not learn_replies:  # a verdict of "never learn" for every operation
+        client._reply_shapes.update(dict.fromkeys(client._binding.all(), _NOT_CACHEABLE))
     session = client.call("auth", api_id=API_ID, user=USER, password=PASSWORD)[0][4:]
 
     def send(n: int) -> None:
@@ -139,11 +144,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    proc, endpoint = start_sandbox(credits=10 * args.messages * (3 * args.rounds + 3))
+    proc, endpoint = start_sandbox(credits=10 * args.messages * (4 * args.rounds + 4))
     try:
         senders = {
             "naive zeep + requests": naive_sender(endpoint),
             "SoapClient.call": soapclient_sender(endpoint),
+            "SoapClient.call, zeep replies": soapclient_sender(endpoint, learn_replies=False),
             "floor: raw http.client POST": floor_sender(endpoint),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in senders}
@@ -173,6 +179,8 @@ def main() -> None:
         print(f"  {name:30} {cpu:7.0f} µs CPU  ({wall:6.0f} µs wall; rounds: {spread})")
     naive, ours = medians["naive zeep + requests"], medians["SoapClient.call"]
     print(f"naive / SoapClient.call = {naive / ours:.1f}x less CPU per message")
+    saved = medians["SoapClient.call, zeep replies"] - ours
+    print(f"learned reply shapes save {saved:.0f} µs CPU per message")
 
 
 if __name__ == "__main__":

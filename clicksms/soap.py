@@ -9,10 +9,16 @@ start-up.
 zeep stays the SOAP layer: it builds every envelope from the WSDL and deserialises every reply.
 What it costs per call is cut where bulk sends feel it: the envelope zeep built for the first
 call of a given shape (operation, field names, list lengths) is kept, and later calls of that
-shape get a copy with the new leaf values set — checked once against zeep's own output; replies
-that are a plain HTTP 200 envelope skip zeep's generic checks and go straight to the
-operation's deserialiser, while anything unusual (faults, error statuses, broken XML) still
-goes through zeep's full ``process_reply`` so its errors stay exactly what they were.
+shape get a copy with the new leaf values set — checked once against zeep's own output.
+
+Replies are the mirror image. Every reply is parsed by zeep's loader with our forbid-DTD/
+entities/external settings (the XML safety net stays). The first plain HTTP 200 reply of an
+operation is deserialised by zeep, and from it the client learns the reply's structure — the
+Body's one element and its ``<return>`` children, checked against zeep's result and the WSDL's
+cardinality. Later replies with exactly that structure (no attributes such as ``xsi:nil``, no
+nested elements, no other element, no other namespace) are read straight from the parsed tree,
+which gives what zeep would; anything else — a fault, an error status, broken XML, any
+deviation — goes to zeep, so its results and errors stay exactly what they were.
 """
 
 from __future__ import annotations
@@ -62,6 +68,11 @@ class SoapClient:
         self._binding = self._service._binding
         self._options = self._service._binding_options
         self._templates = _Templates(TEMPLATE_SHAPES)
+        # Learned reply shapes by operation name: at most one per operation of the binding.
+        self._reply_shapes: dict[str, _ReplyShape | object] = {}
+        self._reply_lock = threading.Lock()
+        #: Replies deserialised by zeep itself; the others were read through a learned shape.
+        self.zeep_replies = 0
         self._parse_xml = parse_xml
         self._to_bytes = etree_to_string  # what zeep's Transport.post_xml serialises with
 
@@ -116,11 +127,12 @@ class SoapClient:
 
     # -------------------------------------------------------------------------- replies
     def _reply(self, operation_obj: Any, response: Any) -> Any:
-        """zeep's deserialisation of the reply; its full ``process_reply`` unless plain 200.
+        """zeep's deserialisation of the reply: read through the learned shape when it fits.
 
-        The shortcut does what ``process_reply`` does for that case minus the parts that are
-        no-ops for this client (no plugins, no WS-Security, no multipart), and any deviation
-        — a fault, a status other than 200, XML that does not parse — goes back to zeep.
+        A plain 200 that does not fit the shape goes to the operation's own deserialiser,
+        skipping only the parts of zeep's full ``process_reply`` that are no-ops for this client
+        (no plugins, no WS-Security, no multipart); any other deviation — a fault, a status
+        other than 200, XML that does not parse — goes to that full ``process_reply``.
         """
         content_type = response.headers.get("Content-Type", "text/xml")
         if response.status_code == 200 and "multipart" not in content_type.lower():
@@ -128,10 +140,32 @@ class SoapClient:
                 doc = self._parse_xml(response.content, self._transport, settings=self._settings)
             except Exception:
                 doc = None  # zeep's process_reply below raises its own error for it
-            body = doc.find(_BODY) if doc is not None else None
-            if body is not None and body.find(_FAULT) is None:
-                return operation_obj.process_reply(doc)
+            if doc is not None:
+                shape = self._reply_shapes.get(operation_obj.name)
+                if type(shape) is _ReplyShape:
+                    result = shape.read(doc)
+                    if result is not _MISS:
+                        return result
+                body = doc.find(_BODY)
+                if body is not None and body.find(_FAULT) is None:
+                    self._count_zeep_reply()
+                    result = operation_obj.process_reply(doc)
+                    if shape is None:
+                        self._learn(operation_obj, doc, result)
+                    return result
+        self._count_zeep_reply()
         return self._binding.process_reply(self._client, operation_obj, response)
+
+    def _count_zeep_reply(self) -> None:
+        with self._reply_lock:  # rare (learning, errors): the lock costs nothing that matters
+            self.zeep_replies += 1
+
+    def _learn(self, operation_obj: Any, doc: Any, result: Any) -> None:
+        """Keep the verdict on this reply's shape, unless another thread got there first."""
+        verdict = _ReplyShape.learn(operation_obj, doc, result)
+        if verdict is not None:
+            with self._reply_lock:
+                self._reply_shapes.setdefault(operation_obj.name, verdict)
 
     def _translate(self, exc: Exception, status: int | None) -> Exception | None:
         """Map zeep and lxml exceptions to our one-line errors (never echoing request fields).
@@ -161,6 +195,8 @@ class SoapClient:
         return None
 
 
+_ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
+_HEADER = f"{{{SOAP_ENV}}}Header"
 _BODY = f"{{{SOAP_ENV}}}Body"
 _FAULT = f"{{{SOAP_ENV}}}Fault"  # zeep looks for soap-env:Body/soap-env:Fault too
 
@@ -276,3 +312,102 @@ class _Templates:
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+
+_MISS = object()
+
+
+class _ReplyShape:
+    """The structure of an operation's replies that zeep deserialised: how to read them again.
+
+    ``response`` is the tag of the Body's one element, ``item`` that of each of its children,
+    whose texts zeep returned: a list of them when ``many`` (the WSDL's maxOccurs="unbounded"),
+    else the one text. Read-only once built, so threads share it freely.
+    """
+
+    __slots__ = ("item", "many", "response")
+
+    def __init__(self, response: str, item: str, many: bool) -> None:
+        self.response = response
+        self.item = item
+        self.many = many
+
+    @classmethod
+    def learn(cls, operation_obj: Any, doc: Any, result: Any) -> _ReplyShape | object | None:
+        """A shape when reading ``doc`` through it gives zeep's ``result``.
+
+        The WSDL must declare the plain reply this client reads (one xsd:string element, maxOccurs
+        1 or unbounded, no attributes), or the operation is never learned (``_NOT_CACHEABLE``).
+        None means this reply does not show the plain structure (an ``xsi:nil``, an error
+        answer, ...): the next one may. A reply that does but disagrees with zeep means the
+        shortcut misreads this operation, so zeep keeps every reply of it.
+        """
+        from zeep.xsd.types.builtins import String
+
+        try:
+            element = operation_obj.output.body
+            declared = element.type.elements
+            attributes = element.type.attributes
+        except AttributeError:
+            return _NOT_CACHEABLE
+        if len(declared) != 1 or attributes:
+            return _NOT_CACHEABLE
+        item_element = declared[0][1]
+        if type(getattr(item_element, "type", None)) is not String:
+            return _NOT_CACHEABLE
+        if item_element.max_occurs not in (1, "unbounded"):
+            return _NOT_CACHEABLE
+        body = doc.find(_BODY)
+        if body is None or len(body) != 1 or len(body[0]) == 0:
+            return None
+        response = body[0]
+        if not isinstance(response.tag, str) or not isinstance(response[0].tag, str):
+            return None  # a processing instruction: zeep's business
+        shape = cls(response.tag, response[0].tag, item_element.max_occurs == "unbounded")
+        ours = shape.read(doc)
+        if ours is _MISS:
+            return None
+        if type(ours) is not type(result) or ours != result:
+            return _NOT_CACHEABLE
+        return shape
+
+    def read(self, doc: Any) -> Any:
+        """What zeep returns for ``doc`` if it has exactly this structure, else ``_MISS``.
+
+        Only whitespace may sit between elements; the root must be the SOAP Envelope holding
+        an optional empty Header and the Body; the Body holds the response element only; that
+        element and its children carry no attributes (``xsi:nil``, ``xsi:type``, ``href``
+        change what zeep returns) and the children no elements. zeep's loader has already
+        removed comments and refused DTDs, so an item's ``.text`` is the whole of its value:
+        None for ``<return/>`` and ``<return></return>``, as zeep gives.
+        """
+        if doc.tag != _ENVELOPE:
+            return _MISS
+        count = len(doc)
+        if count == 1:
+            body = doc[0]
+        elif count == 2:
+            header, body = doc
+            if header.tag != _HEADER or len(header):
+                return _MISS
+        else:
+            return _MISS
+        if body.tag != _BODY or len(body) != 1:
+            return _MISS
+        response = body[0]
+        if response.tag != self.response or len(response.attrib) or _text(response.text):
+            return _MISS
+        tag = self.item
+        items = []
+        for item in response:
+            if item.tag != tag or len(item) or len(item.attrib) or _text(item.tail):
+                return _MISS
+            items.append(item.text)
+        if self.many:
+            return items if items else _MISS
+        return items[0] if len(items) == 1 else _MISS
+
+
+def _text(text: str | None) -> bool:
+    """Whether ``text`` (between elements) holds more than whitespace."""
+    return bool(text and not text.isspace())

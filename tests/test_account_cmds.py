@@ -181,8 +181,8 @@ def test_ping_logs_in_then_reuses_the_session(cli, creds) -> None:
     first = cli("ping")
     assert first.exit_code == 0, first.stderr
     assert first.stdout == (
-        f"The gateway at {creds.endpoint} answered: logged in first: no usable session was "
-        "stored.\n"
+        f"The gateway at {creds.endpoint} answered: logged in for a new session (none was "
+        "stored, or the gateway had expired it).\n"
     )
     second = cli("ping", "-o", "json")
     assert second.exit_code == 0

@@ -25,10 +25,11 @@ import pytest
 from conftest import PASSWORD
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
-from clicksms.soap import TEMPLATE_SHAPES, SoapClient, _Template
+from clicksms.soap import _NOT_CACHEABLE, TEMPLATE_SHAPES, SoapClient, _ReplyShape, _Template
 from clicksms.transport import Headers, Response, SoapTransport
 
 SESSION = "0123456789abcdef0123456789abcdef"
+WEBSERVICE = "http://api.clickatell.com/soap/document_literal/webservice"
 Answer = Callable[[bytes, bytes], "bytes | None"]
 
 
@@ -796,3 +797,348 @@ def test_bytes_on_an_idle_connection_are_never_mistaken_for_an_answer(serve, cli
     assert send(client) == ["ID: " + "a" * 32]
     assert send(client) == ["ID: " + "a" * 32]
     assert server.connections == 2
+
+
+# ---------------------------------------------------------------- learned reply shapes
+
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def soap(body: str, header: str = "", webservice: str = WEBSERVICE) -> bytes:
+    """An envelope around ``body``, with ns1 bound to ``webservice`` and xsi declared."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
+        f'xmlns:xsi="{XSI}" xmlns:ns1="{webservice}">{header}<SOAP-ENV:Body>{body}'
+        "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+
+
+def wrapped(op: str, items: str, attributes: str = "", **options: str) -> bytes:
+    return soap(f"<ns1:{op}Response{attributes}>{items}</ns1:{op}Response>", **options)
+
+
+FAULT = (
+    "<SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode>"
+    "<faultstring>Internal error</faultstring></SOAP-ENV:Fault>"
+)
+MANY = "".join(f"<return>ID: {n:032x} To: 2782{n:07d}</return>" for n in range(300))
+
+#: (operation, reply body, HTTP status, whether a learned shape reads it without zeep)
+REPLY_CORPUS: dict[str, tuple[str, bytes, str, bool]] = {
+    "one return": ("sendmsg", wrapped("sendmsg", "<return>ID: abc</return>"), "200 OK", True),
+    "300 returns": ("sendmsg", wrapped("sendmsg", MANY), "200 OK", True),
+    "empty return": ("sendmsg", wrapped("sendmsg", "<return></return>"), "200 OK", True),
+    "self-closing return": ("sendmsg", wrapped("sendmsg", "<return/>"), "200 OK", True),
+    "empty return among others": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>ID: a</return><return/><return>ID: b</return>"),
+        "200 OK",
+        True,
+    ),
+    "xsi:nil return": ("sendmsg", wrapped("sendmsg", '<return xsi:nil="true"/>'), "200 OK", False),
+    "xsi:nil false": (
+        "sendmsg",
+        wrapped("sendmsg", '<return xsi:nil="false">ID: x</return>'),
+        "200 OK",
+        False,
+    ),
+    "attribute on return": (
+        "sendmsg",
+        wrapped("sendmsg", '<return id="1">ID: x</return>'),
+        "200 OK",
+        False,
+    ),
+    "cdata": (
+        "sendmsg",
+        wrapped("sendmsg", "<return><![CDATA[a <b> & c]]></return>"),
+        "200 OK",
+        True,
+    ),
+    "empty cdata": ("sendmsg", wrapped("sendmsg", "<return><![CDATA[]]></return>"), "200 OK", True),
+    "entities": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a &amp; b &lt;c&gt; &quot;&apos; &#233;&#x1F600;</return>"),
+        "200 OK",
+        True,
+    ),
+    "unicode": ("sendmsg", wrapped("sendmsg", "<return>é € 😀 中文 ‮</return>"), "200 OK", True),
+    "whitespace around text": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>  ID: x \n\t</return><return> </return>"),
+        "200 OK",
+        True,
+    ),
+    "pretty-printed": (
+        "sendmsg",
+        wrapped("sendmsg", "\n  <return>ID: a</return>\n  <return>ID: b</return>\n"),
+        "200 OK",
+        True,
+    ),
+    "comment in return": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a<!-- c -->b</return>"),
+        "200 OK",
+        True,
+    ),
+    "text between returns": (
+        "sendmsg",
+        wrapped("sendmsg", "junk<return>a</return>"),
+        "200 OK",
+        False,
+    ),
+    "processing instruction": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a<?pi x?>b</return>"),
+        "200 OK",
+        False,
+    ),
+    "nested element": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a<b>c</b>d</return>"),
+        "200 OK",
+        False,
+    ),
+    "extra unknown child": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a</return><other>b</other>"),
+        "200 OK",
+        False,
+    ),
+    "unknown child first": (
+        "sendmsg",
+        wrapped("sendmsg", "<other>b</other><return>a</return>"),
+        "200 OK",
+        False,
+    ),
+    "no returns": ("sendmsg", wrapped("sendmsg", ""), "200 OK", False),
+    "return in a namespace": (
+        "sendmsg",
+        wrapped("sendmsg", "<ns1:return>a</ns1:return>"),
+        "200 OK",
+        False,
+    ),
+    "response in another namespace": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a</return>", webservice="urn:other"),
+        "200 OK",
+        False,
+    ),
+    "another operation's response": (
+        "sendmsg",
+        wrapped("auth", "<return>OK: x</return>"),
+        "200 OK",
+        False,
+    ),
+    "xsi:nil response": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a</return>", ' xsi:nil="true"'),
+        "200 OK",
+        False,
+    ),
+    "attribute on response": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a</return>", ' foo="1"'),
+        "200 OK",
+        False,
+    ),
+    "empty header": (
+        "sendmsg",
+        wrapped("sendmsg", "<return>a</return>", header="<SOAP-ENV:Header/>"),
+        "200 OK",
+        True,
+    ),
+    "header with content": (
+        "sendmsg",
+        wrapped(
+            "sendmsg", "<return>a</return>", header="<SOAP-ENV:Header><h>1</h></SOAP-ENV:Header>"
+        ),
+        "200 OK",
+        False,
+    ),
+    "two body children": (
+        "sendmsg",
+        soap("<ns1:sendmsgResponse><return>a</return></ns1:sendmsgResponse><x/>"),
+        "200 OK",
+        False,
+    ),
+    "fault": ("sendmsg", soap(FAULT), "200 OK", False),
+    "fault with 500": ("sendmsg", soap(FAULT), "500 Internal Server Error", False),
+    "fault next to a response": (
+        "sendmsg",
+        soap(f"<ns1:sendmsgResponse><return>a</return></ns1:sendmsgResponse>{FAULT}"),
+        "200 OK",
+        False,
+    ),
+    "error page": (
+        "sendmsg",
+        b"<html><body>oops</body></html>",
+        "500 Internal Server Error",
+        False,
+    ),
+    "not an envelope": (
+        "sendmsg",
+        b"<sendmsgResponse><return>a</return></sendmsgResponse>",
+        "200 OK",
+        False,
+    ),
+    "broken xml": ("sendmsg", wrapped("sendmsg", "<return>a</retur>"), "200 OK", False),
+    "dtd": (
+        "sendmsg",
+        b'<!DOCTYPE x [<!ENTITY e "ID: x">]>' + wrapped("sendmsg", "<return>&e;</return>")[38:],
+        "200 OK",
+        False,
+    ),
+    "single: one return": (
+        "auth",
+        wrapped("auth", f"<return>OK: {SESSION}</return>"),
+        "200 OK",
+        True,
+    ),
+    "single: two returns": (
+        "auth",
+        wrapped("auth", "<return>OK: a</return><return>OK: b</return>"),
+        "200 OK",
+        False,
+    ),
+    "single: no return": ("auth", wrapped("auth", ""), "200 OK", False),
+    "single: empty return": ("auth", wrapped("auth", "<return/>"), "200 OK", True),
+    "single: xsi:nil return": (
+        "auth",
+        wrapped("auth", '<return xsi:nil="true"/>'),
+        "200 OK",
+        False,
+    ),
+}
+PLAIN = {
+    "sendmsg": wrapped("sendmsg", "<return>ID: learned</return>"),
+    "auth": wrapped("auth", "<return>OK: learned</return>"),
+}
+CALLS = {
+    "sendmsg": {"session_id": SESSION, "to": ["27821234567"], "text": "hi"},
+    "auth": {"api_id": 3512345, "user": "sandbox", "password": "pw"},
+}
+
+
+def outcome(run: Callable[[], object]) -> tuple[object, ...]:
+    """What ``run`` returned (with its type), or the class and message of what it raised."""
+    try:
+        value = run()
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+    return ("returned", type(value), value)
+
+
+@pytest.mark.parametrize("case", list(REPLY_CORPUS))
+def test_learned_replies_give_what_zeep_gives(serve, client_for, case) -> None:
+    """Through a real server: a client that has learned the shape answers as zeep does.
+
+    The reference is a fresh client, whose first reply always goes through zeep; the same
+    bytes are also compared at the deserialiser, where ``None`` and ``""`` still differ.
+    """
+    operation, content, status, fast = REPLY_CORPUS[case]
+    replies = [(PLAIN[operation], "200 OK"), (content, status), (content, status)]
+    server = serve(lambda head, body: http(*replies.pop(0)))
+    learned, fresh = client_for(server.endpoint), client_for(server.endpoint)
+
+    def call(client: SoapClient) -> Callable[[], object]:
+        return lambda: client.call(operation, **CALLS[operation])
+
+    assert outcome(call(learned)) == ("returned", list, [PLAIN_RESULT[operation]])
+    assert learned.zeep_replies == 1 and operation in learned._reply_shapes
+    ours = outcome(call(learned))
+    assert learned.zeep_replies == (1 if fast else 2), "the learned shape was (not) used"
+    assert ours == outcome(call(fresh))
+    assert fresh.zeep_replies == 1
+
+    operation_obj = learned._binding.all()[operation]
+    reply = Response(int(status[:3]), Headers({"content-type": "text/xml"}), content)
+    zeeps = outcome(lambda: learned._binding.process_reply(learned._client, operation_obj, reply))
+    assert outcome(lambda: learned._reply(operation_obj, reply)) == zeeps
+
+
+PLAIN_RESULT = {"sendmsg": "ID: learned", "auth": "OK: learned"}
+
+
+def test_replies_after_the_first_skip_zeep(serve, client_for) -> None:
+    server = serve(ok())
+    client = client_for(server.endpoint)
+    for _ in range(20):
+        assert send(client) == [f"ID: {'a' * 32}"]
+    assert client.zeep_replies == 1
+    assert list(client._reply_shapes) == ["sendmsg"]
+
+
+def test_a_reply_zeep_must_see_is_not_learned_from(serve, client_for) -> None:
+    replies = [
+        wrapped("sendmsg", '<return xsi:nil="true"/>'),
+        soap(FAULT),
+        PLAIN["sendmsg"],
+        PLAIN["sendmsg"],
+    ]
+    server = serve(lambda head, body: http(replies.pop(0)))
+    client = client_for(server.endpoint)
+    with pytest.raises(ProtocolError, match="empty sendmsg response"):
+        send(client)
+    with pytest.raises(ProtocolError, match="SOAP fault: Internal error"):
+        send(client)
+    assert client._reply_shapes == {}
+    assert send(client) == ["ID: learned"] and client.zeep_replies == 3
+    assert send(client) == ["ID: learned"] and client.zeep_replies == 3
+
+
+def test_each_operation_learns_its_own_shape(serve, client_for) -> None:
+    """auth takes one return, sendmsg many: neither reads the other's replies."""
+    replies = [PLAIN["auth"], PLAIN["sendmsg"], PLAIN["auth"], PLAIN["sendmsg"], PLAIN["auth"]]
+    server = serve(lambda head, body: http(replies.pop(0)))
+    client = client_for(server.endpoint)
+    for _ in range(2):
+        assert client.call("auth", **CALLS["auth"]) == ["OK: learned"]
+        assert send(client) == ["ID: learned"]
+    assert client.zeep_replies == 2
+    # zeep does not check the response element's name; ping learns from its own first reply.
+    assert client.call("ping", session_id=SESSION) == ["OK: learned"]
+    assert client.zeep_replies == 3
+    assert sorted(client._reply_shapes) == ["auth", "ping", "sendmsg"]
+
+
+def test_a_shape_that_disagrees_with_zeep_is_never_used(client_for) -> None:
+    from lxml import etree
+
+    client = client_for("http://127.0.0.1:9/soap")
+    doc = etree.fromstring(PLAIN["sendmsg"][38:])
+    operation_obj = client._binding.all()["sendmsg"]
+    assert isinstance(_ReplyShape.learn(operation_obj, doc, ["ID: learned"]), _ReplyShape)
+    assert _ReplyShape.learn(operation_obj, doc, "ID: learned") is _NOT_CACHEABLE
+    assert _ReplyShape.learn(operation_obj, doc, ["something else"]) is _NOT_CACHEABLE
+    assert _ReplyShape.learn(operation_obj, doc, [b"ID: learned"]) is _NOT_CACHEABLE
+
+
+def test_threads_learn_and_share_one_shape(serve, client_for) -> None:
+    """8 threads start at once on a fresh client; each gets its own answers throughout."""
+
+    def answer(head: bytes, body: bytes) -> bytes:
+        match = re.search(rb"<to>(\d+)</to>", body)
+        assert match is not None
+        return http(envelope("sendmsg", f"ID: {'b' * 32} To: {match.group(1).decode()}"))
+
+    server = serve(answer)
+    client = client_for(server.endpoint)
+    start = threading.Barrier(8)
+    failures: list[str] = []
+
+    def work(worker: int) -> None:
+        start.wait()
+        for n in range(50):
+            number = f"2782{worker}{n:06d}"
+            if send(client, number) != [f"ID: {'b' * 32} To: {number}"]:
+                failures.append(number)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert 1 <= client.zeep_replies <= 8
+    assert isinstance(client._reply_shapes["sendmsg"], _ReplyShape)
