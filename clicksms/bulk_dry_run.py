@@ -15,7 +15,7 @@ from clicksms.errors import (
     GatewayError,
     NetworkError,
     UsageError,
-    outcome_exit_code,
+    counts_exit_code,
 )
 from clicksms.render import Column, OutputFormat, emit, emit_object, format_credits, note
 
@@ -55,8 +55,7 @@ def dry_run(rt: Runtime, planner: Planner, output: OutputFormat) -> int:
         _table(summary, charge)
     else:
         emit_object(facts, "", output) if output is OutputFormat.json else _csv(facts)
-    oks = [True] * summary.messages + [False] * (summary.invalid + summary.duplicates)
-    return int(outcome_exit_code(oks))
+    return int(counts_exit_code(summary.messages, summary.invalid + summary.duplicates))
 
 
 def _table(summary: PlanSummary, charge: float | None) -> None:

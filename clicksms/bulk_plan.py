@@ -8,6 +8,7 @@ on-disk SQLite table rather than an in-memory set for the same reason.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,9 +68,14 @@ class MessageCache:
         self._options = options
         self._size = size
         self._cache: OrderedDict[str, EncodedMessage | str] = OrderedDict()
+        self._lock = threading.Lock()  # bulk's worker threads share one cache
 
     def get(self, text: str) -> EncodedMessage | str:
         """The encoded message, or the one-line reason it cannot be sent."""
+        with self._lock:
+            return self._get(text)
+
+    def _get(self, text: str) -> EncodedMessage | str:
         found = self._cache.get(text)
         if found is not None:
             self._cache.move_to_end(text)

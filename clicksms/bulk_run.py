@@ -8,14 +8,15 @@ and a resumed job settles the rows left in flight before it sends anything else.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clicksms.errors import ExitCode, Interrupted, UsageError, outcome_exit_code
-from clicksms.render import OutputFormat, note
+from clicksms.errors import ExitCode, Interrupted, UsageError, counts_exit_code
+from clicksms.render import OutputFormat, note, warn
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 CLIENT_PREFIX_MAX = 15  # 32 minus the 17 characters a job ID and row number can take
 RESULT_KEYS = ("row", "to", "ok", "status", "message_id", "error_code", "error")
 TABLE_ROWS_WHEN_ALL_OK = 20  # more accepted rows than this: the table shows failures only
+TABLE_ROWS_MAX = 100  # a terminal is not the place for a million rows: -o json / --results
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def _start(rt: Runtime, request: BulkRequest) -> int:
         planner = Planner(source, template, country, messages, request.allow_duplicates)
         if request.dry_run:
             return _dry_run(rt, planner, request.output)
-        rt.settings()  # a bad setting stops us before a job exists
+        _check_results_path(request.results, request.file)
+        rt.account().session()  # bad settings or credentials stop us before a job exists
         journal = _open_journal(rt, request.journal)
         stored = {
             "template": template.text,
@@ -113,17 +116,20 @@ def _start(rt: Runtime, request: BulkRequest) -> int:
             "send_options": asdict(options),
             "client_id_prefix": prefix,
             "country": country,
+            "gateway": _gateway_identity(rt),
+            "loaded": False,  # until every row is recorded: a partial job must not resume
         }
         job = journal.create_job(_file_label(request.file or "-"), stored)
-        note(f"Job {job.id} (journal {journal.path}).")
         try:
             added = journal.add_rows(job.id, (_job_row(p) for p in planner.rows()))
         except BaseException:
             journal.forget(job.id)  # nothing was sent: a half-read file is not a job
             raise
-    if added == 0:
-        journal.forget(job.id)
-        raise UsageError(f"{source.name} has no data rows")
+        if added == 0:
+            journal.forget(job.id)
+            raise UsageError(f"{source.name} has no data rows")
+        journal.update_options(job.id, {"loaded": True})
+    note(f"Job {job.id}: {added} row(s) recorded (journal {journal.path}).")
     plan = _plan(stored, messages, options)
     return _send_and_report(rt, journal, job, plan, request)
 
@@ -139,15 +145,21 @@ def _announce(source: Any) -> None:
 
 
 def _job_row(planned: PlannedRow) -> JobRow:
-    """How a planned row is recorded; a duplicate keeps its number but no text."""
+    """How a planned row is recorded; a skipped row's ``error_code`` says why."""
     from clicksms.bulk_plan import DUPLICATE, SEND
     from clicksms.journal import ROW_PENDING, ROW_SKIPPED, JobRow
 
     if planned.status == SEND:
         return JobRow(planned.row, planned.number, planned.text, ROW_PENDING, input=planned.input)
-    text = None if planned.status == DUPLICATE else planned.text
+    reason = DUPLICATE if planned.status == DUPLICATE else "invalid"  # why it was skipped
     return JobRow(
-        planned.row, planned.number, text, ROW_SKIPPED, error=planned.error, input=planned.input
+        planned.row,
+        planned.number,
+        planned.text,
+        ROW_SKIPPED,
+        error_code=reason,
+        error=planned.error,
+        input=planned.input,
     )
 
 
@@ -159,21 +171,73 @@ def _file_label(file: str) -> str:
 def _resume(rt: Runtime, request: BulkRequest) -> int:
     from clicksms.bulk_plan import MessageCache
     from clicksms.bulk_send import reconcile
+    from clicksms.journal import JOB_STOPPED
     from clicksms.options import SendOptions
 
+    _check_results_path(request.results, None)
     journal = _open_journal(rt, request.journal)
     job = journal.claim(request.resume or "")
     stored = job.options
+    problem = None
+    if not stored.get("loaded", True):
+        problem = (
+            f"job {job.id} was stopped while its file was still being read, so nothing was "
+            f"sent: `clicksms jobs --forget {job.id}` and start it again"
+        )
+    elif stored.get("gateway") not in (None, _gateway_identity(rt)):
+        was = stored["gateway"]
+        problem = (
+            f"job {job.id} was started as {was['user']} (api_id {was['api_id']}) at "
+            f"{was['endpoint']}: resume it with the same settings, or its rows could be sent twice"
+        )
+    if problem is not None:
+        journal.set_state(job.id, JOB_STOPPED)
+        raise UsageError(problem)
     options = SendOptions(**stored["send_options"])
     messages = MessageCache(stored["unicode"], options)
     account = rt.account()
-    found, released = reconcile(journal, job, account)
-    if found or released:
-        note(
-            f"Checked {found + released} row(s) left in flight: {found} had reached the gateway, "
-            f"{released} had not and will be sent now."
-        )
+    checked = reconcile(journal, job, account)
+    _say_reconciled(checked)
+    if checked.failure is not None:
+        journal.set_state(job.id, JOB_STOPPED)
+        _resume_hint(rt, job)
+        raise checked.failure
     return _send_and_report(rt, journal, job, _plan(stored, messages, options), request)
+
+
+def _say_reconciled(checked: Any) -> None:
+    total = checked.found + checked.released + checked.unknown + checked.in_doubt
+    if not total:
+        return
+    note(
+        f"Checked {total} row(s) left in flight: {checked.found} had reached the gateway, "
+        f"{checked.released} had not (it does not know their client message IDs) and will be "
+        f"sent now, {checked.unknown} are unknown (their request arrived, its answer was lost), "
+        f"{checked.in_doubt} are not known yet and stay for a later resume."
+    )
+
+
+def _gateway_identity(rt: Runtime) -> dict[str, str]:
+    """Where and as whom a job sends: a resume elsewhere could not find its messages."""
+    settings = rt.settings()
+    return {
+        "endpoint": settings.endpoint,
+        "api_id": str(settings.api_id or ""),
+        "user": str(settings.user or ""),
+    }
+
+
+def _check_results_path(path: Path | None, source: str | None) -> None:
+    """--results must be writable, and not the input, before anything is sent."""
+    if path is None:
+        return
+    if source not in (None, "-") and path.resolve() == Path(source).resolve():
+        raise UsageError(f"--results {path} is the input file: choose another name")
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write --results {path}: {exc.strerror}") from None
 
 
 # ------------------------------------------------------------------------------- sending
@@ -200,7 +264,7 @@ def _send_and_report(
         account.session()  # log in first: a failure here has sent nothing
     except BaseException:
         journal.set_state(job.id, JOB_STOPPED)
-        _resume_hint(job)
+        _resume_hint(rt, job)
         raise
     todo = journal.summary(job.id).pending
     limiter = RateLimiter(request.rate) if request.rate > 0 else None
@@ -217,14 +281,16 @@ def _send_and_report(
         )
         outcome = sender.run()
     if outcome.stop not in (STOP_NETWORK, STOP_AUTH, STOP_INTERRUPTED):
-        reconcile(journal, job, account)  # answers we could not read, asked about by ID
+        checked = reconcile(journal, job, account)  # answers we could not read, by client ID
+        if checked.failure is not None:
+            outcome.stop, outcome.reason = STOP_NETWORK, str(checked.failure)
     summary = journal.summary(job.id)
     if summary.pending == 0:
         journal.set_state(job.id, JOB_DONE)
     else:
         interrupted = outcome.stop == STOP_INTERRUPTED
         journal.set_state(job.id, JOB_INTERRUPTED if interrupted else JOB_STOPPED)
-    _report(journal, job, request, outcome)
+    _report(rt, journal, job, request, outcome)
     return _exit_code(journal, job, outcome)
 
 
@@ -247,14 +313,17 @@ def _progress(total: int) -> Iterator[Callable[[int, int], None]]:
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed · {task.speed:>5.0f} msg/s"),
+        TextColumn("{task.fields[failed]} failed · {task.fields[rate]} msg/s"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("Sending", total=total, failed=0)
+        task = bar.add_task("Sending", total=total, failed=0, rate="-")
+        started = time.monotonic()
 
         def update(sent: int, failed: int) -> None:
-            bar.update(task, completed=sent + failed, failed=failed)
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = f"{(sent + failed) / elapsed:.0f}"
+            bar.update(task, completed=sent + failed, failed=failed, rate=rate)
 
         yield update
 
@@ -272,50 +341,58 @@ def _result_rows(journal: Journal, job: Job, failures_first: bool = False) -> It
 
 def _result(row: JobRow) -> dict[str, Any]:
     """A journal row in ``send``'s result shape, plus its CSV row number."""
+    from clicksms.bulk_plan import DUPLICATE
     from clicksms.journal import ROW_DONE, ROW_FAILED, ROW_IN_FLIGHT, ROW_PENDING
+    from clicksms.send import ACCEPTED, INVALID, NOT_SENT, REJECTED, UNKNOWN
 
+    code, error = row.error_code, row.error
     if row.state == ROW_DONE:
-        status = "accepted"
+        status = ACCEPTED
     elif row.state == ROW_FAILED:
-        status = "rejected"
+        status = REJECTED if code else UNKNOWN  # no gateway code: reconciled, outcome unknown
     elif row.state == ROW_PENDING:
-        status = "not_sent"
+        status, error = NOT_SENT, error or "not sent yet: resume the job to send it"
     elif row.state == ROW_IN_FLIGHT:
-        status = "unknown"
-    elif row.number is not None and row.text is None:
-        status = "duplicate"
-    else:
-        status = "invalid"
+        status = UNKNOWN
+        error = "in flight when the run stopped: resuming checks it with the gateway first"
+    else:  # skipped: error_code says why (see _job_row)
+        status, code = (DUPLICATE if code == DUPLICATE else INVALID), None
     return {
         "row": row.row,
         "to": row.number or row.input,
         "ok": row.state == ROW_DONE,
         "status": status,
         "message_id": row.message_id,
-        "error_code": row.error_code,
-        "error": row.error,
+        "error_code": code,
+        "error": error,
     }
 
 
-def _report(journal: Journal, job: Job, request: BulkRequest, outcome: RunResult) -> None:
+def _report(
+    rt: Runtime, journal: Journal, job: Job, request: BulkRequest, outcome: RunResult
+) -> None:
+    from itertools import islice
+
     from clicksms.commands.send import SEND_TABLE
-    from clicksms.render import Column, emit, write_csv, write_json_rows
+    from clicksms.render import Column, emit, stdout_reader_may_leave, write_csv, write_json_rows
 
     if request.results is not None:
         _write_results(journal, job, request.results)
-    if request.output is OutputFormat.json:
-        write_json_rows(_result_rows(journal, job), RESULT_KEYS, sys.stdout)
-    elif request.output is OutputFormat.csv:
-        write_csv(_result_rows(journal, job), RESULT_KEYS, sys.stdout)
+    if request.output is not OutputFormat.table:
+        write = write_json_rows if request.output is OutputFormat.json else write_csv
+        with stdout_reader_may_leave():
+            write(_result_rows(journal, job), RESULT_KEYS, sys.stdout)
+            sys.stdout.flush()
     else:
         summary = journal.summary(job.id)
         show_all = summary.sent <= TABLE_ROWS_WHEN_ALL_OK
-        rows = [
-            r for r in _result_rows(journal, job, failures_first=True) if show_all or not r["ok"]
-        ]
+        wanted = (r for r in _result_rows(journal, job, True) if show_all or not r["ok"])
+        rows = list(islice(wanted, TABLE_ROWS_MAX + 1))
         if rows:
-            emit(rows, [Column("row", "Row"), *SEND_TABLE], OutputFormat.table)
-    _summary_line(journal, job, outcome)
+            emit(rows[:TABLE_ROWS_MAX], [Column("row", "Row"), *SEND_TABLE], OutputFormat.table)
+        if len(rows) > TABLE_ROWS_MAX:
+            note(f"Only the first {TABLE_ROWS_MAX} rows are shown: see -o json or --results.")
+    _summary_line(rt, journal, job, outcome)
 
 
 def _write_results(journal: Journal, job: Job, path: Path) -> None:
@@ -327,12 +404,13 @@ def _write_results(journal: Journal, job: Job, path: Path) -> None:
                 write_json_rows(_result_rows(journal, job), RESULT_KEYS, stream)
             else:
                 write_csv(_result_rows(journal, job), RESULT_KEYS, stream)
-    except OSError as exc:
-        raise UsageError(f"cannot write --results {path}: {exc.strerror}") from None
+    except OSError as exc:  # checked before sending; the send's own exit code still stands
+        warn(f"could not write --results {path}: {exc.strerror}")
+        return
     note(f"Results written to {path}.")
 
 
-def _summary_line(journal: Journal, job: Job, outcome: RunResult) -> None:
+def _summary_line(rt: Runtime, journal: Journal, job: Job, outcome: RunResult) -> None:
     s = journal.summary(job.id)
     parts = f"; {outcome.parts} part(s) sent in this run" if outcome.parts else ""
     note(
@@ -342,11 +420,14 @@ def _summary_line(journal: Journal, job: Job, outcome: RunResult) -> None:
     if s.pending:
         if outcome.reason:
             note(f"Stopped: {outcome.reason}.")
-        _resume_hint(job)
+        _resume_hint(rt, job)
 
 
-def _resume_hint(job: Job) -> None:
-    note(f"Resume with: clicksms bulk --resume {job.id}")
+def _resume_hint(rt: Runtime, job: Job) -> None:
+    if rt.use_sandbox:
+        note("The --sandbox journal is thrown away on exit: this job cannot be resumed.")
+    else:
+        note(f"Resume with: clicksms bulk --resume {job.id}")
 
 
 def _exit_code(journal: Journal, job: Job, outcome: RunResult) -> int:
@@ -359,8 +440,7 @@ def _exit_code(journal: Journal, job: Job, outcome: RunResult) -> int:
     if outcome.stop == STOP_AUTH:
         return ExitCode.AUTH
     s = journal.summary(job.id)
-    oks = [True] * s.sent + [False] * (s.failed + s.skipped + s.pending)
-    return outcome_exit_code(oks)
+    return counts_exit_code(s.sent, s.failed + s.skipped + s.pending)
 
 
 # -------------------------------------------------------------------------------- helpers

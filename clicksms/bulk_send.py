@@ -35,7 +35,7 @@ from clicksms.journal import (
 )
 from clicksms.options import SendOptions, sendmsg_fields
 from clicksms.responses import parse_message_status, single_reply
-from clicksms.send import ACCEPTED, REJECTED, UNKNOWN, SendResult, match_replies
+from clicksms.send import ACCEPTED, REJECTED, SendResult, match_replies
 
 if TYPE_CHECKING:
     from clicksms.account import Account
@@ -144,6 +144,7 @@ class BulkSender:
         # commit per request instead of two. Until then they are "in flight" on disk, which
         # is safe: a resume asks the gateway about them by client message ID.
         self._unsaved: list[JobRow] = []
+        self._last_stamp = 0  # last time-based client ID, so two are never equal
 
     # ---------------------------------------------------------------- coordinating thread
     def run(self) -> RunResult:
@@ -178,19 +179,40 @@ class BulkSender:
                 len(batch), should_stop=lambda: self.result.stop is not None
             ):
                 break
-            client_id = self.plan.client_id_prefix + client_message_id(self.job.id, batch[0].row)
-            self.journal.mark_in_flight(
-                self.job.id, [r.row for r in batch], client_id, settle=self._unsaved
-            )
-            self._unsaved = []
+            client_id = self._client_id(batch)
+            unsaved, self._unsaved = self._unsaved, []  # Ctrl-C mid-commit must not save twice
+            try:
+                self.journal.mark_in_flight(
+                    self.job.id, [r.row for r in batch], client_id, settle=unsaved
+                )
+            except BaseException:
+                self._unsaved = unsaved + self._unsaved  # rolled back: still to be written
+                raise
             in_flight[pool.submit(self._send, batch, client_id)] = batch
             submitted = True
         return submitted
+
+    def _client_id(self, batch: list[JobRow]) -> str:
+        """The request's climsgid: job and first row, or a fresh one for rows sent before.
+
+        A first attempt is deterministic (job + ``r`` + first row in hex). Rows released
+        back to pending (ERR 301/130, a refused connection) have been under another ID
+        already; their new request gets a time-based one (job + ``t`` + milliseconds in
+        base 36), so the gateway can never answer for the old request when asked later.
+        """
+        prefix = self.plan.client_id_prefix
+        if all(r.client_id is None for r in batch):
+            return prefix + client_message_id(self.job.id, batch[0].row)
+        stamp = max(time.time_ns() // 1_000_000, self._last_stamp + 1)
+        self._last_stamp = stamp
+        return f"{prefix}{self.job.id}t{_base36(stamp)}"
 
     def _ready_for_more(self, in_flight: dict[Future[_Outcome], list[JobRow]]) -> bool:
         """Wait for a free worker and for the end of an MT-limit pause; False = stop."""
         while len(in_flight) >= self.concurrency and self.result.stop is None:
             self._drain(in_flight, until_empty=False)
+        if self._clock() < self._resume_at:
+            self._save()  # about to pause: let `jobs` see what is settled
         while self.result.stop is None and self._clock() < self._resume_at:
             self._drain(in_flight, until_empty=False, timeout=0.2)
             self._sleep(min(1.0, max(0.0, self._resume_at - self._clock())))
@@ -219,9 +241,13 @@ class BulkSender:
 
     def _save(self) -> None:
         """Write the settled rows still held in memory."""
-        if self._unsaved:
-            self.journal.record_results(self.job.id, self._unsaved)
-            self._unsaved = []
+        unsaved, self._unsaved = self._unsaved, []
+        if unsaved:
+            try:
+                self.journal.record_results(self.job.id, unsaved)
+            except BaseException:
+                self._unsaved = unsaved + self._unsaved
+                raise
 
     def _record(self, outcome: _Outcome) -> None:
         rows = outcome.rows
@@ -314,55 +340,77 @@ class BulkSender:
             return _Outcome(rows, failure=exc)
 
 
-def reconcile(journal: Journal, job: Job, account: Account) -> tuple[int, int]:
+@dataclass
+class Reconciled:
+    """What asking about the rows left in flight found out."""
+
+    found: int = 0  # the gateway has them: sent
+    released: int = 0  # it has never heard of them: pending again, sent on
+    unknown: int = 0  # their request arrived, but the answer for these numbers was lost
+    in_doubt: int = 0  # not known yet (status 001) or not asked: still in flight
+    failure: ClickSmsError | None = None  # asking broke off (network, auth)
+
+
+UNKNOWN_OUTCOME = (
+    "outcome unknown: its request reached the gateway but the answer for this number was "
+    "lost; check before resending"
+)
+
+
+def reconcile(journal: Journal, job: Job, account: Account) -> Reconciled:
     """Settle rows left in flight by asking ``querymsg`` about their client message IDs.
 
-    Returns (found, released): rows the gateway knows (now done) and rows it does not
-    (back to pending, to be sent again). Rows that shared a request share its client ID, so
-    one question settles the whole request; the message ID is kept only when the request had
-    a single recipient, since the gateway names one message per client ID.
+    Only ``ERR 104`` (unknown client message ID) proves a request never arrived: those rows
+    go back to pending. Status 001 may mean "reporting delayed" (API.md §8), so those rows
+    stay in flight for a later resume. A request with one recipient that the gateway knows
+    is sent, with its message ID. With several recipients the ID names only one message,
+    so those rows end as *unknown*, never as sent and never resent.
     """
     by_client: dict[str, list[JobRow]] = {}
     for row in journal.rows(job.id, [ROW_IN_FLIGHT]):
         by_client.setdefault(row.client_id or "", []).append(row)
-    found = released = 0
+    outcome = Reconciled()
     for client_id, rows in by_client.items():
         numbers = [r.row for r in rows]
+        if outcome.failure is not None:
+            outcome.in_doubt += len(rows)
+            continue
         if not client_id:
             journal.release(job.id, numbers)
-            released += len(rows)
+            outcome.released += len(rows)
             continue
         try:
             reply = single_reply(account.call("querymsg", climsgid=client_id), "querymsg")
             state = parse_message_status(reply)
         except GatewayError as exc:
-            if exc.code != "104":  # 104 = unknown client message ID: never arrived
-                raise
+            if exc.code != "104":
+                outcome.failure, outcome.in_doubt = exc, outcome.in_doubt + len(rows)
+                continue
             state = None
-        if state is None or state.status == "001":
-            journal.release(job.id, numbers)
-            released += len(rows)
+        except ClickSmsError as exc:
+            outcome.failure, outcome.in_doubt = exc, outcome.in_doubt + len(rows)
             continue
-        note = "accepted (found by client message ID after an interruption)"
-        settled = [
-            replace(
-                r,
-                state=ROW_DONE,
-                message_id=state.message_id if len(rows) == 1 else None,
-                error=None if len(rows) == 1 else note,
+        if state is None:
+            journal.release(job.id, numbers)
+            outcome.released += len(rows)
+        elif state.status == "001":
+            outcome.in_doubt += len(rows)
+        elif len(rows) == 1:
+            journal.record_results(
+                job.id, [replace(rows[0], state=ROW_DONE, message_id=state.message_id)]
             )
-            for r in rows
-        ]
-        journal.record_results(job.id, settled)
-        found += len(rows)
-    return found, released
+            outcome.found += 1
+        else:
+            unknown = [replace(r, state=ROW_FAILED, error=UNKNOWN_OUTCOME) for r in rows]
+            journal.record_results(job.id, unknown)
+            outcome.unknown += len(rows)
+    return outcome
 
 
-__all__ = [
-    "UNKNOWN",
-    "BulkSender",
-    "RunResult",
-    "SendPlan",
-    "batches",
-    "reconcile",
-]
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+    return text or "0"

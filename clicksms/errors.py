@@ -109,3 +109,10 @@ def outcome_exit_code(successes: Iterable[bool]) -> ExitCode:
     if seen == {True, False}:
         return ExitCode.PARTIAL
     return ExitCode.OK
+
+
+def counts_exit_code(succeeded: int, failed: int) -> ExitCode:
+    """:func:`outcome_exit_code` from two counts, for results too many to hold as a list."""
+    if failed == 0:
+        return ExitCode.OK
+    return ExitCode.PARTIAL if succeeded else ExitCode.REJECTED

@@ -232,6 +232,17 @@ class Journal:
             self._held.add(job.id)
             return job
 
+    def update_options(self, job_id: str, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` into a job's stored options (e.g. "every row is recorded")."""
+        _refuse_secrets(changes)
+        with self._write() as db:
+            (encoded,) = db.execute("SELECT options FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            merged = {**json.loads(encoded), **changes}
+            db.execute(
+                "UPDATE jobs SET options = ? WHERE id = ?",
+                (json.dumps(merged, sort_keys=True), job_id),
+            )
+
     def get_job(self, job_id: str) -> Job:
         """The job as stored (a crashed run still says running); UsageError if there is none."""
         with self._read() as db:
@@ -444,12 +455,14 @@ class Journal:
     def release(self, job_id: str, rows: Sequence[int]) -> None:
         """In flight back to pending: the request provably never arrived, or querymsg says so.
 
-        Rows not in flight are left as they are, so releasing twice is harmless.
+        The client ID stays recorded, so a re-send can use a new one: a gateway that saw the
+        old ID must never mistake the new request for the old. Rows not in flight are left
+        as they are, so releasing twice is harmless.
         """
         base = self._held_base(job_id)
         with self._write() as db:
             db.executemany(
-                f"UPDATE job_rows SET state = '{ROW_PENDING}', client_id = NULL"
+                f"UPDATE job_rows SET state = '{ROW_PENDING}'"
                 f" WHERE key = ? AND state = '{ROW_IN_FLIGHT}'",
                 [(key,) for key in _keys(base, rows)],
             )

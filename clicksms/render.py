@@ -44,7 +44,7 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
     that goes away (``| head``) is not an error: the command's own exit code still stands.
     """
     clean = [{c.key: _valid_text(row.get(c.key)) for c in columns} for row in rows]
-    with _stdout_reader_may_leave():
+    with stdout_reader_may_leave():
         if fmt is OutputFormat.json:
             import json
 
@@ -68,13 +68,13 @@ def emit_object(row: Mapping[str, Any], sentence: str, fmt: OutputFormat) -> Non
         import json
 
         text = json.dumps({k: _valid_text(v) for k, v in row.items()}, indent=2, ensure_ascii=False)
-    with _stdout_reader_may_leave():
+    with stdout_reader_may_leave():
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
 
 @contextmanager
-def _stdout_reader_may_leave() -> Iterator[None]:
+def stdout_reader_may_leave() -> Iterator[None]:
     """A reader that went away (``| head``) is not a failure: silence stdout and carry on."""
     try:
         yield

@@ -492,7 +492,8 @@ def test_release_puts_in_flight_rows_back(journal: Journal) -> None:
     journal.release(job.id, [2])  # twice is harmless
     rows = {r.row: r for r in journal.rows(job.id)}
     assert [rows[n].state for n in (1, 2, 3)] == [ROW_DONE, ROW_PENDING, ROW_PENDING]
-    assert (rows[1].client_id, rows[2].client_id) == ("req1", None)
+    # The ID they went out under stays recorded, so a re-send can choose a different one.
+    assert (rows[1].client_id, rows[2].client_id) == ("req1", "req1")
     journal.mark_in_flight(job.id, [2, 3], "req2")  # and they can go out again
 
 

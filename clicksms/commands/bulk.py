@@ -180,17 +180,12 @@ def bulk(
 
 def _check_combinations(request: "BulkRequest") -> None:
     """Flags that contradict each other, refused before reading anything."""
+    if not (request.rate == 0 or request.rate >= 1):
+        raise UsageError(f"--rate {request.rate:g}: use 0 (no limit) or at least 1 per second")
+    if request.results is not None and request.results.suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"--results {request.results}: the file name must end in .csv or .json")
     if request.resume is not None:
-        given = [
-            name
-            for name, value in (
-                ("FILE", request.file),
-                ("--text", request.text),
-                ("--template-file", request.template_file),
-                ("--dry-run", request.dry_run),
-            )
-            if value
-        ]
+        given = [name for name, value in _started_with(request) if value]
         if given:
             raise UsageError(
                 f"--resume continues a job exactly as it was started: drop {', '.join(given)}"
@@ -198,5 +193,32 @@ def _check_combinations(request: "BulkRequest") -> None:
         return
     if request.file is None:
         raise UsageError("no CSV file: give FILE.csv ('-' for stdin) or --resume JOB")
-    if request.results is not None and request.results.suffix.lower() not in (".csv", ".json"):
-        raise UsageError(f"--results {request.results}: the file name must end in .csv or .json")
+
+
+def _started_with(request: "BulkRequest") -> list[tuple[str, object]]:
+    """The flags a job is started with and keeps: a resume may not change them."""
+    return [
+        ("FILE", request.file),
+        ("--text", request.text),
+        ("--template-file", request.template_file),
+        ("--dry-run", request.dry_run),
+        ("--number-column", request.number_column),
+        ("--encoding", request.encoding),
+        ("--country", request.country),
+        ("--allow-duplicates", request.allow_duplicates),
+        ("--from", request.sender),
+        ("--unicode", request.unicode != "auto"),
+        ("--max-parts", request.max_parts),
+        ("--flash", request.flash),
+        ("--msg-type", request.msg_type),
+        ("--deliver-in", request.deliver_in),
+        ("--deliver-at", request.deliver_at),
+        ("--validity", request.validity),
+        ("--client-id", request.client_id_prefix),
+        ("--callback", request.callback),
+        ("--delivery-ack", request.delivery_ack),
+        ("--max-credits", request.max_credits),
+        ("--queue", request.queue),
+        ("--escalate", request.escalate),
+        ("--mo", request.mo),
+    ]

@@ -30,6 +30,7 @@ JOBS_FIELDS = [
 
 
 def jobs(
+    ctx: typer.Context,
     journal: Annotated[
         Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(
@@ -60,7 +61,11 @@ def jobs(
     from clicksms.config import resolve_config_dir
     from clicksms.journal import Journal, default_journal_path
 
-    path = journal if journal is not None else default_journal_path(resolve_config_dir())
+    # --sandbox jobs live in its throwaway config dir, never in yours.
+    rt = ctx.obj
+    sandboxed = rt is not None and rt.use_sandbox
+    config_dir = rt.settings().config_dir if sandboxed else resolve_config_dir()
+    path = journal if journal is not None else default_journal_path(config_dir)
     if forget is not None:
         if not path.exists():
             from clicksms.errors import UsageError
