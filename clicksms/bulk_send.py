@@ -35,13 +35,12 @@ from clicksms.journal import (
 )
 from clicksms.options import SendOptions, sendmsg_fields
 from clicksms.responses import parse_message_status, single_reply
-from clicksms.send import ACCEPTED, REJECTED, SendResult, match_replies
+from clicksms.send import ACCEPTED, MAX_RECIPIENTS, REJECTED, SendResult, match_replies
 
 if TYPE_CHECKING:
     from clicksms.account import Account
     from clicksms.ratelimit import RateLimiter
 
-MAX_RECIPIENTS = 300
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"

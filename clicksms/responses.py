@@ -39,7 +39,7 @@ class GatewayErr:
 
     @property
     def message(self) -> str:
-        return describe_error(self.code, clip(self.text))
+        return describe_error(self.code, quote(self.text))  # it may end up in the journal
 
 
 class MessageState(NamedTuple):
