@@ -9,10 +9,11 @@ thread writes to the journal, worker threads only talk to the gateway. Whatever 
 
 from __future__ import annotations
 
+import queue
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -144,6 +145,9 @@ class BulkSender:
         # is safe: a resume asks the gateway about them by client message ID.
         self._unsaved: list[JobRow] = []
         self._last_stamp = 0  # last time-based client ID, so two are never equal
+        # Finished requests, in the order they finish: O(1) per answer, unlike
+        # concurrent.futures.wait, which walks every request in flight on each call.
+        self._finished: queue.SimpleQueue[Future[_Outcome]] = queue.SimpleQueue()
 
     # ---------------------------------------------------------------- coordinating thread
     def run(self) -> RunResult:
@@ -187,7 +191,9 @@ class BulkSender:
             except BaseException:
                 self._unsaved = unsaved + self._unsaved  # rolled back: still to be written
                 raise
-            in_flight[pool.submit(self._send, batch, client_id)] = batch
+            future = pool.submit(self._send, batch, client_id)
+            in_flight[future] = batch
+            future.add_done_callback(self._finished.put)
             submitted = True
         return submitted
 
@@ -225,18 +231,38 @@ class BulkSender:
         timeout: float | None = None,
     ) -> None:
         """Record finished requests; a second Ctrl-C while waiting gives up waiting."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while in_flight:
             try:
-                done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+                done = [self._next_finished(deadline)]
+            except queue.Empty:
+                return
             except KeyboardInterrupt:
                 self._stop(STOP_INTERRUPTED, "interrupted")
                 return  # the unanswered rows stay in flight: reconciled on --resume
+            while True:  # everything else that has finished meanwhile, without waiting
+                try:
+                    done.append(self._finished.get_nowait())
+                except queue.Empty:
+                    break
             for future in done:
-                del in_flight[future]
-                self._record(future.result())
-            if not until_empty or not done:
+                if in_flight.pop(future, None) is not None:
+                    self._record(future.result())
+            if not until_empty:
                 return
         self._save()
+
+    def _next_finished(self, deadline: float | None) -> Future[_Outcome]:
+        """The next finished request; short waits keep Ctrl-C prompt. queue.Empty at deadline."""
+        while True:
+            wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if wait <= 0:
+                raise queue.Empty
+            try:
+                return self._finished.get(timeout=wait)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
 
     def _save(self) -> None:
         """Write the settled rows still held in memory."""
