@@ -148,8 +148,8 @@ def check_content(content: Content, options: SendOptions, recipients: int) -> No
             )
     elif options.msg_type in BINARY_TYPES:
         raise UsageError(
-            f"--msg-type {options.msg_type} carries a binary payload: give it with --data HEX "
-            "instead of text"
+            f"--msg-type {options.msg_type} carries a binary payload: send it with "
+            "`clicksms send --data HEX` instead of text"
         )
     elif options.max_parts is not None and content.parts > options.max_parts:
         raise UsageError(

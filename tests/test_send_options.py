@@ -202,7 +202,8 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
         ),
         (
             ["-t", "hello", "--msg-type", "SMS_NOKIA_VCARD"],
-            "--msg-type SMS_NOKIA_VCARD carries a binary payload: give it with --data HEX",
+            "--msg-type SMS_NOKIA_VCARD carries a binary payload: send it with "
+            "`clicksms send --data HEX`",
         ),
         (["-t", "hi", "--max-credits", "1.5"], "must be a whole number of credits"),
         (["-t", "hi", "--max-credits", "0"], "must be a whole number of credits"),
