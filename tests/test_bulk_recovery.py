@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from conftest import sent_ops
+from conftest import PASSWORD, sent_ops
 
 from clicksms.journal import JobRow, Journal, client_message_id, default_journal_path
 from clicksms.options import SendOptions
@@ -155,3 +155,29 @@ def test_progress_bar_on_a_terminal(creds, tmp_path: Path) -> None:
     assert b"3 sent, 0 failed" in shown
     assert b"internal error" not in shown
     assert len(creds.ledger) == 3
+
+
+def test_a_reader_that_stops_early_keeps_the_exit_code(creds, tmp_path: Path) -> None:
+    """`bulk -o json | head` must not turn a good run into exit 1 or lose the summary."""
+    import subprocess
+
+    source = tmp_path / "n.csv"
+    source.write_text("phone\n" + "".join(f"2782{n}\n" for n in range(1000000, 1000900)))
+    env = {
+        **os.environ,
+        "CLICKSMS_ENDPOINT": creds.endpoint,
+        "CLICKSMS_API_ID": "3512345",
+        "CLICKSMS_USER": "sandbox",
+        "CLICKSMS_PASSWORD": PASSWORD,
+    }
+    args = [sys.executable, "-m", "clicksms", "bulk", str(source), "-t", "x", "--rate", "0"]
+    proc = subprocess.Popen(
+        [*args, "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"[\n"
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "900 sent, 0 failed" in err
+    assert len(creds.ledger) == 900
