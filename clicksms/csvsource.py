@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from clicksms.errors import UsageError
+from clicksms.template import column_named
 
 MIB = 1024 * 1024
 FIELD_LIMIT = MIB  # no SMS template needs a longer cell; longer means a quote left open
@@ -190,7 +191,7 @@ class CsvSource:
     def _resolve_number_column(self, spec: str, given: str) -> int:
         """``--number-column`` as a header name (any case) or a 1-based index."""
         if self.header is not None:
-            found = _find_name(spec, self.columns)
+            found = column_named(spec, self.columns)
             if found is not None:
                 return found
         width = len(self.columns)
@@ -526,7 +527,7 @@ def _detect_header(records: list[list[str]], spec: str | None) -> bool:
     if not records:
         return False
     first, rest = records[0], records[1:]
-    if spec and not _is_index(spec) and _find_name(spec, [c.strip() for c in first]) is not None:
+    if spec and not _is_index(spec) and column_named(spec, [c.strip() for c in first]) is not None:
         return True
     index = int(spec) - 1 if spec and _is_index(spec) else None
     if index is None and rest:
@@ -542,18 +543,6 @@ def _detect_header(records: list[list[str]], spec: str | None) -> bool:
 
 def _is_index(spec: str) -> bool:
     return spec.isascii() and spec.isdigit()
-
-
-def _find_name(spec: str, columns: Sequence[str]) -> int | None:
-    """Index of the column named ``spec``: exactly, else ignoring case."""
-    for i, name in enumerate(columns):
-        if name == spec:
-            return i
-    folded = spec.casefold()
-    for i, name in enumerate(columns):
-        if name.casefold() == folded:
-            return i
-    return None
 
 
 def _hint(name: str) -> int:

@@ -154,8 +154,11 @@ def _compile(literals: list[str], slots: list[str]) -> str:
     return "".join(parts)
 
 
-def _resolve(name: str, columns: Sequence[str]) -> int | None:
-    """Column index for a placeholder: exact name, any case, then a 1-based index."""
+def column_named(name: str, columns: Sequence[str]) -> int | None:
+    """Index of the column called ``name``: exactly, else ignoring case (None if none).
+
+    The one rule for naming a column, shared by placeholders and ``--number-column``.
+    """
     for i, column in enumerate(columns):
         if column == name:
             return i
@@ -163,6 +166,14 @@ def _resolve(name: str, columns: Sequence[str]) -> int | None:
     for i, column in enumerate(columns):
         if column.casefold() == folded:
             return i
+    return None
+
+
+def _resolve(name: str, columns: Sequence[str]) -> int | None:
+    """Column index for a placeholder: exact name, any case, then a 1-based index."""
+    found = column_named(name, columns)
+    if found is not None:
+        return found
     if name.isascii() and name.isdigit() and 1 <= int(name) <= len(columns):
         return int(name) - 1
     return None
