@@ -234,7 +234,7 @@ class BulkSender:
         deadline = None if timeout is None else time.monotonic() + timeout
         while in_flight:
             try:
-                done = [self._next_finished(deadline)]
+                done = [self._next_finished(in_flight, deadline)]
             except queue.Empty:
                 return
             except KeyboardInterrupt:
@@ -252,8 +252,14 @@ class BulkSender:
                 return
         self._save()
 
-    def _next_finished(self, deadline: float | None) -> Future[_Outcome]:
-        """The next finished request; short waits keep Ctrl-C prompt. queue.Empty at deadline."""
+    def _next_finished(
+        self, in_flight: dict[Future[_Outcome], list[JobRow]], deadline: float | None
+    ) -> Future[_Outcome]:
+        """The next finished request; queue.Empty at the deadline.
+
+        Short waits keep Ctrl-C prompt. A Ctrl-C can land just after a finished request was
+        taken off the queue, so each wait also looks for a finished one the queue lost.
+        """
         while True:
             wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if wait <= 0:
@@ -261,6 +267,9 @@ class BulkSender:
             try:
                 return self._finished.get(timeout=wait)
             except queue.Empty:
+                lost = next((f for f in in_flight if f.done()), None)
+                if lost is not None:
+                    return lost
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
 
