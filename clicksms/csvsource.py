@@ -21,7 +21,7 @@ from itertools import chain
 from types import TracebackType
 from typing import BinaryIO
 
-from clicksms.errors import UsageError
+from clicksms.errors import UsageError, unreadable
 from clicksms.template import column_named
 
 MIB = 1024 * 1024
@@ -405,14 +405,8 @@ def _open(path: str, stdin: BinaryIO | None) -> tuple[BinaryIO, bool, str]:
         return (stdin if stdin is not None else sys.stdin.buffer), False, "<stdin>"
     try:
         return open(path, "rb"), True, path
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a CSV file") from None
-    except PermissionError:
-        raise UsageError(f"{path} cannot be read: permission denied") from None
     except OSError as exc:
-        raise UsageError(f"{path} cannot be read: {exc.strerror or exc}") from None
+        raise unreadable(exc, path, "CSV file") from None
 
 
 def _size(stream: BinaryIO) -> int | None:

@@ -116,3 +116,14 @@ def counts_exit_code(succeeded: int, failed: int) -> ExitCode:
     if failed == 0:
         return ExitCode.OK
     return ExitCode.PARTIAL if succeeded else ExitCode.REJECTED
+
+
+def unreadable(exc: OSError, where: str, kind: str = "file") -> UsageError:
+    """One line for an input file that cannot be opened (``where`` names it for the user)."""
+    if isinstance(exc, FileNotFoundError):
+        return UsageError(f"{where}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return UsageError(f"{where} is a directory, not a {kind}")
+    if isinstance(exc, PermissionError):
+        return UsageError(f"{where} cannot be read: permission denied")
+    return UsageError(f"{where} cannot be read: {exc.strerror or exc}")

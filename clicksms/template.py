@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from clicksms.errors import UsageError
+from clicksms.errors import UsageError, unreadable
 
 MAX_TEMPLATE_BYTES = 64 * 1024  # 35 SMS parts are ~5,400 characters; more is the wrong file
 
@@ -209,14 +209,8 @@ def _read_template_file(path: str) -> str:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_TEMPLATE_BYTES + 1)
-    except FileNotFoundError:
-        raise UsageError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{where} is a directory, not a file") from None
-    except PermissionError:
-        raise UsageError(f"{where} cannot be read: permission denied") from None
     except OSError as exc:
-        raise UsageError(f"{where} cannot be read: {exc.strerror or exc}") from None
+        raise unreadable(exc, where) from None
     if len(data) > MAX_TEMPLATE_BYTES:
         raise UsageError(f"{where} is larger than 64 KiB: is it the right file?")
     try:

@@ -246,15 +246,17 @@ def test_server_closing_an_idle_connection_means_a_clean_reconnect(serve, client
     assert len(server.bodies) == 2, "the second call went out exactly once"
 
 
+def answer_for_its_number(head: bytes, body: bytes) -> bytes:
+    """A sendmsg answer naming the request's own number, so mixed-up replies show."""
+    match = re.search(rb"<to>(\d+)</to>", body)
+    assert match is not None
+    return http(envelope("sendmsg", f"ID: {'b' * 32} To: {match.group(1).decode()}"))
+
+
 def test_each_thread_has_its_own_connection(serve, client_for) -> None:
     """8 threads x 50 calls: each answer is the one for that thread's own request."""
 
-    def answer(head: bytes, body: bytes) -> bytes:
-        match = re.search(rb"<to>(\d+)</to>", body)
-        assert match is not None
-        return http(envelope("sendmsg", f"ID: {'b' * 32} To: {match.group(1).decode()}"))
-
-    server = serve(answer)
+    server = serve(answer_for_its_number)
     client = client_for(server.endpoint)
     failures: list[str] = []
 
@@ -1117,12 +1119,7 @@ def test_a_shape_that_disagrees_with_zeep_is_never_used(client_for) -> None:
 def test_threads_learn_and_share_one_shape(serve, client_for) -> None:
     """8 threads start at once on a fresh client; each gets its own answers throughout."""
 
-    def answer(head: bytes, body: bytes) -> bytes:
-        match = re.search(rb"<to>(\d+)</to>", body)
-        assert match is not None
-        return http(envelope("sendmsg", f"ID: {'b' * 32} To: {match.group(1).decode()}"))
-
-    server = serve(answer)
+    server = serve(answer_for_its_number)
     client = client_for(server.endpoint)
     start = threading.Barrier(8)
     failures: list[str] = []
