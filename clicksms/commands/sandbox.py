@@ -34,15 +34,35 @@ def sandbox_command(
             help="Route table entry, repeatable: 44=1.5 (credits per part) or 1=none (no route).",
         ),
     ] = None,
+    fault: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            metavar="SPEC",
+            help="Inject a fault, repeatable; SPEC syntax and kinds below.",
+        ),
+    ] = None,
 ) -> None:
     """Run a local Clickatell-compatible SOAP server in the foreground (Ctrl-C stops it).
 
     \b
         clicksms sandbox --port 8080 --ledger sent.jsonl
         clicksms sandbox --coverage 44=1.5 --coverage 1=none --delivery-seconds 60
+        clicksms sandbox --fault drop-after,ops=sendmsg,after=2,times=1
+
+    \b
+    --fault SPEC is KIND[,ops=OP+OP][,after=N][,times=N][,seconds=S]
+      KIND     latency (seconds= required), drop-before, drop-after, http-500,
+               http-503 (seconds= is Retry-After, 1), malformed-xml, soap-fault,
+               slow-drip (seconds= between bytes, 1), expire-session,
+               err-130 (seconds= until the limit lifts, 60), no-credit, err-901
+      ops      SOAP operations it applies to, e.g. sendmsg+querymsg (default: all)
+      after    let N matching requests through first (default 0)
+      times    hit N requests, then stop (default: until cleared)
+    While it runs: GET (list), POST (add: JSON or specs), DELETE (clear)
+    http://HOST:PORT/sandbox/faults
     """
     from clicksms.errors import UsageError
-    from clicksms.sandbox import parse_coverage
+    from clicksms.sandbox import parse_coverage, parse_spec
     from clicksms.sandbox.foreground import run_foreground
 
     if ctx.obj.use_sandbox:
@@ -52,6 +72,12 @@ def sandbox_command(
         routes = parse_coverage(coverage or [])
     except ValueError as exc:
         raise UsageError(f"--coverage: {exc}") from None
+    faults = []
+    for spec in fault or []:
+        try:
+            faults.append(parse_spec(spec))
+        except ValueError as exc:
+            raise UsageError(f"--fault {spec!r}: {exc}") from None
 
     run_foreground(
         host=host,
@@ -62,4 +88,5 @@ def sandbox_command(
         latency=latency,
         coverage=routes,
         delivery_seconds=delivery_seconds,
+        faults=faults,
     )

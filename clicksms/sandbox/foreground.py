@@ -8,7 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from clicksms.sandbox import DEFAULT_COVERAGE, Sandbox, SandboxConfig
+from clicksms.sandbox import (
+    CONTROL_PATH,
+    DEFAULT_COVERAGE,
+    ENDPOINT_PATH,
+    Fault,
+    Sandbox,
+    SandboxConfig,
+)
 
 #: Lets a demo or a test fix the sandbox password without putting it on the command line.
 PASSWORD_ENV = "CLICKSMS_SANDBOX_PASSWORD"
@@ -24,12 +31,14 @@ def run_foreground(
     latency: float,
     coverage: dict[str, float | None] | None = None,
     delivery_seconds: float = 5.0,
+    faults: list[Fault] | None = None,
 ) -> None:
     """Serve until Ctrl-C, after printing the endpoint and matching credentials.
 
     ``coverage`` (e.g. from ``parse_coverage``) is laid over the default route table rather
     than replacing it, so the documented magic number 27820000114 stays unroutable unless
-    the user routes it explicitly.
+    the user routes it explicitly. ``faults`` (from ``parse_spec``) are active from the
+    first request.
     """
     from clicksms.errors import UsageError
 
@@ -55,6 +64,7 @@ def run_foreground(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     sandbox = Sandbox(config)
+    sandbox.faults.extend(faults or [])
     try:
         sandbox.start()
     except OSError as exc:
@@ -68,6 +78,10 @@ def run_foreground(
     out.write(f"  export CLICKSMS_PASSWORD={password}\n")
     if ledger is not None:
         out.write(f"Accepted messages are appended to {ledger}\n")
+    control = sandbox.endpoint.removesuffix(ENDPOINT_PATH) + CONTROL_PATH
+    for fault in faults or []:
+        out.write(f"Fault injected: {fault.spec}\n")
+    out.write(f"Faults: GET, POST or DELETE {control}\n")
     out.write("Press Ctrl-C to stop.\n")
     out.flush()
     try:

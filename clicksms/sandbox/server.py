@@ -3,12 +3,17 @@
 Keep-alive and concurrent connections are supported because Clickatell encourages both
 (API.md §1). Each response is written in one go on a TCP_NODELAY socket so that small
 request/response exchanges do not hit the ~40 ms Nagle/delayed-ACK stall.
+
+Injected faults (``faults.py`` decides when) are acted out here, in ``_Handler._inject``;
+``CONTROL_PATH`` lets another process list (GET), add (POST) and clear (DELETE) them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import json
+import math
 import re
 import selectors
 import socket
@@ -25,11 +30,24 @@ from urllib.parse import urlsplit
 from clicksms.sandbox import soapxml
 from clicksms.sandbox.clock import Clock
 from clicksms.sandbox.config import SandboxConfig
-from clicksms.sandbox.gateway import Gateway, GatewayFault
+from clicksms.sandbox.faults import Fault, Faults, parse_control_body
+from clicksms.sandbox.gateway import Gateway, GatewayFault, err
 
 ENDPOINT_PATH = "/soap/document_literal/webservice"
+CONTROL_PATH = "/sandbox/faults"  # the fault control endpoint (JSON)
 MAX_BODY = 8 * 1024 * 1024  # bytes, before and after gzip decoding
 XML_TYPE = "text/xml; charset=utf-8"
+JSON_TYPE = "application/json"
+HTML_TYPE = "text/html; charset=utf-8"
+_HTML_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head>"
+    "<body><h1>{reason}</h1><p>{text}</p><hr></body></html>\n"
+)
+_HTML_TEXT = {
+    500: "The server encountered an internal error and was unable to complete your request.",
+    503: "The server is temporarily unable to service your request. Please try again later.",
+}
+SOAP_FAULT_TEXT = "Internal server error (injected by the sandbox)"
 _SOAP_ADDRESS = re.compile(rb'(<(?:\w+:)?address\b[^>]*?\blocation=")[^"]*(")')
 
 
@@ -43,6 +61,12 @@ def rewrite_wsdl(wsdl: bytes, endpoint: str) -> bytes:
     """Point every ``soap:address location`` at ``endpoint``."""
     value = endpoint.replace("&", "&amp;").replace('"', "&quot;").encode("utf-8")
     return _SOAP_ADDRESS.sub(lambda m: m.group(1) + value + m.group(2), wsdl)
+
+
+def _session_id(request: soapxml.SoapRequest) -> str | None:
+    """The session the request authenticates with, read as the gateway does (first value)."""
+    values = (value for name, value in request.fields if name == "session_id" and value is not None)
+    return next(values, None) or None
 
 
 class _BadRequest(Exception):
@@ -65,7 +89,7 @@ class _Server(ThreadingHTTPServer):
         self.sandbox = sandbox
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
-        self._stop_requested = threading.Event()
+        self.stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         super().__init__(address, _Handler)
@@ -76,16 +100,16 @@ class _Server(ThreadingHTTPServer):
             with selectors.DefaultSelector() as selector:
                 selector.register(self, selectors.EVENT_READ)
                 selector.register(self._wake_r, selectors.EVENT_READ)
-                while not self._stop_requested.is_set():
+                while not self.stop_requested.is_set():
                     for key, _ in selector.select():
-                        if key.fileobj is self and not self._stop_requested.is_set():
+                        if key.fileobj is self and not self.stop_requested.is_set():
                             self._handle_request_noblock()
         finally:
             self._stopped.set()
 
     def stop_loop(self) -> None:
         """Ask run() to return and wait for it; only call when run() has been started."""
-        self._stop_requested.set()
+        self.stop_requested.set()
         with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
         self._stopped.wait()
@@ -160,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------- methods
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        if url.path == CONTROL_PATH:
+            self._send_json(200, self.server.sandbox.faults.active())
+            return
         if url.path != ENDPOINT_PATH:
             self._send_text(404, "Not Found")
             return
@@ -180,6 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_text(exc.status, exc.message)
             return
         url = urlsplit(self.path)
+        if url.path == CONTROL_PATH:
+            self._add_faults(body)
+            return
         if url.path != ENDPOINT_PATH:
             self._send_text(404, "Not Found")
             return
@@ -190,17 +220,133 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_fault("Client", "The endpoint URL must not carry a query string (?wsdl)")
             return
         try:
-            body = self._decode_body(body)
-            request = soapxml.parse_request(body)
-            returns = sandbox.gateway.dispatch(request.op, request.fields)
+            request = soapxml.parse_request(self._decode_body(body))
         except _BadRequest as exc:
             self._send_fault("Client", exc.message, exc.status)
-        except (soapxml.SoapFault, GatewayFault) as exc:
+            return
+        except soapxml.SoapFault as exc:
             self._send_fault(exc.code, exc.message)
+            return
         except Exception as exc:  # answer instead of dropping the connection
             self._send_fault("Server", f"Internal sandbox error: {type(exc).__name__}: {exc}")
+            return
+        fault = sandbox.faults.take(request.op, has_session=bool(_session_id(request)))
+        if fault is None:
+            self._send(*self._process(request))
         else:
-            self._send(200, soapxml.build_response(request.op, returns))
+            self._inject(fault, request)
+
+    def do_DELETE(self) -> None:
+        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+            try:
+                self._read_body()  # keep the keep-alive stream in step
+            except _BadRequest as exc:
+                self.close_connection = True
+                self._send_text(exc.status, exc.message)
+                return
+        if urlsplit(self.path).path != CONTROL_PATH:
+            self._send_text(405, "Only the fault control endpoint takes DELETE")
+            return
+        self._send_json(200, {"cleared": self.server.sandbox.faults.clear()})
+
+    # ------------------------------------------------------------------ processing
+    def _process(self, request: soapxml.SoapRequest) -> tuple[int, bytes]:
+        """Run the request through the gateway: (HTTP status, SOAP body)."""
+        try:
+            returns = self.server.sandbox.gateway.dispatch(request.op, request.fields)
+        except GatewayFault as exc:
+            return 500, soapxml.build_fault(exc.code, exc.message)
+        except Exception as exc:  # answer instead of dropping the connection
+            message = f"Internal sandbox error: {type(exc).__name__}: {exc}"
+            return 500, soapxml.build_fault("Server", message)
+        return 200, soapxml.build_response(request.op, returns)
+
+    # ---------------------------------------------------------------------- faults
+    def _inject(self, fault: Fault, request: soapxml.SoapRequest) -> None:
+        """Act out one fault. Only the kinds processed below reach the gateway and ledger."""
+        kind, op = fault.kind, request.op
+        if kind == "drop-before":
+            self.close_connection = True  # nothing written: the client sees the line go dead
+            return
+        if kind in ("http-500", "http-503"):
+            status = 500 if kind == "http-500" else 503
+            reason = self.responses[status][0]
+            page = _HTML_PAGE.format(status=status, reason=reason, text=_HTML_TEXT[status])
+            extra = {} if status == 500 else {"Retry_After": str(math.ceil(fault.seconds or 0))}
+            self._send(status, page.encode("utf-8"), HTML_TYPE, **extra)
+            return
+        if kind == "soap-fault":
+            self._send_fault("Server", SOAP_FAULT_TEXT)
+            return
+        if kind in ("err-130", "err-901"):
+            self._send(200, soapxml.build_response(op, [self._error_text(fault)]))
+            return
+        gateway = self.server.sandbox.gateway
+        if kind == "expire-session":
+            gateway.expire_session(_session_id(request) or "")
+        elif kind == "no-credit":
+            gateway.set_balance(0.0)
+        status, body = self._process(request)
+        if kind == "drop-after":
+            self.close_connection = True  # processed (ledger, credits), never answered
+        elif kind == "malformed-xml":
+            self._send(200, body[: len(body) // 2])  # processed; the answer is cut short
+        elif kind == "slow-drip":
+            self._drip(fault, status, body)
+        elif kind == "latency" and not self._pause(fault.seconds or 0.0):
+            self.close_connection = True  # the sandbox is stopping
+        else:  # latency, expire-session, no-credit: the gateway's own answer
+            self._send(status, body)
+
+    def _error_text(self, fault: Fault) -> str:
+        if fault.kind == "err-901":
+            return err(901)
+        until = math.ceil(self.server.sandbox.gateway.clock() + (fault.seconds or 0.0))
+        return f"ERR: 130, Maximum MT limit exceeded until {until}"
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep, but wake when the sandbox stops; False if it did."""
+        return not self.server.stop_requested.wait(seconds)
+
+    def _drip(self, fault: Fault, status: int, body: bytes) -> None:
+        """Valid status line and headers, then the body one byte per chunk every
+        ``fault.seconds``, then spaces (legal after an XML document) while the fault is
+        active. Clearing the fault sends the rest; a stop or a hang-up ends it unfinished."""
+        self.send_response(status)
+        self.send_header("Content-Type", XML_TYPE)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        try:
+            while True:
+                byte = body[sent : sent + 1] or b" "
+                sent = min(sent + 1, len(body))
+                self.wfile.write(b"1\r\n" + byte + b"\r\n")
+                self.wfile.flush()
+                if not self._pause(fault.seconds or 1.0):
+                    self.close_connection = True
+                    return
+                if not fault.active:
+                    break
+            rest = body[sent:]
+            if rest:
+                self.wfile.write(f"{len(rest):x}\r\n".encode() + rest + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client hung up, or stop() cut the connection
+            self.close_connection = True
+
+    # ---------------------------------------------------------------- control endpoint
+    def _add_faults(self, body: bytes) -> None:
+        try:
+            added = parse_control_body(body)
+        except ValueError as exc:
+            self._send_text(400, f"bad fault: {exc}")
+            return
+        self.server.sandbox.faults.extend(added)
+        self._send_json(201, [fault.as_dict() for fault in added])
+
+    def _send_json(self, status: int, data: object) -> None:
+        self._send(status, (json.dumps(data) + "\n").encode("utf-8"), JSON_TYPE)
 
     # --------------------------------------------------------------------- bodies
     def _read_body(self) -> bytes:
@@ -257,12 +403,14 @@ class Sandbox:
     """A local Clickatell-compatible Document/Literal SOAP server.
 
     ``start()`` binds and serves from a daemon thread; ``serve_forever()`` serves in the
-    calling thread. State lives in ``gateway`` and survives stop()/start().
+    calling thread. State lives in ``gateway`` and survives stop()/start(), as do the
+    injected ``faults`` (``sandbox.faults.add("drop-after", ops={"sendmsg"}, times=1)``).
     """
 
     def __init__(self, config: SandboxConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or SandboxConfig()
         self.gateway = Gateway(self.config, clock)
+        self.faults = Faults()
         self._wsdl_template = load_wsdl()
         self.wsdl_bytes = b""
         self._httpd: _Server | None = None
