@@ -129,6 +129,9 @@ class Planner:
         except MissingColumn as exc:
             reason = f"row has no value for {{{exc.column}}}"
             return PlannedRow(row.row, raw, INVALID, number, error=reason)
+        if not text.strip():  # prepare()'s "pass --text" advice does not fit a row
+            reason = "message is empty: the template's columns are blank in this row"
+            return PlannedRow(row.row, raw, INVALID, number, text, error=reason)
         message = self.messages.get(text)
         if isinstance(message, str):
             return PlannedRow(row.row, raw, INVALID, number, text, error=message)

@@ -32,13 +32,16 @@ SAMPLE_LINES = 200
 SAMPLE_CHARS = 64 * 1024
 DELIMITERS = (",", ";", "\t")
 
+#: Every BOM with the codec and byte order it announces. UTF-32 LE comes before UTF-16 LE:
+#: it starts with the same two bytes.
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
     (codecs.BOM_UTF8, "utf-8"),
 )
+_UTF16_HINT = " (UTF-16 text? pass --encoding utf-16)"
 _NUMBER_NOISE = re.compile(r"[\s\-.()]")
 _NUMBER_SHAPE = re.compile(r"(?:\+|00)?[0-9]{7,15}")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
@@ -127,8 +130,11 @@ class CsvSource:
     ) -> None:
         """Read the sample and decide everything that must be known before sending."""
         first = self._peek()
+        self._head = first[:64]
         if encoding is None:
             self._codec = _bom_codec(first)
+        else:
+            self._codec = self._fit_bom(first, encoding)
         self._label = _label(encoding, self._codec)
         self._decoder = codecs.getincrementaldecoder(self._codec)()
         lines = chain.from_iterable(self._line_batches(first))
@@ -151,6 +157,28 @@ class CsvSource:
                 break
             data += chunk
         return data
+
+    def _fit_bom(self, first: bytes, encoding: str) -> str:
+        """The codec for ``--encoding``, checked against a BOM and given a byte order if needed.
+
+        A BOM that contradicts ``--encoding`` would turn the header into mojibake, so it is
+        refused; ``utf-16``/``utf-32`` without a BOM would make Python's decoder fail, so the
+        byte order is read from where the NUL bytes of ASCII text fall.
+        """
+        name = codecs.lookup(self._codec).name
+        marks = [codec for bom, codec in _BOMS if first.startswith(bom)]
+        if marks:
+            if any(mark.startswith(name) for mark in marks) or (
+                name == "utf-8-sig" and "utf-8" in marks
+            ):
+                return self._codec
+            raise UsageError(
+                f"{self.name} starts with a {marks[0].upper()} byte order mark but --encoding "
+                f"{encoding} was given: drop --encoding"
+            )
+        if name in ("utf-16", "utf-32"):
+            return f"{name}-be" if first[:1] == b"\x00" else f"{name}-le"
+        return self._codec
 
     def _read_sample(self, head_lines: int) -> list[tuple[int, list[str]]]:
         """Parse the sampled lines for real, so CSV mistakes in them surface now."""
@@ -312,6 +340,11 @@ class CsvSource:
                 good = pending + self._decoded_before(exc, state)
                 yield from _complete_lines(good)
                 raise self._decode_error(exc, done + good.count("\n") + 1) from None
+            except UnicodeError as exc:  # exotic codecs (idna, …) fail without a position
+                raise UsageError(
+                    f"{self.name} cannot be read as {self._label} ({exc}): pass the file's real "
+                    "encoding with --encoding"
+                ) from None
             self.bytes_read += len(data)
             if bom and text:
                 text, bom = text.removeprefix("\ufeff"), False
@@ -349,9 +382,10 @@ class CsvSource:
         bad = exc.object[exc.start : exc.start + 1]
         byte = f" (byte 0x{bad[0]:02x})" if bad else ""
         if b"\x00" in exc.object and "\x00".encode(self._codec) == b"\x00":
+            hint = _UTF16_HINT if _looks_utf16(self._head) else ""
             return UsageError(
                 f"{self.name} line {line} is not text{byte} and the file contains NUL bytes: "
-                "is this a CSV file?"
+                f"is this a CSV file?{hint}"
             )
         if self._label == "UTF-8":
             hint = "pass --encoding, e.g. --encoding cp1252"
@@ -363,7 +397,7 @@ class CsvSource:
         start = buf.rfind("\n", 0, at) + 1
         probe = buf[start : start + 64]
         utf16 = len(probe) >= 4 and ("\x00" * (len(probe) // 2) in (probe[0::2], probe[1::2]))
-        hint = " (UTF-16 text? pass --encoding utf-16)" if utf16 else ""
+        hint = _UTF16_HINT if utf16 or _looks_utf16(self._head) else ""
         return UsageError(f"{self.name} line {line} contains NUL bytes: is this a CSV file?{hint}")
 
 
@@ -388,8 +422,19 @@ def _bom_codec(first: bytes) -> str:
     """UTF-8 unless a byte order mark says otherwise: a BOM is unambiguous."""
     for bom, codec in _BOMS:
         if first.startswith(bom):
-            return codec
+            return codec.removesuffix("-le").removesuffix("-be")  # the decoder eats the BOM
     return "utf-8"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Mostly-Latin UTF-16 without a BOM: NUL in (nearly) every other byte, and only there."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return any(
+        zeros.count(0) * 4 >= len(zeros) * 3 and others.count(0) * 4 <= len(others)
+        for zeros, others in ((even, odd), (odd, even))
+    )
 
 
 def _label(encoding: str | None, codec: str) -> str:

@@ -19,6 +19,8 @@ MAX_VALIDITY = 24 * 60  # validity ceiling in the 2009 spec: 1440 minutes
 _UNITS = {"d": 24 * 60, "h": 60, "m": 1}
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+#: datetime's own words for a field out of range ("day is out of range for month", …).
+_OUT_OF_RANGE = re.compile(r"(?:year|month|day|hour|minute|second)\b[^(]*$")
 
 
 def parse_duration(text: str, option: str) -> int:
@@ -57,7 +59,9 @@ def parse_clock_time(text: str, now: datetime) -> datetime:
         return at if at > local else at + timedelta(days=1)
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+    except ValueError as exc:
+        if _OUT_OF_RANGE.match(str(exc)):  # the right shape, a day or hour that does not exist
+            raise UsageError(f"--deliver-at {text!r} does not exist: {exc}") from None
         raise UsageError(
             f"--deliver-at {text!r} is not a time: use 2026-11-26T09:00 (local), "
             "2026-11-26T07:00Z, or 09:00"

@@ -1,5 +1,6 @@
 """``clicksms bulk``: a CSV file of numbers, one message each, every row sent exactly once."""
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -180,7 +181,7 @@ def bulk(
 
 def _check_combinations(request: "BulkRequest") -> None:
     """Flags that contradict each other, refused before reading anything."""
-    if not (request.rate == 0 or request.rate >= 1):
+    if not (request.rate == 0 or 1 <= request.rate < math.inf):  # inf: 0 means no limit
         raise UsageError(f"--rate {request.rate:g}: use 0 (no limit) or at least 1 per second")
     if request.results is not None and request.results.suffix.lower() not in (".csv", ".json"):
         raise UsageError(f"--results {request.results}: the file name must end in .csv or .json")
