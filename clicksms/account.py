@@ -2,7 +2,9 @@
 
 Reuses the stored session while it is fresh, authenticates when it is not, and on ``ERR: 003``
 re-authenticates once and repeats the call — safe, because 003 means the gateway accepted
-nothing. Commands call :meth:`Account.call` and never see session IDs.
+nothing. Every exchange (logins included) goes through :mod:`clicksms.retry`, which repeats
+it only where that cannot duplicate a message. Commands call :meth:`Account.call` and never
+see session IDs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from clicksms.config import Settings
 from clicksms.errors import AuthError, ClickSmsError, NetworkError
 from clicksms.render import warn
 from clicksms.responses import parse_session_id, session_expired
+from clicksms.retry import RetryPolicy, call_with_retries
 from clicksms.session import SessionStore, StoredSession
 
 #: Re-writing the session file on every call would cost a disk write per request in bulk;
@@ -40,6 +43,7 @@ class Account:
         self._password = password
         self._clock = clock
         self._client: Any = None
+        self._retry = RetryPolicy(settings.retries, settings.retry_delay)
         self._session: StoredSession | None = None
         # bulk calls from several threads: one login at a time, one shared session.
         self._lock = threading.RLock()
@@ -50,7 +54,8 @@ class Account:
             if self._client is None:
                 from clicksms.soap import SoapClient
 
-                self._client = SoapClient(self.settings.endpoint, self.settings.timeout)
+                s = self.settings
+                self._client = SoapClient(s.endpoint, s.timeout, s.connect_timeout)
             return self._client
 
     def authenticate(self, replacing: StoredSession | None = None) -> StoredSession:
@@ -75,7 +80,7 @@ class Account:
                 f"{why or 'no password'}: set CLICKSMS_PASSWORD (environment or .env), "
                 "or run `clicksms auth` on a terminal"
             )
-        replies = self.client.call("auth", api_id=int(api_id), user=user, password=password)
+        replies = self._exchange("auth", api_id=int(api_id), user=user, password=password)
         session_id = parse_session_id(replies[0])
         now = self._clock()
         self._session = StoredSession(
@@ -111,12 +116,17 @@ class Account:
     def call(self, operation: str, **fields: Any) -> list[str]:
         """Call ``operation`` with the session; one transparent re-auth on ERR 003."""
         session = self.session()
-        replies = self.client.call(operation, session_id=session.session_id, **fields)
+        replies = self._exchange(operation, session_id=session.session_id, **fields)
         if session_expired(replies):
             session = self._renew(session)
-            replies = self.client.call(operation, session_id=session.session_id, **fields)
+            replies = self._exchange(operation, session_id=session.session_id, **fields)
         self._touch()
         return replies
+
+    def _exchange(self, operation: str, **fields: Any) -> list[str]:
+        """One SOAP call, repeated only where :mod:`clicksms.retry` says it is safe."""
+        client = self.client
+        return call_with_retries(operation, lambda: client.call(operation, **fields), self._retry)
 
     def _renew(self, expired: StoredSession) -> StoredSession:
         """A new session after ERR 003; threads that hit the same expiry share one login."""

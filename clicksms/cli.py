@@ -51,7 +51,24 @@ def main_options(
     ] = None,
     timeout: Annotated[
         Optional[float],  # noqa: UP045
-        typer.Option(help="Seconds to wait for the gateway (env CLICKSMS_TIMEOUT; default 30)."),
+        typer.Option(
+            help="Seconds the gateway's whole answer may take (env CLICKSMS_TIMEOUT; default 30)."
+        ),
+    ] = None,
+    connect_timeout: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            "--connect-timeout",
+            help="Seconds to wait for a connection (env CLICKSMS_CONNECT_TIMEOUT; default 10).",
+        ),
+    ] = None,
+    retries: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--retries",
+            metavar="N",
+            help="Extra attempts for calls safe to repeat (env CLICKSMS_RETRIES; default 3).",
+        ),
     ] = None,
     allow_insecure_http: Annotated[
         bool,
@@ -88,6 +105,8 @@ def main_options(
         api_id=api_id,
         user=user,
         timeout=timeout,
+        connect_timeout=connect_timeout,
+        retries=retries,
         allow_insecure_http=allow_insecure_http,
         use_sandbox=sandbox,
     )

@@ -19,6 +19,9 @@ from clicksms.errors import ConfigError
 
 DEFAULT_ENDPOINT = "https://api.clickatell.com/soap/document_literal/webservice"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY = 0.5
 
 ENV_API_ID = "CLICKSMS_API_ID"
 ENV_USER = "CLICKSMS_USER"
@@ -27,6 +30,9 @@ ENV_ENDPOINT = "CLICKSMS_ENDPOINT"
 ENV_CONFIG_DIR = "CLICKSMS_CONFIG_DIR"
 ENV_COUNTRY = "CLICKSMS_COUNTRY"
 ENV_TIMEOUT = "CLICKSMS_TIMEOUT"
+ENV_CONNECT_TIMEOUT = "CLICKSMS_CONNECT_TIMEOUT"
+ENV_RETRIES = "CLICKSMS_RETRIES"
+ENV_RETRY_DELAY = "CLICKSMS_RETRY_DELAY"
 
 #: The flag that sets each variable, to name it when a flag is given but empty.
 _FLAGS = {
@@ -35,8 +41,12 @@ _FLAGS = {
     ENV_USER: "--user",
     ENV_COUNTRY: "--country",
     ENV_TIMEOUT: "--timeout",
+    ENV_CONNECT_TIMEOUT: "--connect-timeout",
+    ENV_RETRIES: "--retries",
 }
 _MAX_TIMEOUT = 3600.0
+_MAX_RETRIES = 10
+_MAX_RETRY_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,10 @@ class Settings:
     user: str | None
     password: str | None = field(repr=False)
     config_dir: Path
-    timeout: float
+    timeout: float  # read timeout: the whole answer must arrive within it
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    retries: int = DEFAULT_RETRIES  # extra attempts for a call that is safe to repeat
+    retry_delay: float = DEFAULT_RETRY_DELAY  # base of the exponential backoff
 
 
 class SettingsSource:
@@ -105,6 +118,8 @@ def load_settings(
     user: str | None = None,
     config_dir: str | None = None,
     timeout: float | None = None,
+    connect_timeout: float | None = None,
+    retries: int | None = None,
     allow_insecure_http: bool = False,
     source: SettingsSource | None = None,
 ) -> Settings:
@@ -126,8 +141,21 @@ def load_settings(
         user=src.get(ENV_USER, user),
         password=password,
         config_dir=_config_dir(src.get(ENV_CONFIG_DIR, config_dir)),
-        timeout=parse_timeout(src.get(ENV_TIMEOUT, None if timeout is None else str(timeout))),
+        timeout=parse_timeout(src.get(ENV_TIMEOUT, _text(timeout))),
+        connect_timeout=parse_timeout(
+            src.get(ENV_CONNECT_TIMEOUT, _text(connect_timeout)),
+            DEFAULT_CONNECT_TIMEOUT,
+            "connect timeout",
+            ENV_CONNECT_TIMEOUT,
+        ),
+        retries=parse_retries(src.get(ENV_RETRIES, _text(retries))),
+        retry_delay=parse_retry_delay(src.get(ENV_RETRY_DELAY)),
     )
+
+
+def _text(flag: float | None) -> str | None:
+    """A numeric flag as the string the environment would give (None: not given)."""
+    return None if flag is None else str(flag)
 
 
 def resolve_country(flag: str | None, source: SettingsSource | None = None) -> str | None:
@@ -189,17 +217,57 @@ def check_api_id(value: str | None) -> str | None:
     return value.strip()
 
 
-def parse_timeout(value: str | None) -> float:
+def parse_timeout(
+    value: str | None,
+    default: float = DEFAULT_TIMEOUT,
+    what: str = "timeout",
+    env: str = ENV_TIMEOUT,
+) -> float:
+    """Seconds in (0, 3600]; ``what`` and ``env`` name the setting in the error."""
     if value is None:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
+        return default
+    seconds = _number(value)
     if not math.isfinite(seconds) or not 0 < seconds <= _MAX_TIMEOUT:
-        shown = f"{seconds:g}" if math.isfinite(seconds) else str(value).strip()
         raise ConfigError(
-            f"timeout must be more than 0 and at most {_MAX_TIMEOUT:g} seconds, "
-            f"got {shown!r} (--timeout or CLICKSMS_TIMEOUT)"
+            f"{what} must be more than 0 and at most {_MAX_TIMEOUT:g} seconds, "
+            f"got {_shown(value, seconds)!r} ({_FLAGS[env]} or {env})"
         )
     return seconds
+
+
+def parse_retries(value: str | None) -> int:
+    """Extra attempts for calls that are safe to repeat: a whole number from 0 to 10."""
+    if value is None:
+        return DEFAULT_RETRIES
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > _MAX_RETRIES:
+        raise ConfigError(
+            f"retries must be a whole number from 0 to {_MAX_RETRIES}, "
+            f"got {_shown(value, math.nan)!r} (--retries or {ENV_RETRIES})"
+        )
+    return int(text)
+
+
+def parse_retry_delay(value: str | None) -> float:
+    """The first backoff in seconds (0 to 60); 0 retries at once (tests)."""
+    if value is None:
+        return DEFAULT_RETRY_DELAY
+    seconds = _number(value)
+    if not math.isfinite(seconds) or not 0 <= seconds <= _MAX_RETRY_DELAY:
+        raise ConfigError(
+            f"retry delay must be from 0 to {_MAX_RETRY_DELAY:g} seconds, "
+            f"got {_shown(value, seconds)!r} ({ENV_RETRY_DELAY})"
+        )
+    return seconds
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
+
+
+def _shown(value: str, number: float) -> str:
+    """How a refused number is quoted back: as read, or the raw text when it is not one."""
+    return f"{number:g}" if math.isfinite(number) else value.strip()[:40]

@@ -58,14 +58,20 @@ class NetworkError(ClickSmsError):
     """Connection, timeout or TLS trouble: we could not talk to the gateway.
 
     ``may_have_arrived`` is False only when the request provably never reached the server
-    (connection refused, DNS failure): then resending cannot duplicate a message.
+    (connection refused, DNS failure, connect timeout): then resending cannot duplicate a
+    message.
+    ``permanent`` marks a failure that asking again cannot cure (a redirect, an untrusted
+    certificate, XML refused for safety), so :mod:`clicksms.retry` does not repeat the call.
     """
 
     exit_code = ExitCode.NETWORK
 
-    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+    def __init__(
+        self, message: str, *, may_have_arrived: bool = True, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.may_have_arrived = may_have_arrived
+        self.permanent = permanent
 
 
 class ProtocolError(NetworkError):

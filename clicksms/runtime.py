@@ -31,11 +31,18 @@ class Runtime:
         api_id: str | None,
         user: str | None,
         timeout: float | None,
+        connect_timeout: float | None,
+        retries: int | None,
         allow_insecure_http: bool,
         use_sandbox: bool,
     ) -> None:
         self._ctx = ctx
-        self._flags = {"endpoint": endpoint, "api_id": api_id, "user": user, "timeout": timeout}
+        self._flags = {"endpoint": endpoint, "api_id": api_id, "user": user}
+        self._client_flags = {
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "retries": retries,
+        }
         self._allow_insecure_http = allow_insecure_http
         self.use_sandbox = use_sandbox
         self._settings: Settings | None = None
@@ -51,7 +58,9 @@ class Runtime:
                 self._settings = self._start_sandbox()
             else:
                 self._settings = load_settings(
-                    allow_insecure_http=self._allow_insecure_http, **self._flags
+                    allow_insecure_http=self._allow_insecure_http,
+                    **self._flags,
+                    **self._client_flags,
                 )
         return self._settings
 
@@ -130,7 +139,7 @@ class Runtime:
             endpoint=sandbox.endpoint,
             api_id=str(config.api_id) if api_id is None else api_id,
             user=config.user if user is None else user,
-            timeout=self._flags["timeout"],
+            **self._client_flags,
             config_dir=config_dir.name,
             source=SettingsSource(environ={ENV_PASSWORD: password}, read_dotenv=False),
         )

@@ -6,6 +6,7 @@ rendering and exit codes are derived from it, never decided here ad hoc.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -167,14 +168,22 @@ def send(
 ) -> SendReport:
     """Send ``content`` to ``numbers`` in requests of at most 300 recipients.
 
-    Nothing is ever resent here. When the conversation breaks (network, auth, Ctrl-C), the
-    request in flight is reported as *unknown* if it may have reached the gateway and the rest
-    as *not sent*; a failure before anything could have arrived is simply raised.
+    Nothing whose outcome is unknown is ever resent (:mod:`clicksms.retry` repeats a request
+    only when it provably never arrived). When the conversation breaks (network, auth,
+    Ctrl-C), the request in flight is reported as *unknown* if it may have reached the gateway
+    and the rest as *not sent*; a failure before anything could have arrived is simply raised.
+
+    A single recipient always goes with a client message ID — the user's, else a random one —
+    so that an *unknown* row can say how to find out: ``clicksms status --client-id ID``.
     """
+    options = options or SendOptions()
+    user_client_id = options.client_id
+    if not user_client_id and len(numbers) == 1:
+        options = replace(options, client_id=auto_client_id())
     fields = sendmsg_fields(content, sender, options)
     account.session()  # log in first: a failure here cannot have sent anything
-    if options is not None and options.client_id:
-        _check_unused(account, options.client_id)
+    if user_client_id:
+        _check_unused(account, user_client_id)
     results: list[SendResult] = []
     for start in range(0, len(numbers), MAX_RECIPIENTS):
         chunk = list(numbers[start : start + MAX_RECIPIENTS])
@@ -188,18 +197,27 @@ def send(
             if not results and not _in_doubt(failure):
                 raise failure from None
             results += _abandon(numbers[start:], len(chunk), failure)
-            return SendReport(tuple(_with_status_hint(results, options)), failure)
-    results = _with_status_hint(results, options)
+            return _report(results, options.client_id, failure)
+    return _report(results, options.client_id, None)
+
+
+def _report(
+    results: list[SendResult], client_id: str | None, failure: ClickSmsError | None
+) -> SendReport:
+    """The report, with hints on *unknown* rows; any such row makes the exit code 5.
+
+    Rows left unknown by a network failure already carry it; rows whose answer could not be
+    read are named in the error line, joined to any other failure that stopped the send.
+    """
+    results = _with_status_hint(results, client_id)
     doubtful = sum(r.status == UNKNOWN for r in results)
-    if doubtful:
-        return SendReport(
-            tuple(results),
-            ProtocolError(
-                f"the gateway's answer for {doubtful} recipient(s) was not understood; "
-                "those messages may have been sent"
-            ),
+    if doubtful and not isinstance(failure, (NetworkError, Interrupted)):
+        why = (
+            f"the gateway's answer for {doubtful} recipient(s) was not understood; "
+            "those messages may have been sent"
         )
-    return SendReport(tuple(results))
+        failure = ProtocolError(why if failure is None else f"{failure}; and {why}")
+    return SendReport(tuple(results), failure)
 
 
 def _check_unused(account: Account, client_id: str) -> None:
@@ -223,12 +241,27 @@ def _check_unused(account: Account, client_id: str) -> None:
         )
 
 
-def _with_status_hint(results: list[SendResult], options: SendOptions | None) -> list[SendResult]:
-    """With a client ID, an *unknown* row says how to find out what happened."""
-    client_id = options.client_id if options else None
-    if not client_id:
-        return results
-    hint = f"; check with `clicksms status --client-id {client_id}`"
+def auto_client_id() -> str:
+    """A client message ID for a send the user gave none: ``cs`` and 24 random hex digits.
+
+    96 random bits never collide with another send's, so no querymsg is needed to check it.
+    """
+    return "cs" + secrets.token_hex(12)
+
+
+def _with_status_hint(results: list[SendResult], client_id: str | None) -> list[SendResult]:
+    """An *unknown* row says how to find out what happened before anything is resent.
+
+    With a client ID (one recipient) ``status --client-id`` answers it; a request to several
+    numbers has none that names their messages, so only the account's message log can.
+    """
+    if client_id:
+        hint = f"; check with `clicksms status --client-id {client_id}`"
+    else:
+        hint = (
+            "; look for it in your Clickatell account's message log (a request to several "
+            "numbers has no client ID to ask `clicksms status` about)"
+        )
     return [replace(r, error=f"{r.error}{hint}") if r.status == UNKNOWN else r for r in results]
 
 

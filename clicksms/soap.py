@@ -47,7 +47,9 @@ class SoapClient:
     Safe to call from several threads at once: each thread has its own HTTP connection.
     """
 
-    def __init__(self, endpoint: str, timeout: float) -> None:
+    def __init__(self, endpoint: str, timeout: float, connect_timeout: float | None = None) -> None:
+        """``timeout`` bounds each whole exchange, ``connect_timeout`` (default ``timeout``)
+        the opening of each connection."""
         from zeep import Client, Settings
         from zeep.loader import parse_xml
         from zeep.wsdl.utils import etree_to_string
@@ -55,7 +57,12 @@ class SoapClient:
         from clicksms.transport import SoapTransport
 
         self.endpoint = endpoint
-        self._transport = SoapTransport(endpoint, timeout, user_agent=f"clicksms/{__version__}")
+        self._transport = SoapTransport(
+            endpoint,
+            timeout,
+            user_agent=f"clicksms/{__version__}",
+            connect_timeout=connect_timeout,
+        )
         self._host = self._transport.host
         self._settings = Settings(
             strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True
@@ -187,7 +194,9 @@ class SoapClient:
         ):
             return ProtocolError(f"{host} answered HTTP {status} instead of a SOAP response")
         if isinstance(exc, (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)):
-            return ProtocolError(f"{host} sent XML with a DTD or entities; refused for safety")
+            return ProtocolError(
+                f"{host} sent XML with a DTD or entities; refused for safety", permanent=True
+            )
         if isinstance(exc, (XMLSyntaxError, zeep_errors.TransportError)):
             return ProtocolError(f"{host} sent a malformed response (not XML)")
         if isinstance(exc, zeep_errors.Error):

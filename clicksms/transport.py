@@ -15,6 +15,11 @@ certificate, TLS handshake) proves the gateway never saw the request
 unknown (``True``). An idle connection the server has closed is noticed *before* writing, so
 a keep-alive timeout never turns into "it may have arrived".
 
+Two timeouts bound every call: ``connect_timeout`` for opening the connection (TCP, proxy
+tunnel, TLS handshake), and ``timeout`` as a deadline for the whole exchange — from the first
+byte written to the last byte of the answer — not per ``recv``, so a server that drips a byte
+a second cannot hold a call open forever.
+
 Redirects are never followed: a 3xx would re-post the body, password included, to wherever it
 points. Responses are bounded (``max_response`` bytes, also after gzip decoding) so a hostile
 server cannot exhaust memory.
@@ -32,6 +37,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 import urllib.request
 import zlib
 from typing import Any
@@ -85,15 +91,17 @@ class Response:
 class _Connection:
     """One keep-alive connection: http.client opens it, we speak HTTP/1.1 on its socket.
 
-    ``buffer`` holds bytes received but not yet consumed.
+    ``buffer`` holds bytes received but not yet consumed; ``deadline`` (monotonic seconds)
+    is when the exchange in progress runs out of time.
     """
 
-    __slots__ = ("buffer", "http", "sock")
+    __slots__ = ("buffer", "deadline", "http", "sock")
 
     def __init__(self, opener: http.client.HTTPConnection) -> None:
         self.http = opener
         self.sock: Any = None  # the opener's socket (plain or TLS) while open
         self.buffer = bytearray()
+        self.deadline = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -130,6 +138,7 @@ class SoapTransport(Transport):
         timeout: float,
         user_agent: str,
         max_response: int = MAX_RESPONSE,
+        connect_timeout: float | None = None,
     ) -> None:
         # zeep's Transport.__init__ would build a requests.Session we never use: set the
         # attributes zeep reads (it loads the bundled WSDL through ``load``) and nothing else.
@@ -143,7 +152,8 @@ class SoapTransport(Transport):
             raise ConfigError(f"endpoint must be an http(s) URL, got {clip(endpoint)!r}")
         self.endpoint = endpoint
         self.host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-        self.timeout = timeout
+        self.timeout = timeout  # the whole exchange, from writing to the answer's last byte
+        self.connect_timeout = timeout if connect_timeout is None else connect_timeout
         self.max_response = max_response
         self._https = parts.scheme == "https"
         self._hostname = str(parts.hostname)
@@ -180,6 +190,8 @@ class SoapTransport(Transport):
                 except (OSError, http.client.HTTPException, UnicodeError) as exc:
                     raise self._failure(exc, connecting=True) from None
             try:
+                conn.deadline = time.monotonic() + self.timeout
+                conn.sock.settimeout(self.timeout)  # sendall's total, since Python 3.5
                 conn.sock.sendall(request)  # head and body in one write
                 status, answer_headers, content, reusable = self._receive(conn)
             except (OSError, http.client.HTTPException) as exc:
@@ -193,7 +205,8 @@ class SoapTransport(Transport):
         if status in _REDIRECTS and location is not None:
             raise ProtocolError(
                 f"{self.host} redirected to {clip(location)}; not following it with your "
-                "credentials: set the endpoint to the final URL"
+                "credentials: set the endpoint to the final URL",
+                permanent=True,
             )
         coding = answer_headers.get("Content-Encoding", "").strip().lower()
         if coding in ("gzip", "x-gzip") and content:
@@ -237,13 +250,13 @@ class SoapTransport(Transport):
         opener: http.client.HTTPConnection
         if self._https:
             opener = http.client.HTTPSConnection(
-                host, port, timeout=self.timeout, context=self._context
+                host, port, timeout=self.connect_timeout, context=self._context
             )
             if self._proxy is not None:
                 tunnel = {"Proxy-Authorization": self._proxy[2]} if self._proxy[2] else None
                 opener.set_tunnel(self._hostname, self._port, headers=tunnel)
         else:
-            opener = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            opener = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
         conn = _Connection(opener)
         with self._lock:
             # Connections of threads that have ended would otherwise wait for close().
@@ -403,7 +416,15 @@ class SoapTransport(Transport):
 
     @staticmethod
     def _fill(conn: _Connection) -> bool:
-        """Receive more bytes into the buffer; False at the end of the connection."""
+        """Receive more bytes into the buffer; False at the end of the connection.
+
+        Each wait is only as long as the exchange has left, so the answer as a whole must
+        arrive by ``conn.deadline``; a TimeoutError past it.
+        """
+        left = conn.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the answer took longer than the timeout")
+        conn.sock.settimeout(left)
         data = conn.sock.recv(_READ_SIZE)
         conn.buffer += data
         return bool(data)
@@ -423,26 +444,28 @@ class SoapTransport(Transport):
     def _too_large(self) -> ProtocolError:
         return ProtocolError(
             f"{self.host} sent a response too large for a SOAP answer "
-            f"(over {_size(self.max_response)}); refused"
+            f"(over {_size(self.max_response)}); refused",
+            permanent=True,
         )
 
     # ---------------------------------------------------------------------------- errors
     def _failure(self, exc: BaseException, connecting: bool) -> NetworkError:
         """One line for ``exc``; never its text, which may quote the request or the server."""
-        host, timeout = self.host, self.timeout
+        host = self.host
         if connecting:
             where = f"cannot connect to {host}"
             if self._proxy is not None:
                 where += f" through the proxy {self._proxy[0]}:{self._proxy[1]}"
             if isinstance(exc, TimeoutError):
                 return NetworkError(
-                    f"could not connect to {host} within {timeout:g}s (timeout)",
+                    f"could not connect to {host} within {self.connect_timeout:g}s (timeout)",
                     may_have_arrived=False,
                 )
             if isinstance(exc, ssl.SSLCertVerificationError):
                 return NetworkError(
                     f"TLS error talking to {host}: the server's certificate is not trusted",
                     may_have_arrived=False,
+                    permanent=True,
                 )
             if isinstance(exc, ssl.SSLError):  # the handshake failed: no request was sent
                 return NetworkError(
@@ -463,7 +486,7 @@ class SoapTransport(Transport):
                 reason = "connection failed"
             return NetworkError(f"{where}: {reason}", may_have_arrived=False)
         if isinstance(exc, TimeoutError):
-            return NetworkError(f"no answer from {host} within {timeout:g}s (timeout)")
+            return NetworkError(f"no answer from {host} within {self.timeout:g}s (timeout)")
         if isinstance(exc, ssl.SSLError):
             return NetworkError(f"TLS error talking to {host}: protocol problem")
         lost = f"lost the connection to {host}"

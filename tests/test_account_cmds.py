@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, sent_ops
-from helpers import point_at, point_at_closed_port, table_lines, without_session
+from helpers import (
+    REFUSED_4_TIMES,
+    point_at,
+    point_at_closed_port,
+    table_lines,
+    without_session,
+)
 
 from clicksms.sandbox import Sandbox, SandboxConfig
 
@@ -56,7 +62,7 @@ def test_balance_network_and_auth_failures(cli, creds, monkeypatch) -> None:
     port = point_at_closed_port(monkeypatch)
     run = cli("balance")
     assert (run.exit_code, run.stdout) == (5, "")
-    assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: connection refused\n"
+    assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: {REFUSED_4_TIMES}\n"
 
 
 # ---------------------------------------------------------------------------- coverage
@@ -171,7 +177,7 @@ def test_coverage_failures(cli, creds, monkeypatch) -> None:
     port = point_at_closed_port(monkeypatch)
     run = cli("coverage", NUMBER)
     assert (run.exit_code, run.stdout) == (5, "")
-    assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: connection refused\n"
+    assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: {REFUSED_4_TIMES}\n"
 
 
 # -------------------------------------------------------------------------------- ping
@@ -224,4 +230,4 @@ def test_ping_failures(cli, creds, monkeypatch) -> None:
     port = point_at_closed_port(monkeypatch)
     run = cli("ping", "-o", "json")
     assert (run.exit_code, run.stdout) == (5, "")
-    assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: connection refused\n"
+    assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: {REFUSED_4_TIMES}\n"

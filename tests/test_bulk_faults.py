@@ -1,5 +1,4 @@
 """`clicksms bulk` when the gateway says no: MT limit, no credit, answers it cannot read."""
-# ruff: noqa: F401, F811 - `impostor` is a fixture imported from test_failures
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from test_failures import Reply, envelope, impostor
+from impostor import Reply, envelope
 
 from clicksms.journal import Journal, default_journal_path
 

@@ -1,29 +1,23 @@
 """Unreachable endpoints, servers that are not Clickatell, and failures part-way through.
 
-The impostor is a real loopback HTTP server that answers ``auth`` like Clickatell and every
-other request from a script the test writes, so each failure lands exactly where intended.
+The impostor (``impostor.py``) is a real loopback HTTP server that answers ``auth`` like
+Clickatell and every other request from a script the test writes, so each failure lands
+exactly where intended.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from impostor import PASSWORD, SESSION, Reply, envelope
 
 from clicksms.boundary import report_failure
 from clicksms.errors import ExitCode
 
 NUMBER = "27821234567"
-PASSWORD = "secret-password-xyz"
-SESSION = "0123456789abcdef0123456789abcdef"
 
 
 def closed_port() -> int:
@@ -31,91 +25,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def envelope(op: str, *returns: str) -> bytes:
-    items = "".join(f"<return>{r}</return>" for r in returns)
-    return (
-        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:ns1="http://api.clickatell.com/soap/document_literal/webservice"><SOAP-ENV:Body>'
-        f"<ns1:{op}Response>{items}</ns1:{op}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    ).encode()
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "text/xml"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    echo: bool = False  # append the request body, as careless servers' error pages do
-    hang_up: bool = False  # close the connection without answering at all
-
-
-@dataclass
-class Script:
-    """What the impostor answers: ``auth`` replies, then one scripted reply per other request."""
-
-    auth: Reply | list[Reply] = field(
-        default_factory=lambda: Reply(body=envelope("auth", f"OK: {SESSION}"))
-    )
-    replies: list[Reply] = field(default_factory=list)
-    seen: list[str] = field(default_factory=list)  # operation of every request, in order
-    bodies: list[bytes] = field(default_factory=list)
-
-
-class _Scripted(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        script: Script = self.server.script  # type: ignore[attr-defined]
-        match = re.search(rb"<(?:\w+:)?(\w+)[ >]", body.split(b"Body>", 1)[-1])
-        op = match.group(1).decode() if match else "?"
-        script.seen.append(op)
-        script.bodies.append(body)
-        if op != "auth":
-            reply = script.replies.pop(0)
-        elif isinstance(script.auth, list):  # one per login, the last one repeating
-            reply = script.auth.pop(0) if len(script.auth) > 1 else script.auth[0]
-        else:
-            reply = script.auth
-        if reply.hang_up:
-            self.close_connection = True
-            return
-        if reply.echo:
-            reply = Reply(reply.status, reply.body + body, reply.content_type)
-        time.sleep(reply.delay)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def impostor(monkeypatch) -> Iterator[Script]:
-    """A loopback server that is not Clickatell; the credentials point at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    server.daemon_threads = True
-    script = Script()
-    server.script = script  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("CLICKSMS_ENDPOINT", f"http://127.0.0.1:{server.server_port}/soap")
-    monkeypatch.setenv("CLICKSMS_API_ID", "1")
-    monkeypatch.setenv("CLICKSMS_USER", "u")
-    monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-    yield script
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def numbers(count: int) -> list[str]:
@@ -130,7 +39,9 @@ def test_unreachable_endpoint(cli, monkeypatch) -> None:
     monkeypatch.setenv("CLICKSMS_PASSWORD", "p")
     run = cli("send", NUMBER, "-t", "x")
     assert run.exit_code == 5
-    assert run.stderr.strip() == f"Error: cannot connect to 127.0.0.1:{port}: connection refused"
+    assert run.stderr.strip() == (
+        f"Error: cannot connect to 127.0.0.1:{port}: connection refused (after 4 attempts)"
+    )
     assert run.stdout == ""
 
 
@@ -329,7 +240,7 @@ def test_failed_reauth_mid_send_leaves_the_rest_not_sent(cli, impostor) -> None:
     assert run.exit_code == 5
     rows = json.loads(run.stdout)
     assert [r["status"] for r in rows] == ["accepted"] * 300 + ["not_sent"] * 350
-    assert impostor.seen == ["auth", "sendmsg", "sendmsg", "auth"]
+    assert impostor.seen == ["auth", "sendmsg", "sendmsg"] + ["auth"] * 4  # login retried
 
 
 def test_debug_as_message_text_is_not_the_debug_flag(cli, impostor) -> None:

@@ -10,10 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import test_failures
 from conftest import PASSWORD, sent_ops
-from helpers import point_at, point_at_closed_port, table_lines, without_session
-from test_failures import SESSION, Reply, envelope
+from helpers import (
+    REFUSED_4_TIMES,
+    point_at,
+    point_at_closed_port,
+    table_lines,
+    without_session,
+)
+from impostor import SESSION, Reply, envelope
 
 from clicksms.sandbox import ManualClock, Sandbox, SandboxConfig
 
@@ -216,7 +221,7 @@ def test_network_failure_ends_the_command(cli, monkeypatch) -> None:
     for args in (["status", UNKNOWN_ID], ["cancel", UNKNOWN_ID], ["charge", UNKNOWN_ID]):
         run = cli(*args, "-o", "json")
         assert run.exit_code == 5
-        assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: connection refused\n"
+        assert run.stderr == f"Error: cannot connect to 127.0.0.1:{port}: {REFUSED_4_TIMES}\n"
         assert run.stdout == ""
 
 
@@ -244,9 +249,6 @@ def test_expired_session_is_renewed_once(cli, creds, clock) -> None:
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)[0]["status"] == "004"
     assert [r["op"] for r in creds.requests] == ["auth", "sendmsg", "querymsg", "auth", "querymsg"]
-
-
-impostor = test_failures.impostor  # the scripted not-Clickatell server, as a fixture here
 
 
 def answers(op: str, *returns: str) -> list[Reply]:

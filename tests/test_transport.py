@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD
+from impostor import silent_port
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
 from clicksms.soap import _NOT_CACHEABLE, TEMPLATE_SHAPES, SoapClient, _ReplyShape, _Template
@@ -31,6 +32,8 @@ from clicksms.transport import Headers, Response, SoapTransport
 SESSION = "0123456789abcdef0123456789abcdef"
 WEBSERVICE = "http://api.clickatell.com/soap/document_literal/webservice"
 Answer = Callable[[bytes, bytes], "bytes | None"]
+#: The longest a dripping answer goes on, so a client that never gives up cannot hang a test.
+DRIP_LIMIT = 20.0
 
 
 def envelope(op: str, *returns: str) -> bytes:
@@ -68,7 +71,8 @@ class RawServer:
     ``idle_close`` closes a connection that waits that long for its next request (a server's
     keep-alive timeout); ``close_after`` closes every connection after one answer without
     saying so. ``tls`` serves HTTPS; ``tunnel_tls`` acts as a proxy that accepts CONNECT and
-    then speaks TLS itself on the tunnel.
+    then speaks TLS itself on the tunnel. ``drip`` sends the answer one byte every ``drip``
+    seconds (a slow drip), giving up when the client leaves or after ``DRIP_LIMIT`` seconds.
     """
 
     def __init__(
@@ -78,8 +82,10 @@ class RawServer:
         close_after: bool = False,
         tls: ssl.SSLContext | None = None,
         tunnel_tls: ssl.SSLContext | None = None,
+        drip: float | None = None,
     ) -> None:
         self.answer = answer
+        self.drip = drip
         self.idle_close = idle_close
         self.close_after = close_after
         self.tls = tls
@@ -138,6 +144,9 @@ class RawServer:
                 reply = self.answer(head, body)
                 if reply is None:
                     return
+                if self.drip:
+                    self._drip(sock, reply)
+                    return
                 sock.sendall(reply)
                 if head.startswith(b"CONNECT") and self.tunnel_tls and b" 200 " in reply[:13]:
                     sock = self.tunnel_tls.wrap_socket(sock, server_side=True)
@@ -151,6 +160,14 @@ class RawServer:
                 self.open -= 1
                 self._socks.discard(conn)
             sock.close()
+
+    def _drip(self, sock: socket.socket, reply: bytes) -> None:
+        deadline = time.monotonic() + DRIP_LIMIT
+        for i in range(len(reply)):
+            if time.monotonic() > deadline or self._stop.is_set():
+                return
+            sock.sendall(reply[i : i + 1])  # OSError when the client has gone: the end
+            time.sleep(self.drip or 0)
 
     def wait_closed(self, limit: float = 5.0) -> int:
         """Open connections once the client's closes have arrived (or ``limit`` passed)."""
@@ -481,6 +498,48 @@ def test_failures_after_sending_leave_the_outcome_unknown(
     assert type(caught.value) is kind
     assert str(caught.value) == message.format(host=f"127.0.0.1:{server.port}")
     assert caught.value.may_have_arrived is True
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b" " * 1000,
+        b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 1000,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\n \r\n" * 200,
+    ],
+    ids=["body", "headers", "chunks"],
+)
+def test_a_slow_drip_times_out_at_the_deadline(serve, client_for, reply) -> None:
+    """Bytes keep coming, each well within the timeout: the answer as a whole still has one."""
+    server = serve(lambda head, body: reply, drip=0.05)
+    client = client_for(server.endpoint, timeout=0.5)
+    with pytest.raises(NetworkError) as caught:
+        send(client)
+    assert str(caught.value) == f"no answer from 127.0.0.1:{server.port} within 0.5s (timeout)"
+    assert caught.value.may_have_arrived is True
+
+
+def test_the_deadline_is_per_call(serve, client_for) -> None:
+    """Each exchange gets the whole timeout afresh, however long the connection has lived."""
+    server = serve(ok())
+    client = client_for(server.endpoint, timeout=0.4)
+    for _ in range(3):
+        assert send(client) == [f"ID: {'a' * 32}"]
+        time.sleep(0.2)
+    assert server.connections == 1
+
+
+def test_connect_timeout_is_its_own_setting(no_proxy_env) -> None:
+    """A server that never completes the handshake: the connect timeout ends it, not --timeout."""
+    with silent_port() as port:
+        client = SoapClient(f"http://127.0.0.1:{port}/soap", 30.0, connect_timeout=0.3)
+        try:
+            with pytest.raises(NetworkError) as caught:
+                send(client)
+        finally:
+            client.close()
+    assert str(caught.value) == f"could not connect to 127.0.0.1:{port} within 0.3s (timeout)"
+    assert caught.value.may_have_arrived is False
 
 
 def test_dns_failure_and_connect_timeout_sent_nothing(client_for, monkeypatch) -> None:
