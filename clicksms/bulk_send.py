@@ -45,11 +45,15 @@ if TYPE_CHECKING:
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"
+INTERNAL_ERROR = "901"  # "please retry": the gateway sent nothing, so the rows wait
+#: Refusals that say nothing about the rows themselves: they are held for a later pass.
+HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR)
 _UNTIL = re.compile(r"until\D*(\d{9,11})")
 
 # Why a run ended early; the job stays resumable.
 STOP_CREDIT = "credit"
 STOP_LIMIT = "limit"
+STOP_GATEWAY = "gateway"
 STOP_NETWORK = "network"
 STOP_AUTH = "auth"
 STOP_INTERRUPTED = "interrupted"
@@ -298,7 +302,7 @@ class BulkSender:
         for row, result in zip(rows, outcome.results, strict=True):
             if result.status == ACCEPTED:
                 settled.append(replace(row, state=ROW_DONE, message_id=result.message_id))
-            elif result.status == REJECTED and result.error_code in (NO_CREDIT, MT_LIMIT):
+            elif result.status == REJECTED and result.error_code in HELD:
                 held.append((row, result))
             elif result.status == REJECTED:
                 settled.append(
@@ -316,8 +320,8 @@ class BulkSender:
         self.on_progress(self.result.sent, self.result.failed)
 
     def _refused(self, error: GatewayError, rows: list[JobRow]) -> None:
-        """A whole-request ``ERR``: nothing was sent; credit and MT limit hold the rows."""
-        if error.code in (NO_CREDIT, MT_LIMIT):
+        """A whole-request ``ERR``: nothing was sent; credit, MT limit and 901 hold the rows."""
+        if error.code in HELD:
             self._hold(rows, error.code, error.reason)
             return
         failed = [
@@ -328,10 +332,13 @@ class BulkSender:
         self.on_progress(self.result.sent, self.result.failed)
 
     def _hold(self, rows: list[JobRow], code: str, text: str) -> None:
-        """Rows the gateway refused for the account's sake (301, 130): unsent, to go later."""
+        """Rows the gateway refused for its own or the account's sake: unsent, to go later."""
         self.journal.release(self.job.id, [r.row for r in rows])
         if code == NO_CREDIT:
             self._stop(STOP_CREDIT, "no credit left (ERR 301)")
+            return
+        if code == INTERNAL_ERROR:  # already retried by Account.call: try again later
+            self._stop(STOP_GATEWAY, "the gateway answered ERR 901 (internal error) every time")
             return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0

@@ -147,6 +147,19 @@ def note(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
+def counts_line(counts: dict[str, int], errors: Iterable[str | None]) -> str:
+    """``3 accepted, 2 rejected.`` — naming the cause once when every error is the same one.
+
+    Unattended runs (cron, CI) read stderr, not the table: one shared cause such as
+    "no credit left" belongs on the summary line itself.
+    """
+    line = ", ".join(f"{n} {what}" for what, n in counts.items())
+    causes = {e for e in errors if e}
+    if len(causes) == 1:
+        return f"{line}: {causes.pop()}."
+    return line + "."
+
+
 def warn(message: str) -> None:
     """Something went wrong that does not change the outcome."""
     sys.stderr.write(f"Warning: {message}\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from conftest import sent_ops
 
@@ -237,3 +238,12 @@ def test_missing_recipient_is_usage_error(cli, creds) -> None:
     run = cli("send", "-t", "x")
     assert run.exit_code == 2
     assert run.stderr.strip() == "Error: Missing argument 'NUMBER'. (see `clicksms send --help`)"
+
+
+def test_summary_names_a_cause_only_when_every_failure_shares_it(cli, creds) -> None:
+    same = cli("send", "-t", "x", "27820000105")
+    assert same.exit_code == 4
+    assert re.fullmatch(r"0 accepted, 1 rejected: .*\.", same.stderr.strip()), same.stderr
+    mixed = cli("send", "-t", "x", "27820000105", "27820000121")
+    assert mixed.exit_code == 4
+    assert mixed.stderr.strip() == "0 accepted, 2 rejected."

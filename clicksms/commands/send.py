@@ -7,7 +7,7 @@ import typer
 
 from clicksms.commands.common import CountryOption, OutputOption, read_stdin, stdin_is_terminal
 from clicksms.errors import UsageError
-from clicksms.render import Column, OutputFormat, emit, note
+from clicksms.render import Column, OutputFormat, counts_line, emit, note
 from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -249,7 +249,8 @@ def _show_send(report: "SendReport", output: OutputFormat) -> None:
     emit([asdict(r) for r in report.results], columns, output)
     if output is OutputFormat.table:
         counts = report.counts()
-        note(", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items()) + ".")
+        shown = {status.replace("_", " "): n for status, n in counts.items()}
+        note(counts_line(shown, (r.error for r in report.results if not r.ok)))
     if report.failure is not None:
         raise report.failure  # after the rows: the boundary prints its one line and exit code
     raise typer.Exit(report.exit_code)

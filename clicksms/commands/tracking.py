@@ -6,7 +6,7 @@ import typer
 
 from clicksms.commands.common import OutputOption, finish, raise_if_nothing_answered, stdin_lines
 from clicksms.errors import outcome_exit_code
-from clicksms.render import Column, OutputFormat, emit, format_credits, note
+from clicksms.render import Column, OutputFormat, counts_line, emit, format_credits, note
 from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -254,7 +254,8 @@ def _show_status(
         ),
         "failed": sum(r.failed and r.settled for r in results),
     }
-    note(", ".join(f"{n} {what}" for what, n in counts.items() if n or what == "delivered") + ".")
+    shown = {what: n for what, n in counts.items() if n or what == "delivered"}
+    note(counts_line(shown, (r.error for r in results if r.failed)))
 
 
 def _charge_row(result: "ChargeResult") -> dict[str, object]:
