@@ -24,6 +24,7 @@ from clicksms.errors import (
     GatewayError,
     NetworkError,
 )
+from clicksms.interrupts import deferred_interrupts
 from clicksms.journal import (
     ROW_DONE,
     ROW_FAILED,
@@ -160,18 +161,21 @@ class BulkSender:
             size = self.limiter.batch_size(MAX_RECIPIENTS)
         in_flight: dict[Future[_Outcome], list[JobRow]] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bulk")
-        try:
+        # The first Ctrl-C only sets result.stop, checked between steps, so the journal and
+        # the requests in flight always agree; a second one interrupts the wait.
+        with deferred_interrupts(lambda: self._stop(STOP_INTERRUPTED, "interrupted")):
             try:
-                # Rows held back by ERR 130 with --on-limit wait go back to pending behind
-                # the reading position: another pass picks them up once the limit lifts.
-                while self._one_pass(pool, in_flight, size) and self.result.stop is None:
-                    self._drain(in_flight, until_empty=True)
-            except KeyboardInterrupt:
-                self._stop(STOP_INTERRUPTED, "interrupted")
-            self._drain(in_flight, until_empty=True)
-        finally:
-            self._save()
-            pool.shutdown(wait=False, cancel_futures=True)
+                try:
+                    # Rows held back by ERR 130 with --on-limit wait go back to pending
+                    # behind the reading position: another pass picks them up later.
+                    while self._one_pass(pool, in_flight, size) and self.result.stop is None:
+                        self._drain(in_flight, until_empty=True)
+                except KeyboardInterrupt:
+                    self._stop(STOP_INTERRUPTED, "interrupted")
+                self._drain(in_flight, until_empty=True)
+            finally:
+                self._save()
+                pool.shutdown(wait=False, cancel_futures=True)
         return self.result
 
     def _one_pass(
@@ -192,8 +196,10 @@ class BulkSender:
                 self.journal.mark_in_flight(
                     self.job.id, [r.row for r in batch], client_id, settle=unsaved
                 )
-            except BaseException:
-                self._unsaved = unsaved + self._unsaved  # rolled back: still to be written
+            except Exception:  # rolled back: still to be written
+                # Not on a (second) Ctrl-C, which may land after the commit: writing the rows
+                # again would fail, and leaving them in flight is safe (reconciled on resume).
+                self._unsaved = unsaved + self._unsaved
                 raise
             future = pool.submit(self._send, batch, client_id)
             in_flight[future] = batch
@@ -283,7 +289,7 @@ class BulkSender:
         if unsaved:
             try:
                 self.journal.record_results(self.job.id, unsaved)
-            except BaseException:
+            except Exception:  # as in _one_pass: never after a Ctrl-C that may follow the commit
                 self._unsaved = unsaved + self._unsaved
                 raise
 
