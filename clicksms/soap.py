@@ -193,7 +193,11 @@ class SoapClient:
             and isinstance(exc, (zeep_errors.Fault, zeep_errors.TransportError))
         ):
             return ProtocolError(f"{host} answered HTTP {status} instead of a SOAP response")
-        if isinstance(exc, (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)):
+        # libxml2 stops an entity bomb itself ("entity amplification"): the same refusal.
+        forbidden = (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)
+        unparsed = (XMLSyntaxError, zeep_errors.XMLSyntaxError, zeep_errors.TransportError)
+        entity_bomb = isinstance(exc, unparsed) and "entity" in str(exc).lower()
+        if entity_bomb or isinstance(exc, forbidden):
             return ProtocolError(
                 f"{host} sent XML with a DTD or entities; refused for safety", permanent=True
             )
