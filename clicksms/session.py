@@ -69,8 +69,10 @@ class SessionStore:
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"{self.path} is not a regular file: remove it")
         if info.st_mode & _OTHERS:
+            # Group or others may read the session (log in as the user) or plant their own.
             raise ConfigError(
-                f"{self.path} is readable by other users; run `chmod 600 {self.path}` "
+                f"session file {self.path} is open to other users "
+                f"(mode {stat.S_IMODE(info.st_mode):o}); run `chmod 600 {self.path}` "
                 "or `clicksms auth --logout`"
             )
         self._check_dir_mode()

@@ -4,7 +4,9 @@ No test reads the real home directory, the real config dir or a stray ``.env``: 
 fixture points all of them into ``tmp_path``. Tables are rendered without colour at a fixed
 width so their text can be compared. The sandbox tests talk to it with zeep directly
 (``make_sandbox``, ``sb``, ``svc``); the CLI tests use ``sandbox``/``creds`` and ``cli``.
-Plain helper functions shared by several test files live in ``helpers.py``.
+Plain helper functions shared by several test files live in ``helpers.py``. The hooks at the
+end run the secrets audit (``secrets_audit.py``): the session fails if any run's output, or
+any file a test left behind, shows a password or a session ID.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from typing import Any
 import pytest
 import zeep
 from helpers import point_at
+from impostor import PASSWORD as IMPOSTOR_PASSWORD
+from impostor import SESSION as IMPOSTOR_SESSION
+from impostor import Script, serve_impostor
+from secrets_audit import AUDIT, PASSWORD_KIND, SESSION_KIND
 from typer.testing import CliRunner
 
 from clicksms.cli import app
-from clicksms.sandbox import ManualClock, Sandbox, SandboxConfig
+from clicksms.sandbox import Gateway, ManualClock, Sandbox, SandboxConfig
 
 PASSWORD = "s3cret-Pa55word-for-tests"
+AUDIT.secret(PASSWORD_KIND, PASSWORD, SandboxConfig().password, IMPOSTOR_PASSWORD)
 #: The zeep binding of the bundled Document/Literal WSDL.
 BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
 
@@ -41,6 +48,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("CLICKSMS_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CLICKSMS_RETRY_DELAY", "0")  # retries happen, but never sleep
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
@@ -113,6 +121,14 @@ def creds(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     return point_at(monkeypatch, sandbox)
 
 
+@pytest.fixture
+def impostor(monkeypatch: pytest.MonkeyPatch) -> Iterator[Script]:
+    """A scripted loopback server that is not Clickatell (impostor.py); credentials point at it."""
+    AUDIT.secret(SESSION_KIND, IMPOSTOR_SESSION, only_here=True)  # others use it as an ID
+    with serve_impostor(monkeypatch) as script:
+        yield script
+
+
 @dataclass
 class Run:
     """The outcome of one CLI invocation, stdout and stderr kept apart."""
@@ -131,10 +147,72 @@ class CliRunnerCall:
     """Invoke the real Typer app in-process, as the console script would."""
 
     def __call__(self, *args: str, input: str | None = None) -> Run:
+        AUDIT.environment(os.environ.items())
         result = CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
+        AUDIT.record("clicksms stdout", result.stdout)
+        AUDIT.record("clicksms stderr", result.stderr)
         return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def sent_ops(sandbox: Sandbox, op: str) -> list[dict]:
     """The fields of every ``op`` request the sandbox received."""
     return [r["fields"] for r in sandbox.requests if r["op"] == op]
+
+
+# -- the secrets audit ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Learn every password a sandbox knows or hears and every session ID it issues.
+
+    Watching ``Gateway.dispatch`` (it changes nothing) reaches every sandbox in this process:
+    the fixtures', the ones tests build, and the one ``clicksms --sandbox`` starts. Session
+    IDs the sandbox is sent but never issued are the tests' made-up ones (``"0" * 32``), which
+    they may print as message IDs too.
+    """
+    AUDIT.basetemp = tmp_path_factory.getbasetemp()
+    dispatch = Gateway.dispatch
+
+    def watched(self: Gateway, op: str, pairs: list[tuple[str, str | None]]) -> list[str]:
+        AUDIT.secret(PASSWORD_KIND, self.config.password)
+        AUDIT.secret(PASSWORD_KIND, *(v for k, v in pairs if k == "password"))
+        returns = dispatch(self, op, pairs)
+        if op == "auth":
+            AUDIT.secret(SESSION_KIND, *(r[4:].strip() for r in returns if r.startswith("OK:")))
+        return returns
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Gateway, "dispatch", watched)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def audit_tmp_path(tmp_path: Path) -> None:
+    """Name the test that wrote a file the final scan finds a secret in."""
+    AUDIT.owners[tmp_path.name] = AUDIT.test
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    AUDIT.test = nodeid
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """What the test process itself printed or logged in this phase (not with ``-s``)."""
+    for title, content in report.sections:
+        if title.endswith(f" {report.when}"):
+            AUDIT.record(title.lower(), content)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    AUDIT.found = AUDIT.leaks()
+    if AUDIT.found and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if AUDIT.found:
+        terminalreporter.section("secrets audit", red=True, bold=True)
+        for leak in AUDIT.found:
+            terminalreporter.line(str(leak), red=True)
+        terminalreporter.line(f"{len(AUDIT.found)} output(s) show a password or a session ID")

@@ -205,16 +205,39 @@ def test_auth_options_that_conflict(cli, creds) -> None:
     assert run.stderr.strip() == ("Error: use only one of --status, --logout and --password-stdin")
 
 
-def test_world_readable_session_file_is_refused(cli, creds, config_dir: Path) -> None:
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o620])
+@pytest.mark.parametrize(
+    "command", [["auth", "--status"], ["send", NUMBER, "-t", "x"], ["balance"], ["ping"]]
+)
+def test_session_file_open_to_others_is_refused(
+    cli, creds, config_dir: Path, mode: int, command: list[str]
+) -> None:
+    """Readable by others, they could log in as the user; writable, they could plant a session."""
+    assert cli("auth").exit_code == 0
+    path = config_dir / "session.json"
+    path.chmod(mode)
+    before = len(creds.requests)
+    run = cli(*command)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"Error: session file {path} is open to other users (mode {mode:o}); "
+        f"run `chmod 600 {path}` or `clicksms auth --logout`\n"
+    )
+    assert len(creds.requests) == before, "nothing may be sent with a session others can read"
+    assert stat.S_IMODE(path.stat().st_mode) == mode, "never chmod the user's file"
+
+
+def test_the_fixes_the_message_names_work(cli, creds, config_dir: Path) -> None:
     assert cli("auth").exit_code == 0
     path = config_dir / "session.json"
     path.chmod(0o644)
-    run = cli("send", NUMBER, "-t", "x")
-    assert run.exit_code == 2
-    assert run.stderr.strip() == (
-        f"Error: {path} is readable by other users; run `chmod 600 {path}` "
-        "or `clicksms auth --logout`"
-    )
+    assert cli("balance").exit_code == 2
+    path.chmod(0o600)
+    assert cli("balance").exit_code == 0
+    path.chmod(0o644)
+    assert cli("auth", "--logout").exit_code == 0
+    assert cli("balance").exit_code == 0  # logs in again, into a fresh 0600 file
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_plain_http_to_remote_host_is_refused(cli, creds) -> None:
@@ -331,10 +354,19 @@ def test_endpoint_with_credentials_in_it_is_refused(cli, creds) -> None:
     assert creds.requests == []
 
 
-def test_config_dir_opened_up_later_is_refused_before_sending(cli, creds, config_dir: Path) -> None:
+@pytest.mark.parametrize(
+    "command", [["auth", "--status"], ["send", NUMBER, "-t", "x"], ["balance"], ["ping"]]
+)
+def test_config_dir_opened_up_later_is_refused_before_sending(
+    cli, creds, config_dir: Path, command: list[str]
+) -> None:
     assert cli("auth").exit_code == 0
-    config_dir.chmod(0o755)
-    run = cli("send", NUMBER, "-t", "x")
-    assert run.exit_code == 2
-    assert "is open to other users (mode 755)" in run.stderr
-    assert creds.ledger == []
+    config_dir.chmod(0o750)
+    before = len(creds.requests)
+    run = cli(*command)
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"Error: config dir {config_dir} is open to other users (mode 750); "
+        f"run `chmod 700 {config_dir}` or point CLICKSMS_CONFIG_DIR elsewhere\n"
+    )
+    assert len(creds.requests) == before

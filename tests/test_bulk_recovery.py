@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import helpers
 from conftest import PASSWORD, sent_ops
 
 from clicksms.journal import JobRow, Journal, client_message_id, default_journal_path
@@ -151,6 +152,7 @@ def test_progress_bar_on_a_terminal(creds, tmp_path: Path) -> None:
         shown += chunk
     _, status = os.waitpid(pid, 0)
     os.close(fd)
+    helpers.AUDIT.record("terminal", shown)
     assert os.waitstatus_to_exitcode(status) == 0, shown.decode(errors="replace")
     assert b"3 sent, 0 failed" in shown
     assert b"internal error" not in shown
@@ -171,7 +173,7 @@ def test_a_reader_that_stops_early_keeps_the_exit_code(creds, tmp_path: Path) ->
         "CLICKSMS_PASSWORD": PASSWORD,
     }
     args = [sys.executable, "-m", "clicksms", "bulk", str(source), "-t", "x", "--rate", "0"]
-    proc = subprocess.Popen(
+    proc = helpers.Popen(
         [*args, "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
     assert proc.stdout is not None and proc.stderr is not None

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+import helpers
 import pytest
 from conftest import PASSWORD
 
@@ -46,7 +47,7 @@ def start_bulk(sandbox, csv_file: Path) -> subprocess.Popen[str]:
         "CLICKSMS_PASSWORD": PASSWORD,
     }
     args = [sys.executable, "-m", "clicksms", "bulk", str(csv_file), "-t", "Hi {name}"]
-    return subprocess.Popen(
+    return helpers.Popen(
         [*args, "--rate", "0", "--concurrency", "4"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -158,7 +159,7 @@ def test_resume_resends_only_what_the_gateway_never_got(cli, creds, config_dir: 
 def test_two_runs_of_one_job_cannot_overlap(creds, config_dir: Path) -> None:
     with Journal(default_journal_path(config_dir)) as journal:
         job = journal.create_job("x.csv", {})  # running, owned by this (live) test process
-    other = subprocess.run(
+    other = helpers.run(
         [sys.executable, "-m", "clicksms", "bulk", "--resume", job.id],
         capture_output=True,
         text=True,

@@ -8,10 +8,10 @@ second test checks the answers the program gives through them.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import pytest
 import typer
 
@@ -23,7 +23,7 @@ ENTRY = "from clicksms.cli import main; main()"
 
 
 def run_completion(env: dict[str, str]) -> str:
-    out = subprocess.run(
+    out = helpers.run(
         [sys.executable, "-c", ENTRY],
         capture_output=True,
         text=True,

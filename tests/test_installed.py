@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import pytest
 from conftest import PASSWORD
 
@@ -38,7 +39,7 @@ def pointing_at(sandbox) -> dict[str, str]:
 
 
 def run(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return helpers.run(
         [*clicksms_exe(), *args],
         input=stdin,
         capture_output=True,
@@ -50,7 +51,7 @@ def run(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess
 
 def test_version_from_console_script_and_python_m() -> None:
     assert run("--version").stdout.strip() == f"clicksms {__version__}"
-    module = subprocess.run(
+    module = helpers.run(
         [sys.executable, "-m", "clicksms", "--version"], capture_output=True, text=True, timeout=60
     )
     assert module.returncode == 0
@@ -95,7 +96,7 @@ def wait_until_reading_stdin(pid: int, limit: float = 30.0) -> None:
 
 
 def test_ctrl_c_while_waiting_for_stdin_exits_130() -> None:
-    proc = subprocess.Popen(
+    proc = helpers.Popen(
         [*clicksms_exe(), "send", NUMBER],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -116,6 +117,7 @@ def test_ctrl_c_while_waiting_for_stdin_exits_130() -> None:
 def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
     env = {**os.environ, "CLICKSMS_SANDBOX_PASSWORD": "demo-password"}
+    # Not recorded for the secrets audit: the sandbox prints its own password by design.
     server = subprocess.Popen(
         [*clicksms_exe(), "sandbox", "--port", "0", "--ledger", str(ledger)],
         stdout=subprocess.PIPE,
@@ -135,7 +137,7 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
         assert exports["CLICKSMS_ENDPOINT"].startswith("http://127.0.0.1:")
         assert exports["CLICKSMS_PASSWORD"] == "demo-password"
         client_env = {**os.environ, **exports}
-        sent = subprocess.run(
+        sent = helpers.run(
             [*clicksms_exe(), "send", NUMBER, "-t", "via the foreground sandbox"],
             capture_output=True,
             text=True,
@@ -155,10 +157,10 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
 
 def test_text_that_is_not_utf8_is_a_usage_error(creds) -> None:
     argv = [os.fsencode(a) for a in [*clicksms_exe(), "send", NUMBER, "-t"]] + [b"caf\xe9"]
-    proc = subprocess.run(argv, capture_output=True, timeout=60)
+    proc = helpers.run(argv, capture_output=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.decode().strip() == "Error: message text is not valid UTF-8"
-    piped = subprocess.run(
+    piped = helpers.run(
         [*clicksms_exe(), "send", NUMBER], input=b"caf\xe9\n", capture_output=True, timeout=60
     )
     assert piped.returncode == 2
@@ -184,7 +186,7 @@ def test_text_that_is_not_utf8_is_a_usage_error(creds) -> None:
 def test_ids_and_numbers_on_stdin_that_are_not_utf8(creds, args, what, errors) -> None:
     # surrogateescape is what Python uses for stdin in the POSIX and C.UTF-8 locales.
     env = {**pointing_at(creds), "PYTHONIOENCODING": f"utf-8:{errors}"}
-    proc = subprocess.run(
+    proc = helpers.run(
         [*clicksms_exe(), *args], input=b"\xff\xfe\n", capture_output=True, timeout=60, env=env
     )
     assert proc.returncode == 2
@@ -194,7 +196,7 @@ def test_ids_and_numbers_on_stdin_that_are_not_utf8(creds, args, what, errors) -
 
 
 def test_closed_stdin(creds) -> None:
-    proc = subprocess.run(
+    proc = helpers.run(
         [*clicksms_exe(), "send", NUMBER],
         capture_output=True,
         text=True,
@@ -211,7 +213,7 @@ def test_ctrl_c_between_chunks_reports_every_row(sandbox) -> None:
     sandbox.config.latency = 1.5
     env = pointing_at(sandbox)
     targets = [f"2782{n:07d}" for n in range(1000000, 1000650)]
-    proc = subprocess.Popen(
+    proc = helpers.Popen(
         [*clicksms_exe(), "send", *targets, "-t", "x", "-o", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -260,6 +262,7 @@ def on_terminal(args: list[str], typed: bytes) -> tuple[int, bytes]:
         shown += chunk
     _, status = os.waitpid(pid, 0)
     os.close(fd)
+    helpers.AUDIT.record("terminal", shown)
     return os.waitstatus_to_exitcode(status), shown
 
 
@@ -282,7 +285,7 @@ def test_ctrl_d_at_the_password_prompt(creds) -> None:
 
 def test_reader_closing_the_pipe_early_keeps_the_send_exit_code(creds) -> None:
     targets = [f"2782{n:07d}" for n in range(1000000, 1000400)]
-    send = subprocess.Popen(
+    send = helpers.Popen(
         [*clicksms_exe(), "send", *targets, "-t", "x", "-o", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -300,7 +303,7 @@ def test_sigterm_during_a_send_reports_every_row(sandbox) -> None:
     """A cancelled CI job (SIGTERM) is treated like Ctrl-C: rows printed, exit 130."""
     sandbox.config.latency = 1.5
     env = pointing_at(sandbox)
-    proc = subprocess.Popen(
+    proc = helpers.Popen(
         [*clicksms_exe(), "send", NUMBER, "-t", "x", "-o", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -331,13 +334,13 @@ def test_session_update_failure_after_a_send_is_only_a_warning(creds, config_dir
     data = json.loads(path.read_text())
     data["last_used"] -= 60  # old enough that the next call rewrites it
     path.write_text(json.dumps(data))
-    locked = subprocess.run(["chattr", "+i", str(config_dir)], capture_output=True)
+    locked = helpers.run(["chattr", "+i", str(config_dir)], capture_output=True)
     if locked.returncode != 0:
         pytest.skip(f"chattr not supported here: {locked.stderr.decode().strip()}")
     try:
         proc = run("send", NUMBER, "-t", "x", "-o", "json")
     finally:
-        subprocess.run(["chattr", "-i", str(config_dir)], check=True)
+        helpers.run(["chattr", "-i", str(config_dir)], check=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["status"] == "accepted"
     assert proc.stderr.startswith("Warning: could not update the stored session:")
@@ -346,7 +349,7 @@ def test_session_update_failure_after_a_send_is_only_a_warning(creds, config_dir
 def test_ctrl_c_during_status_wait_is_not_called_a_timeout(creds) -> None:
     sent = run("send", "27821234567", "-t", "x", "-o", "json")
     (row,) = json.loads(sent.stdout)
-    proc = subprocess.Popen(
+    proc = helpers.Popen(
         [*clicksms_exe(), "status", row["message_id"], "--wait", "--interval", "30"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

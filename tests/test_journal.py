@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import helpers
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -70,7 +71,7 @@ def mode(path: Path) -> int:
 
 
 def run_python(code: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    return helpers.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         stdout=subprocess.PIPE,
         text=True,
@@ -258,7 +259,7 @@ def test_a_job_run_by_a_live_process_cannot_be_claimed(path: Path) -> None:
 
 
 def test_a_dead_pid_allows_a_claim(journal: Journal) -> None:
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead = helpers.Popen([sys.executable, "-c", "pass"])
     dead.wait(timeout=60)
     job = journal.create_job("in.csv", {})
     journal._db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (dead.pid, job.id))
@@ -269,7 +270,7 @@ def test_a_dead_pid_allows_a_claim(journal: Journal) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_a_zombie_counts_as_dead(journal: Journal) -> None:
-    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    zombie = helpers.Popen([sys.executable, "-c", "pass"])
     try:
         deadline = time.monotonic() + 30
         while Path(f"/proc/{zombie.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
@@ -739,6 +740,7 @@ def app() -> typer.Typer:
 
 def invoke(app: typer.Typer, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, ["jobs", *args], catch_exceptions=False)
+    helpers.AUDIT.record("clicksms jobs output", result.stdout, result.stderr)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
+
+import helpers
 
 HEAVY = ("zeep", "lxml", "requests", "phonenumbers")
 
 
 def loaded_after(code: str) -> list[str]:
     probe = f"import sys\n{code}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    out = helpers.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return [m for m in out.stdout.strip().split(",") if m]
 
@@ -43,7 +44,7 @@ def test_completion_request_loads_no_heavy_module(monkeypatch) -> None:
         "    pass\n"
         f"print('|' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    out = helpers.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     completions, _, loaded = out.stdout.rpartition("|")
     assert "send" in completions.split()
     assert loaded.strip() == ""
