@@ -1,4 +1,6 @@
-"""Run the fault matrix and print it as a table: faults down, commands across, pass/fail.
+"""Run the fault matrix and print it as a table: faults down, commands across.
+
+Each cell is the exit code the test expects, then whether the test passed.
 
 Run: python tests/fault_matrix_report.py   (extra arguments go to pytest)
 """
@@ -17,7 +19,7 @@ CELL = "test_fault_matrix["
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE))
-    from test_fault_matrix import COMMANDS, FAULTS
+    from test_fault_matrix import COMMANDS, EXPECTED, FAULTS
 
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
@@ -30,7 +32,11 @@ def main(argv: list[str]) -> int:
     print("| fault | " + " | ".join(COMMANDS) + " |")
     print("|---" * (len(COMMANDS) + 1) + "|")
     for fault in FAULTS:
-        cells = [outcome.get(f"{fault}-{command}", "not run") for command in COMMANDS]
+        cells = [
+            f"exit {EXPECTED[fault][command].exit_code}: "
+            + outcome.get(f"{fault}-{command}", "not run")
+            for command in COMMANDS
+        ]
         print(f"| {fault} | " + " | ".join(cells) + " |")
     return 0 if all(v == "pass" for v in outcome.values()) and outcome else 1
 
