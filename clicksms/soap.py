@@ -101,11 +101,12 @@ class SoapClient:
                 raise
             # Not chained: zeep's messages can quote the server's answer, which may echo the
             # request (password, session ID) and would show up in a --debug traceback.
+            ours.args = tuple(_masked(str(arg), fields) for arg in ours.args)
             raise ours from None
         items = result if isinstance(result, list) else [result]
         if not items or any(item is None for item in items):
             raise ProtocolError(f"{self._host} sent an empty {operation} response")
-        return [str(item) for item in items]
+        return [_masked(str(item), fields) for item in items]
 
     def close(self) -> None:
         """Close every thread's connection."""
@@ -195,8 +196,12 @@ class SoapClient:
             return ProtocolError(f"{host} answered HTTP {status} instead of a SOAP response")
         # libxml2 stops an entity bomb itself ("entity amplification"): the same refusal.
         forbidden = (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)
+        # Only libxml2's own guards: an undefined entity (&nbsp; in an HTML page) is merely
+        # malformed, and worth asking again for calls that may be repeated.
         unparsed = (XMLSyntaxError, zeep_errors.XMLSyntaxError, zeep_errors.TransportError)
-        entity_bomb = isinstance(exc, unparsed) and "entity" in str(exc).lower()
+        entity_bomb = isinstance(exc, unparsed) and any(
+            guard in str(exc) for guard in ("entity amplification", "entity reference loop")
+        )
         if entity_bomb or isinstance(exc, forbidden):
             return ProtocolError(
                 f"{host} sent XML with a DTD or entities; refused for safety", permanent=True
@@ -206,6 +211,19 @@ class SoapClient:
         if isinstance(exc, zeep_errors.Error):
             return ProtocolError(f"{host} sent a malformed response (not a Clickatell SOAP answer)")
         return None
+
+
+#: Request fields a server's answer must never carry into our output, even if it echoes them.
+_SECRET_FIELDS = ("password", "session_id")
+
+
+def _masked(text: str, fields: dict[str, Any]) -> str:
+    """``text`` with this call's password and session ID hidden (a fault or ERR may echo them)."""
+    for name in _SECRET_FIELDS:
+        secret = fields.get(name)
+        if isinstance(secret, str) and secret and secret in text:
+            text = text.replace(secret, f"<{name.replace('_', ' ')} hidden>")
+    return text
 
 
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"

@@ -21,7 +21,7 @@ import pytest
 from conftest import PASSWORD, sent_ops
 from impostor import PASSWORD as IMPOSTOR_PASSWORD
 from impostor import SESSION as IMPOSTOR_SESSION
-from impostor import Reply
+from impostor import Reply, envelope
 from secrets_audit import AUDIT
 
 from clicksms.journal import default_journal_path
@@ -253,3 +253,33 @@ def test_bulk_journal_and_results_hold_no_secret(cli, creds, config_dir, tmp_pat
     assert_hidden(resumed.stdout + resumed.stderr, *secrets)
     assert len(results.read_text().splitlines()) == 61
     assert_files_hold_none([*journal.parent.glob(journal.name + "*"), results], secrets)
+
+
+def soap_fault(text: str) -> Reply:
+    return Reply(
+        500,
+        (
+            '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+            "<SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:Client</faultcode>"
+            f"<faultstring>{text}</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body>"
+            "</SOAP-ENV:Envelope>"
+        ).encode(),
+    )
+
+
+def test_a_fault_that_echoes_the_password_is_masked(cli, impostor) -> None:
+    impostor.auth = soap_fault(f"Bad login for password {IMPOSTOR_PASSWORD}")
+    run = cli("--debug", "balance")
+    assert run.exit_code == 5, run.stderr
+    assert "Bad login for password <password hidden>" in run.stderr
+    assert_hidden(run.stdout + run.stderr, IMPOSTOR_SESSION, IMPOSTOR_PASSWORD)
+
+
+@pytest.mark.parametrize("command", [["balance"], ["status", "a" * 32, "-o", "json"]])
+def test_an_error_that_echoes_the_session_id_is_masked(cli, impostor, command) -> None:
+    op = "getbalance" if command[0] == "balance" else "querymsg"
+    echo = f"ERR: 999, Unexpected session {IMPOSTOR_SESSION} (bad state)"
+    impostor.replies = [Reply(body=envelope(op, echo))]
+    run = cli("--debug", *command)
+    assert "<session id hidden>" in run.stdout + run.stderr
+    assert_hidden(run.stdout + run.stderr, IMPOSTOR_SESSION, IMPOSTOR_PASSWORD)

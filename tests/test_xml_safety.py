@@ -100,3 +100,14 @@ def test_billion_laughs_cannot_expand_in_a_capped_process(impostor) -> None:
     assert proc.returncode == 5, proc.stderr
     assert REFUSED_XML in proc.stderr
     assert "MemoryError" not in proc.stderr
+
+
+def test_an_html_entity_is_malformed_not_hostile(cli, impostor) -> None:
+    """A captive portal's page with &nbsp; is not an attack: ping asks again, then gives up."""
+    page = Reply(body=b"<html><body>Sign in&nbsp;first</body></html>", content_type="text/html")
+    impostor.replies = [page] * 4
+    result = cli("ping")
+    assert result.exit_code == 5, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "malformed response" in line and "(after 4 attempts)" in line
+    assert impostor.seen.count("ping") == 4
