@@ -36,7 +36,9 @@ from clicksms.journal import (
     client_message_id,
 )
 from clicksms.options import SendOptions, sendmsg_fields
+from clicksms.render import note
 from clicksms.responses import parse_message_status, single_reply
+from clicksms.retry import INTERNAL_ERROR
 from clicksms.send import ACCEPTED, MAX_RECIPIENTS, REJECTED, SendResult, match_replies
 
 if TYPE_CHECKING:
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"
-INTERNAL_ERROR = "901"  # "please retry": the gateway sent nothing, so the rows wait
-#: Refusals that say nothing about the rows themselves: they are held for a later pass.
+#: Refusals that say nothing about the rows themselves: they are held for a later pass
+#: (901, "please retry", only once Account.call's own retries have run out).
 HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR)
 _UNTIL = re.compile(r"until\D*(\d{9,11})")
 
@@ -153,6 +155,8 @@ class BulkSender:
         # Finished requests, in the order they finish: O(1) per answer, unlike
         # concurrent.futures.wait, which walks every request in flight on each call.
         self._finished: queue.SimpleQueue[Future[_Outcome]] = queue.SimpleQueue()
+        self._stop_announced = False  # the first Ctrl-C is answered once, from the loop
+        self._abandoned = False  # a second Ctrl-C: stop waiting for requests in flight
 
     # ---------------------------------------------------------------- coordinating thread
     def run(self) -> RunResult:
@@ -171,8 +175,9 @@ class BulkSender:
                     while self._one_pass(pool, in_flight, size) and self.result.stop is None:
                         self._drain(in_flight, until_empty=True)
                 except KeyboardInterrupt:
-                    self._stop(STOP_INTERRUPTED, "interrupted")
-                self._drain(in_flight, until_empty=True)
+                    self._give_up()
+                if not self._abandoned:
+                    self._drain(in_flight, until_empty=True)
             finally:
                 self._save()
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -211,7 +216,7 @@ class BulkSender:
         """The request's climsgid: job and first row, or a fresh one for rows sent before.
 
         A first attempt is deterministic (job + ``r`` + first row in hex). Rows released
-        back to pending (ERR 301/130, a refused connection) have been under another ID
+        back to pending (ERR 301/130/901, a refused connection) have been under another ID
         already; their new request gets a time-based one (job + ``t`` + milliseconds in
         base 36), so the gateway can never answer for the old request when asked later.
         """
@@ -248,7 +253,7 @@ class BulkSender:
             except queue.Empty:
                 return
             except KeyboardInterrupt:
-                self._stop(STOP_INTERRUPTED, "interrupted")
+                self._give_up()
                 return  # the unanswered rows stay in flight: reconciled on --resume
             while True:  # everything else that has finished meanwhile, without waiting
                 try:
@@ -271,6 +276,8 @@ class BulkSender:
         taken off the queue, so each wait also looks for a finished one the queue lost.
         """
         while True:
+            if self.result.stop == STOP_INTERRUPTED and not self._stop_announced:
+                self._announce_stop(len(in_flight))
             wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if wait <= 0:
                 raise queue.Empty
@@ -282,6 +289,19 @@ class BulkSender:
                     return lost
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
+
+    def _announce_stop(self, in_flight: int) -> None:
+        """Say that the first Ctrl-C was heard (from the loop: a signal handler must not write)."""
+        self._stop_announced = True
+        note(
+            f"Stopping: waiting for {in_flight} request(s) in flight to finish; press Ctrl-C "
+            "again to stop waiting (--resume then asks the gateway about them)."
+        )
+
+    def _give_up(self) -> None:
+        """A second Ctrl-C: leave the requests in flight to --resume and stop now."""
+        self._stop(STOP_INTERRUPTED, "interrupted")
+        self._abandoned = True
 
     def _save(self) -> None:
         """Write the settled rows still held in memory."""
@@ -343,8 +363,8 @@ class BulkSender:
         if code == NO_CREDIT:
             self._stop(STOP_CREDIT, "no credit left (ERR 301)")
             return
-        if code == INTERNAL_ERROR:  # already retried by Account.call: try again later
-            self._stop(STOP_GATEWAY, "the gateway answered ERR 901 (internal error) every time")
+        if code == INTERNAL_ERROR:
+            self._stop(STOP_GATEWAY, "the gateway answered ERR 901 (internal error): try later")
             return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0

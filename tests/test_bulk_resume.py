@@ -168,3 +168,30 @@ def test_two_runs_of_one_job_cannot_overlap(creds, config_dir: Path) -> None:
     assert other.returncode == 2, other.stderr
     assert f"pid {os.getpid()}" in other.stderr
     assert creds.requests == []
+
+
+def test_second_ctrl_c_stops_waiting_for_requests_in_flight(
+    cli, creds, csv_file: Path, config_dir: Path
+) -> None:
+    """The first Ctrl-C waits for the requests in flight; the second leaves them to --resume."""
+    creds.faults.add("latency", ops={"sendmsg"}, after=20, seconds=600)  # answers never come
+    proc = start_bulk(creds, csv_file)
+    try:
+        wait_for_ledger(creds, 24, proc)  # 4 workers stuck in the pause (processed, unanswered)
+        proc.send_signal(signal.SIGINT)
+        assert proc.stderr is not None
+        heard = [proc.stderr.readline() for _ in range(3)]  # after "Reading …", "Job …"
+        assert "Stopping: waiting for 4 request(s) in flight" in heard[-1], heard
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # far less than the 600 s pause
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    job = the_only_job(config_dir)
+    with Journal(default_journal_path(config_dir)) as journal:
+        assert len(list(journal.rows(job, [ROW_IN_FLIGHT]))) == 4  # left for --resume
+    creds.faults.clear()
+    run = cli("bulk", "--resume", job)
+    assert run.exit_code == 0, run.stderr
+    assert_each_row_sent_once(creds)
