@@ -294,14 +294,24 @@ def test_expire_session_answers_003_and_the_session_is_gone(sb: Sandbox) -> None
 @pytest.mark.parametrize(
     ("seconds", "until"), [(None, START + 60), (5, START + 5), (0.5, START + 1)]
 )
-def test_err_130_whole_request_not_processed(
-    sb: Sandbox, seconds: float | None, until: int
-) -> None:
+def test_err_130_not_processed(sb: Sandbox, seconds: float | None, until: int) -> None:
     sb.faults.add("err-130", ops={"sendmsg"}, seconds=seconds)
-    assert call(sb, "sendmsg", **CREDS, to=[GOOD, GOOD2], text="hi") == [
-        f"ERR: 130, Maximum MT limit exceeded until {until}"
+    limit = f"ERR: 130, Maximum MT limit exceeded until {until}"
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi") == [limit]
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD, GOOD2], text="hi") == [  # per recipient
+        f"{limit} To: {GOOD}",
+        f"{limit} To: {GOOD2}",
     ]
     assert sb.ledger == [] and sb.gateway.balance() == 1000.0
+
+
+def test_err_130_keeps_earlier_recipient_errors(sb: Sandbox) -> None:
+    """The MT limit is checked at the credit stage, after the per-recipient checks."""
+    sb.faults.add("err-130")
+    assert call(sb, "sendmsg", **CREDS, to=["27820000105", GOOD], text="hi") == [
+        "ERR: 105, Invalid Destination Address To: 27820000105",
+        f"ERR: 130, Maximum MT limit exceeded until {START + 60} To: {GOOD}",
+    ]
 
 
 def test_err_130_follows_the_sandbox_clock(sb: Sandbox, clock: ManualClock) -> None:
@@ -342,6 +352,118 @@ def test_no_credit_keeps_earlier_recipient_errors(sb: Sandbox) -> None:
         "ERR: 105, Invalid Destination Address To: 27820000105",
         f"ERR: 301, No credit left To: {GOOD}",
     ]
+
+
+@pytest.mark.parametrize("kind", ["err-130", "no-credit"])
+def test_credit_faults_default_to_sendmsg_and_leave_other_ops_alone(sb: Sandbox, kind: str) -> None:
+    added = sb.faults.add(kind)
+    assert added.ops == frozenset({"sendmsg"})
+    assert added.spec.startswith(f"{kind},ops=sendmsg")
+    (ok,) = call(sb, "auth", **CREDS)
+    sid = ok.removeprefix("OK: ")
+    assert call(sb, "ping", session_id=sid) == ["OK: "]
+    assert call(sb, "getbalance", session_id=sid) == ["Credit: 1000.0"]
+    assert call(sb, "querymsg", session_id=sid, apimsgid="0" * 32) == [
+        f"ID: {'0' * 32} Status: 001"
+    ]
+    assert call(sb, "routecoverage", **CREDS, msisdn=GOOD)[0].startswith("OK:")
+    assert sb.faults.active()[0]["seen"] == 0 and sb.faults.fired == []
+
+
+def refused_before_credit(sb: Sandbox, clock: ManualClock) -> None:
+    """sendmsg requests the gateway turns away before its credit stage, each with its own
+    answer: expired, unknown or missing session, bad password, frozen account, bad
+    parameters, every recipient refused, bad content."""
+    (ok,) = call(sb, "auth", **CREDS)
+    clock.advance(sb.config.session_timeout + 1)
+    expired = ok.removeprefix("OK: ")
+    text = {"to": [GOOD], "text": "hi"}
+    assert call(sb, "sendmsg", session_id=expired, **text) == ["ERR: 003, Session ID expired"]
+    assert call(sb, "sendmsg", session_id="0" * 32, **text) == ["ERR: 003, Session ID expired"]
+    assert call(sb, "sendmsg", **text) == ["ERR: 005, Missing session ID"]
+    assert call(sb, "sendmsg", **{**CREDS, "password": "wrong"}, **text) == [
+        "ERR: 001, Authentication failed"
+    ]
+    assert call(sb, "sendmsg", **{**CREDS, "user": "frozen"}, **text) == [
+        "ERR: 004, Account frozen"
+    ]
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi", queue=9) == [
+        "ERR: 101, Invalid or missing parameters"
+    ]
+    assert call(sb, "sendmsg", **CREDS, to=["27820000105"], text="hi") == [
+        "ERR: 105, Invalid Destination Address"
+    ]
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD], text="") == ["ERR: 107, Empty message"]
+
+
+def test_err_130_comes_after_authentication_and_every_check(
+    sb: Sandbox, clock: ManualClock
+) -> None:
+    """API.md §11.5: auth, parameters, recipients, content, then credit (301/130). The
+    requests refused earlier get their own answer and use up none of after=/times=."""
+    sb.faults.add("err-130", after=1, times=1)
+    refused_before_credit(sb, clock)
+    assert sb.faults.active()[0]["seen"] == 0 and sb.faults.fired == []
+    (first,) = call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi")  # after=1: let through
+    assert ID_RE.fullmatch(first)
+    refused_before_credit(sb, clock)
+    limit = call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi")
+    assert limit == [f"ERR: 130, Maximum MT limit exceeded until {int(clock()) + 60}"]
+    (state,) = sb.faults.active()
+    assert (state["seen"], state["hits"], state["spent"]) == (2, 1, True)
+    assert sb.faults.fired == [{"kind": "err-130", "op": "sendmsg"}]
+    assert len(sb.ledger) == 1
+
+
+def test_no_credit_leaves_the_balance_alone_until_a_send_reaches_the_credit_stage(
+    sb: Sandbox, clock: ManualClock
+) -> None:
+    sb.faults.add("no-credit", times=1)
+    refused_before_credit(sb, clock)
+    assert call(sb, "getbalance", **CREDS) == ["Credit: 1000.0"]
+    assert sb.faults.active()[0]["hits"] == 0
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi") == ["ERR: 301, No credit left"]
+    assert call(sb, "getbalance", **CREDS) == ["Credit: 0.0"]
+    assert sb.ledger == []
+
+
+def test_expire_session_answers_before_a_credit_fault(sb: Sandbox) -> None:
+    sb.faults.add("no-credit")
+    sb.faults.add("expire-session", times=1)
+    (ok,) = call(sb, "auth", **CREDS)
+    sid = ok.removeprefix("OK: ")
+    assert call(sb, "sendmsg", session_id=sid, to=[GOOD], text="hi") == [
+        "ERR: 003, Session ID expired"
+    ]
+    assert sb.gateway.balance() == 1000.0
+    assert [(f["kind"], f["seen"]) for f in sb.faults.active()] == [
+        ("no-credit", 0),
+        ("expire-session", 1),
+    ]
+
+
+def test_a_credit_fault_acts_alongside_an_arrival_fault(sb: Sandbox) -> None:
+    """Arrival and credit stages each let at most one fault act on a request."""
+    sb.faults.add("err-130", times=1)
+    sb.faults.add("no-credit", times=1)  # due too, but err-130 was added first
+    sb.faults.add("latency", seconds=0.01, times=1)
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi") == [
+        f"ERR: 130, Maximum MT limit exceeded until {START + 60}"
+    ]
+    assert sb.faults.fired == [
+        {"kind": "latency", "op": "sendmsg"},
+        {"kind": "err-130", "op": "sendmsg"},
+    ]
+    assert call(sb, "sendmsg", **CREDS, to=[GOOD], text="hi") == ["ERR: 301, No credit left"]
+
+
+def test_a_request_dropped_on_arrival_never_reaches_a_credit_fault(sb: Sandbox) -> None:
+    sb.faults.add("no-credit")
+    sb.faults.add("drop-before", times=1)
+    with pytest.raises(http.client.RemoteDisconnected):
+        post(sb, send(sb))
+    assert sb.gateway.balance() == 1000.0
+    assert sb.faults.active()[0]["seen"] == 0
 
 
 def test_every_kind_is_tested_here() -> None:
@@ -386,6 +508,17 @@ def test_first_added_wins_and_each_fault_counts_independently() -> None:
         {"kind": "soap-fault", "op": "ping"},
         {"kind": "soap-fault", "op": "ping"},
     ]
+
+
+def test_credit_kinds_are_taken_at_the_credit_stage_only() -> None:
+    faults = Faults()
+    faults.add("err-130")
+    faults.add("err-901")
+    fired = faults.take("sendmsg")
+    assert fired is not None and fired.kind == "err-901"
+    fired = faults.take_at_credit("sendmsg")
+    assert fired is not None and fired.kind == "err-130"
+    assert [f["seen"] for f in faults.active()] == [1, 1]
 
 
 def test_expire_session_skips_requests_without_a_session() -> None:
@@ -489,6 +622,16 @@ def test_malformed_requests_are_not_counted(sb: Sandbox) -> None:
         ("err-901", {"ops": ["send"]}, "unknown operation 'send': use SOAP names"),
         ("err-901", {"ops": []}, "ops must name at least one operation"),
         ("expire-session", {"ops": ["auth"]}, "expire-session never matches auth"),
+        (
+            "err-130",
+            {"ops": ["getbalance"]},
+            "err-130 acts at sendmsg's credit stage: ops= can only be sendmsg",
+        ),
+        (
+            "no-credit",
+            {"ops": ["sendmsg", "auth"]},
+            "no-credit acts at sendmsg's credit stage: ops= can only be sendmsg",
+        ),
     ],
 )
 def test_add_rejects_bad_arguments(kind: str, options: dict[str, Any], message: str) -> None:
@@ -618,6 +761,7 @@ def test_delete_elsewhere_is_refused(sb: Sandbox) -> None:
         ("latency", "Error: --fault 'latency': latency needs seconds=, e.g. latency,seconds=2"),
         ("drop-after,after=-1", "Error: --fault 'drop-after,after=-1': after must be a whole"),
         ("drop-after,when=2", "Error: --fault 'drop-after,when=2': unknown option 'when'"),
+        ("no-credit,ops=ping", "Error: --fault 'no-credit,ops=ping': no-credit acts at sendmsg's"),
     ],
 )
 def test_cli_bad_fault_is_a_usage_error(cli: Any, spec: str, message: str) -> None:
@@ -696,3 +840,11 @@ def test_cli_faults_and_run_time_switching_in_another_process(
 
 def test_faults_are_built_with_create_or_parse_spec() -> None:
     assert Fault.create("err-901", ops=["ping"]).spec == parse_spec("err-901,ops=ping").spec
+
+
+def test_add_takes_the_keywords_of_create() -> None:
+    """Faults.add hands its keywords to Fault.create, which alone lists them."""
+    added = Faults().add("slow-drip", ops={"sendmsg"}, after=1, times=2, seconds=0.5)
+    assert added.spec == "slow-drip,ops=sendmsg,after=1,times=2,seconds=0.5"
+    with pytest.raises(TypeError, match="colour"):
+        Faults().add("drop-after", colour="red")

@@ -55,7 +55,8 @@ def sandbox_command(
                http-503 (seconds= is Retry-After, 1), malformed-xml, soap-fault,
                slow-drip (seconds= between bytes, 1), expire-session,
                err-130 (seconds= until the limit lifts, 60), no-credit, err-901
-      ops      SOAP operations it applies to, e.g. sendmsg+querymsg (default: all)
+      ops      SOAP operations it applies to, e.g. sendmsg+querymsg (default: all;
+               err-130 and no-credit: sendmsg only, once it passed auth and checks)
       after    let N matching requests through first (default 0)
       times    hit N requests, then stop (default: until cleared)
     While it runs: GET (list), POST (add: JSON or specs), DELETE (clear)

@@ -1,15 +1,28 @@
 """Fault injection: which misbehaviour the sandbox shows, for which requests, and when.
 
-This module only decides *whether* a fault fires for a request (``Faults.take``); what each
-kind does on the wire lives in ``server.py``. A fault is counted and fired per SOAP request
-that parsed (a malformed request gets its ordinary Client fault and counts for nothing):
+This module only decides *whether* a fault fires for a request; what each kind does lives
+in ``server.py`` (on the wire) and ``gateway.py`` (``err-130``, ``no-credit``). A fault is
+counted and fired per SOAP request that parsed (a malformed request gets its ordinary
+Client fault and counts for nothing), at one of two stages:
 
-* ``ops``: the operations it applies to (None = every one). Every fault counts the matching
+* Arrival (``Faults.take``, before the gateway sees the request): every kind but
+  ``CREDIT_KINDS``.
+* Credit (``Faults.take_at_credit``): ``err-130`` and ``no-credit`` are account states, so
+  like the real gateway (API.md §11.5: auth, command parameters, recipients, content, then
+  credit) they only meet a sendmsg that got that far. A request that fails authentication
+  or an earlier check answers as usual and is not counted.
+
+Matching, per stage:
+
+* ``ops``: the operations it applies to (None = every one; ``err-130`` and ``no-credit``
+  default to, and only accept, ``CREDIT_OPS``: sendmsg). Every fault counts the matching
   requests it sees, whether or not another fault fired on them.
 * ``after``: let this many matching requests through first.
 * ``times``: how many requests it hits (None = until cleared). A spent fault stays listed
   until ``clear()``; a slow drip it started goes on dripping until then.
-* At most one fault fires per request: the first one added that is due.
+* At most one fault fires per request and stage: the first one added that is due. So an
+  arrival fault that lets the request through (``latency``, ``drop-after``, …) and a
+  credit fault can both act on one sendmsg.
 * ``expire-session`` only matches requests that carry a ``session_id`` (auth never does), so
   it always has a session to expire.
 
@@ -27,7 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from clicksms.sandbox.gateway import IMPLEMENTED_OPS, PENDING_OPS
+from clicksms.sandbox.gateway import CREDIT_OPS, IMPLEMENTED_OPS, PENDING_OPS
 
 #: Every kind, in the order ``--help`` lists them.
 KINDS = (
@@ -51,6 +64,8 @@ SECONDS: dict[str, float | None] = {
     "err-130": 60.0,  # how far past the sandbox clock the MT limit lifts
     "http-503": 1.0,  # Retry-After, rounded up to whole seconds
 }
+#: Kinds acted out at sendmsg's credit stage, inside the gateway (see the module docstring).
+CREDIT_KINDS = frozenset({"err-130", "no-credit"})
 _POSITIVE_SECONDS = frozenset({"latency", "slow-drip"})  # 0 would be no fault, or a busy loop
 OPERATIONS = frozenset(IMPLEMENTED_OPS) | PENDING_OPS
 FIRED_KEPT = 10_000  # Faults.fired remembers this many, so a long-running sandbox stays small
@@ -86,6 +101,8 @@ class Fault:
         op_set = None if ops is None else _check_ops(ops)
         if kind == "expire-session" and op_set == {"auth"}:
             raise ValueError("expire-session never matches auth (it carries no session)")
+        if kind in CREDIT_KINDS:
+            op_set = _credit_ops(kind, op_set)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ValueError(f"after must be a whole number >= 0, not {after!r}")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
@@ -131,7 +148,9 @@ class Fault:
             "spent": self.spent,
         }
 
-    def _matches(self, op: str, has_session: bool) -> bool:
+    def _matches(self, op: str, has_session: bool, at_credit: bool) -> bool:
+        if (self.kind in CREDIT_KINDS) != at_credit:
+            return False
         if self.ops is not None and op not in self.ops:
             return False
         return has_session or self.kind != "expire-session"
@@ -145,17 +164,10 @@ class Faults:
         self._faults: list[Fault] = []
         self._fired: deque[dict[str, str]] = deque(maxlen=FIRED_KEPT)
 
-    def add(
-        self,
-        kind: str,
-        *,
-        ops: Iterable[str] | None = None,
-        after: int = 0,
-        times: int | None = None,
-        seconds: float | None = None,
-    ) -> Fault:
-        """Validate and add one fault (ValueError when an argument is wrong)."""
-        fault = Fault.create(kind, ops=ops, after=after, times=times, seconds=seconds)
+    def add(self, kind: str, **options: Any) -> Fault:
+        """Validate and add one fault; ``options`` are ``Fault.create``'s keywords (ops=,
+        after=, times=, seconds=), not repeated here. ValueError when one is wrong."""
+        fault = Fault.create(kind, **options)
         self.extend([fault])
         return fault
 
@@ -184,14 +196,23 @@ class Faults:
             return [dict(item) for item in self._fired]
 
     def take(self, op: str, has_session: bool = True) -> Fault | None:
-        """Count this request against every matching fault; return the one that fires, if any.
+        """Arrival stage: count this request against every matching fault (all kinds but
+        ``CREDIT_KINDS``); return the one that fires, if any.
 
         ``has_session``: whether the request carries a session_id (see ``expire-session``).
         """
+        return self._take(op, has_session, at_credit=False)
+
+    def take_at_credit(self, op: str) -> Fault | None:
+        """Credit stage: a sendmsg passed authentication, parameter, recipient and content
+        checks; count it against the ``CREDIT_KINDS`` faults; return the one that fires."""
+        return self._take(op, True, at_credit=True)
+
+    def _take(self, op: str, has_session: bool, at_credit: bool) -> Fault | None:
         with self._lock:
             chosen: Fault | None = None
             for fault in self._faults:
-                if not fault._matches(op, has_session):
+                if not fault._matches(op, has_session, at_credit):
                     continue
                 fault.seen += 1
                 due = fault.seen > fault.after and not fault.spent
@@ -282,6 +303,16 @@ def _check_ops(ops: Iterable[str]) -> frozenset[str]:
     if not chosen:
         raise ValueError("ops must name at least one operation")
     return chosen
+
+
+def _credit_ops(kind: str, ops: frozenset[str] | None) -> frozenset[str]:
+    """``err-130``/``no-credit`` act at the credit stage, which only CREDIT_OPS have."""
+    if ops is None:
+        return CREDIT_OPS
+    if not ops <= CREDIT_OPS:
+        allowed = "+".join(sorted(CREDIT_OPS))
+        raise ValueError(f"{kind} acts at {allowed}'s credit stage: ops= can only be {allowed}")
+    return ops
 
 
 def _check_seconds(kind: str, seconds: float | None) -> float | None:

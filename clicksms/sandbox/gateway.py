@@ -65,6 +65,12 @@ part): ``queue`` 1..3 (default 3), ``msg_callback`` 0..7, ``deliv_ack``/``escala
 
 Accounts: the configured ``api_id``/``user``/``password``; plus user ``frozen`` with the
 same api_id and password, which always answers ``ERR: 004, Account frozen``.
+
+Injected faults of the credit stage (``faults.CREDIT_KINDS``) are acted out here, in
+``_credit_fault``, when a sendmsg reaches step 5 of ``_op_sendmsg``: ``no-credit`` empties
+the account so that ``_accept`` answers ``ERR: 301`` by itself, ``err-130`` gives every
+recipient still standing ``ERR: 130, Maximum MT limit exceeded until T`` (per recipient, as
+``301`` is). A request that fails authentication or an earlier check never gets there.
 """
 
 from __future__ import annotations
@@ -72,15 +78,19 @@ from __future__ import annotations
 import copy
 import heapq
 import json
+import math
 import re
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clicksms.sandbox import gsm
 from clicksms.sandbox.clock import Clock, system_clock
 from clicksms.sandbox.config import SandboxConfig
+
+if TYPE_CHECKING:  # faults.py imports this module
+    from clicksms.sandbox.faults import Faults
 
 MAGIC_NUMBERS: dict[str, int] = {
     "27820000105": 105,
@@ -136,6 +146,7 @@ ERRORS: dict[int, str] = {
     121: "Destination mobile number blocked",
     122: "Destination mobile opted out",
     128: "Number delisted",
+    130: "Maximum MT limit exceeded",  # the gateway appends " until <unix time>"
     301: "No credit left",
     901: "Internal error",
 }
@@ -166,6 +177,8 @@ IMPLEMENTED_OPS = (
     "routecoverage",
     "getmsgcharge",
 )
+#: Operations with a credit stage, the only ones err-130 / no-credit faults can act on.
+CREDIT_OPS = frozenset({"sendmsg"})
 PENDING_OPS = frozenset(
     {
         "token_pay",
@@ -317,11 +330,17 @@ class _Content:
 
 
 class Gateway:
-    """One Clickatell account plus its sessions and messages; every method is thread-safe."""
+    """One Clickatell account plus its sessions and messages; every method is thread-safe.
 
-    def __init__(self, config: SandboxConfig, clock: Clock | None = None) -> None:
+    ``faults``: the sandbox's injected faults, asked at sendmsg's credit stage (None: none).
+    """
+
+    def __init__(
+        self, config: SandboxConfig, clock: Clock | None = None, faults: Faults | None = None
+    ) -> None:
         self.config = config
         self.clock: Clock = clock or system_clock
+        self.faults = faults
         self._lock = threading.Lock()
         self._balance = float(config.credits)
         self._sessions: dict[str, float] = {}  # session id -> last use
@@ -551,11 +570,12 @@ class Gateway:
         content = self._check_content(f, options)
         if isinstance(content, str):
             return [content]
-        # 5. credit, then acceptance
+        # 5. credit (where injected err-130 / no-credit act), then acceptance
+        limit = self._credit_fault()
         results: list[str] = []
         try:
             for verdict, to in zip(verdicts, recipients, strict=True):
-                results.append(item(verdict or self._accept(f, options, content, to), to))
+                results.append(item(verdict or limit or self._accept(f, options, content, to), to))
         finally:
             self._write_ledger()
         return results
@@ -640,6 +660,18 @@ class Gateway:
         if sender and not (_NUMERIC_SENDER.fullmatch(sender) or _ALPHA_SENDER.fullmatch(sender)):
             return err(106)
         return _Content(shown=shown, unicode=unicode, parts=parts, concat=concat)
+
+    def _credit_fault(self) -> str | None:
+        """Act out the injected fault due at the credit stage, if any: ``no-credit`` empties
+        the account (``_accept`` then answers 301), ``err-130`` returns the MT-limit answer."""
+        fault = None if self.faults is None else self.faults.take_at_credit("sendmsg")
+        if fault is None:
+            return None
+        if fault.kind == "no-credit":
+            self._balance = 0.0
+            return None
+        until = math.ceil(self.clock() + (fault.seconds or 0.0))
+        return f"{err(130)} until {until}"
 
     def _accept(self, f: Fields, options: dict[str, int], content: _Content, to: str) -> str:
         """Charge and store one recipient's message; ``ERR: 301`` when credit is short."""

@@ -4,7 +4,8 @@ Keep-alive and concurrent connections are supported because Clickatell encourage
 (API.md §1). Each response is written in one go on a TCP_NODELAY socket so that small
 request/response exchanges do not hit the ~40 ms Nagle/delayed-ACK stall.
 
-Injected faults (``faults.py`` decides when) are acted out here, in ``_Handler._inject``;
+Injected faults (``faults.py`` decides when) are acted out here, in ``_Handler._inject``,
+except ``err-130`` and ``no-credit``, which the gateway acts out at sendmsg's credit stage;
 ``CONTROL_PATH`` lets another process list (GET), add (POST) and clear (DELETE) them.
 """
 
@@ -278,14 +279,11 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "soap-fault":
             self._send_fault("Server", SOAP_FAULT_TEXT)
             return
-        if kind in ("err-130", "err-901"):
-            self._send(200, soapxml.build_response(op, [self._error_text(fault)]))
+        if kind == "err-901":  # may happen at any point, so before authentication too
+            self._send(200, soapxml.build_response(op, [err(901)]))
             return
-        gateway = self.server.sandbox.gateway
         if kind == "expire-session":
-            gateway.expire_session(_session_id(request) or "")
-        elif kind == "no-credit":
-            gateway.set_balance(0.0)
+            self.server.sandbox.gateway.expire_session(_session_id(request) or "")
         status, body = self._process(request)
         if kind == "drop-after":
             self.close_connection = True  # processed (ledger, credits), never answered
@@ -295,14 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._drip(fault, status, body)
         elif kind == "latency" and not self._pause(fault.seconds or 0.0):
             self.close_connection = True  # the sandbox is stopping
-        else:  # latency, expire-session, no-credit: the gateway's own answer
+        else:  # latency, expire-session: the gateway's own answer
             self._send(status, body)
-
-    def _error_text(self, fault: Fault) -> str:
-        if fault.kind == "err-901":
-            return err(901)
-        until = math.ceil(self.server.sandbox.gateway.clock() + (fault.seconds or 0.0))
-        return f"ERR: 130, Maximum MT limit exceeded until {until}"
 
     def _pause(self, seconds: float) -> bool:
         """Sleep, but wake when the sandbox stops; False if it did."""
@@ -409,8 +401,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.gateway = Gateway(self.config, clock)
         self.faults = Faults()
+        self.gateway = Gateway(self.config, clock, self.faults)
         self._wsdl_template = load_wsdl()
         self.wsdl_bytes = b""
         self._httpd: _Server | None = None
