@@ -137,7 +137,8 @@ class Account:
             try:
                 return self._authenticate(None)
             except NetworkError as exc:  # the 003 answer means the first try was not accepted
-                raise NetworkError(str(exc), may_have_arrived=False) from exc
+                exc.may_have_arrived = False  # same error otherwise (permanent, retry_after)
+                raise
 
     def close(self) -> None:
         if self._client is not None:

@@ -52,14 +52,16 @@ def main_options(
     timeout: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
-            help="Seconds the gateway's whole answer may take (env CLICKSMS_TIMEOUT; default 30)."
+            help="Seconds each request may take, sending it and the whole answer "
+            "(env CLICKSMS_TIMEOUT; default 30).",
         ),
     ] = None,
     connect_timeout: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
             "--connect-timeout",
-            help="Seconds to wait for a connection (env CLICKSMS_CONNECT_TIMEOUT; default 10).",
+            help="Seconds to open a connection: TCP, proxy tunnel, TLS "
+            "(env CLICKSMS_CONNECT_TIMEOUT; default 10).",
         ),
     ] = None,
     retries: Annotated[

@@ -46,7 +46,8 @@ _FLAGS = {
 }
 _MAX_TIMEOUT = 3600.0
 _MAX_RETRIES = 10
-_MAX_RETRY_DELAY = 60.0
+#: No retry pause is longer (clicksms.retry caps them), so a larger first pause means nothing.
+MAX_RETRY_DELAY = 8.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Settings:
     user: str | None
     password: str | None = field(repr=False)
     config_dir: Path
-    timeout: float  # read timeout: the whole answer must arrive within it
+    timeout: float  # per exchange: writing the request and reading the whole answer
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     retries: int = DEFAULT_RETRIES  # extra attempts for a call that is safe to repeat
     retry_delay: float = DEFAULT_RETRY_DELAY  # base of the exponential backoff
@@ -243,19 +244,19 @@ def parse_retries(value: str | None) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) > _MAX_RETRIES:
         raise ConfigError(
             f"retries must be a whole number from 0 to {_MAX_RETRIES}, "
-            f"got {_shown(value, math.nan)!r} (--retries or {ENV_RETRIES})"
+            f"got {_shown(value, math.nan)!r} ({_FLAGS[ENV_RETRIES]} or {ENV_RETRIES})"
         )
     return int(text)
 
 
 def parse_retry_delay(value: str | None) -> float:
-    """The first backoff in seconds (0 to 60); 0 retries at once (tests)."""
+    """The first backoff in seconds (0 to 8, the cap of every pause); 0: no pauses at all."""
     if value is None:
         return DEFAULT_RETRY_DELAY
     seconds = _number(value)
-    if not math.isfinite(seconds) or not 0 <= seconds <= _MAX_RETRY_DELAY:
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_RETRY_DELAY:
         raise ConfigError(
-            f"retry delay must be from 0 to {_MAX_RETRY_DELAY:g} seconds, "
+            f"retry delay must be from 0 to {MAX_RETRY_DELAY:g} seconds, "
             f"got {_shown(value, seconds)!r} ({ENV_RETRY_DELAY})"
         )
     return seconds

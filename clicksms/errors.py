@@ -61,17 +61,25 @@ class NetworkError(ClickSmsError):
     (connection refused, DNS failure, connect timeout): then resending cannot duplicate a
     message.
     ``permanent`` marks a failure that asking again cannot cure (a redirect, an untrusted
-    certificate, XML refused for safety), so :mod:`clicksms.retry` does not repeat the call.
+    certificate, an HTTP 4xx page, XML refused for safety), so :mod:`clicksms.retry` does not
+    repeat the call. ``retry_after`` is the pause in seconds the server asked for (the
+    ``Retry-After`` of an HTTP 503 or 429), if any.
     """
 
     exit_code = ExitCode.NETWORK
 
     def __init__(
-        self, message: str, *, may_have_arrived: bool = True, permanent: bool = False
+        self,
+        message: str,
+        *,
+        may_have_arrived: bool = True,
+        permanent: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.may_have_arrived = may_have_arrived
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class ProtocolError(NetworkError):
@@ -82,12 +90,29 @@ class ProtocolError(NetworkError):
 
 
 class Interrupted(ClickSmsError):
-    """Ctrl-C while requests were going out; the results so far are still reported."""
+    """Ctrl-C while requests were going out; the results so far are still reported.
+
+    ``may_have_arrived`` is False when the Ctrl-C came during a retry pause after an attempt
+    that provably never reached the gateway (:class:`PauseInterrupted`): nothing is in doubt.
+    """
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self) -> None:
+    def __init__(self, *, may_have_arrived: bool = True) -> None:
         super().__init__("interrupted")
+        self.may_have_arrived = may_have_arrived
+
+
+class PauseInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a retry pause, saying whether the attempt before it may have arrived.
+
+    Still a KeyboardInterrupt, so every caller stops as on any Ctrl-C; one that reports rows
+    reads ``may_have_arrived`` to call them *not sent* rather than *unknown*.
+    """
+
+    def __init__(self, *, may_have_arrived: bool) -> None:
+        super().__init__()
+        self.may_have_arrived = may_have_arrived
 
 
 class GatewayError(ClickSmsError):

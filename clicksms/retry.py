@@ -1,7 +1,8 @@
 """When a gateway call may be repeated, and how: bounded exponential backoff with full jitter.
 
 Repeating a question (auth, ping, balance, status, coverage, charge) can never do harm, so
-it is repeated after any network or protocol failure and after a whole-answer ``ERR: 901``
+it is repeated after any network or protocol failure that may pass (not an HTTP 4xx page, a
+redirect or an untrusted certificate: ``permanent``) and after a whole-answer ``ERR: 901``
 (internal error). Anything else — ``sendmsg`` above all, but also ``delmsg`` — is repeated
 only when the request provably never reached the gateway (refused, DNS, connect timeout:
 ``may_have_arrived=False``) or the gateway answered ``ERR: 901`` for the whole request,
@@ -9,8 +10,10 @@ which it accepted nothing of. A send whose outcome is unknown is never repeated 
 would risk a duplicate message.
 
 The pauses are "full jitter" (a random time up to base × 2^n, capped), so that many clients
-failing together do not come back in step. The caller's thread sleeps, so Ctrl-C during a
-pause interrupts it at once.
+failing together do not come back in step; a longer ``Retry-After`` from an HTTP 503 (or 429)
+is waited instead, up to the same cap. The caller's thread sleeps, so Ctrl-C during a pause
+interrupts it at once, as :class:`~clicksms.errors.PauseInterrupted`: it says whether the
+attempt before the pause may have arrived, so a send can tell *not sent* from *unknown*.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clicksms.errors import NetworkError
+from clicksms.config import MAX_RETRY_DELAY
+from clicksms.errors import NetworkError, PauseInterrupted
 from clicksms.responses import parse_error
 
 #: Operations that only ask: repeating them cannot send, cancel or charge anything.
@@ -29,8 +33,8 @@ SAFE_OPERATIONS = frozenset(
 )
 #: The whole-answer code that means "try again later" and that nothing was done.
 INTERNAL_ERROR = "901"
-#: The longest single pause, whatever the attempt number.
-MAX_DELAY = 8.0
+#: The longest single pause, whatever the attempt number or the server's Retry-After.
+MAX_DELAY = MAX_RETRY_DELAY
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,16 @@ class RetryPolicy:
     retries: int = 3
     base_delay: float = 0.5
 
-    def pause(self, retry: int) -> float:
-        """Seconds to wait before extra attempt number ``retry`` (0 for the first)."""
-        return random.uniform(0.0, min(MAX_DELAY, self.base_delay * 2**retry))
+    def pause(self, retry: int, asked: float | None = None) -> float:
+        """Seconds to wait before extra attempt number ``retry`` (0 for the first).
+
+        ``asked`` is the server's Retry-After: waited instead when longer, up to the cap. A
+        base of 0 means no pauses at all, Retry-After included (tests, impatient scripts).
+        """
+        jitter = random.uniform(0.0, min(MAX_DELAY, self.base_delay * 2**retry))
+        if asked is None or self.base_delay == 0:
+            return jitter
+        return max(jitter, min(asked, MAX_DELAY))
 
 
 def may_retry_error(operation: str, error: BaseException) -> bool:
@@ -70,6 +81,7 @@ def call_with_retries(
 
     The last answer is returned as it is (an ``ERR: 901`` included, for the caller to report);
     the last error is raised with the number of attempts added when there were several.
+    Ctrl-C during a pause raises :class:`PauseInterrupted`.
     """
     tries = 0
     while True:
@@ -82,10 +94,15 @@ def call_with_retries(
                 if tries == 1:
                     raise
                 raise _after(exc, tries) from exc
+            arrived, asked = exc.may_have_arrived, exc.retry_after
         else:
             if last_try or not may_retry_answer(replies):
                 return replies
-        sleep(policy.pause(tries - 1))
+            arrived, asked = False, None  # a whole-request ERR 901: the gateway did nothing
+        try:
+            sleep(policy.pause(tries - 1, asked))
+        except KeyboardInterrupt:
+            raise PauseInterrupted(may_have_arrived=arrived) from None
 
 
 def _after(error: NetworkError, tries: int) -> NetworkError:
@@ -94,4 +111,5 @@ def _after(error: NetworkError, tries: int) -> NetworkError:
         f"{error} (after {tries} attempts)",
         may_have_arrived=error.may_have_arrived,
         permanent=error.permanent,
+        retry_after=error.retry_after,
     )

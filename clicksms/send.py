@@ -18,6 +18,7 @@ from clicksms.errors import (
     GatewayError,
     Interrupted,
     NetworkError,
+    PauseInterrupted,
     ProtocolError,
     UsageError,
     outcome_exit_code,
@@ -171,7 +172,8 @@ def send(
     Nothing whose outcome is unknown is ever resent (:mod:`clicksms.retry` repeats a request
     only when it provably never arrived). When the conversation breaks (network, auth,
     Ctrl-C), the request in flight is reported as *unknown* if it may have reached the gateway
-    and the rest as *not sent*; a failure before anything could have arrived is simply raised.
+    and the rest as *not sent*; a failure before anything could have arrived is simply raised,
+    except Ctrl-C, whose rows (all *not sent* then) are still reported.
 
     A single recipient always goes with a client message ID — the user's, else a random one —
     so that an *unknown* row can say how to find out: ``clicksms status --client-id ID``.
@@ -193,8 +195,8 @@ def send(
         except GatewayError as exc:  # the whole request was refused; later chunks may pass
             results.extend(rejected(n, exc.code, exc.reason) for n in chunk)
         except (ClickSmsError, KeyboardInterrupt) as exc:  # nothing more will get through
-            failure = exc if isinstance(exc, ClickSmsError) else Interrupted()
-            if not results and not _in_doubt(failure):
+            failure = exc if isinstance(exc, ClickSmsError) else _interrupted(exc)
+            if not results and not _in_doubt(failure) and not isinstance(failure, Interrupted):
                 raise failure from None
             results += _abandon(numbers[start:], len(chunk), failure)
             return _report(results, options.client_id, failure)
@@ -265,11 +267,19 @@ def _with_status_hint(results: list[SendResult], client_id: str | None) -> list[
     return [replace(r, error=f"{r.error}{hint}") if r.status == UNKNOWN else r for r in results]
 
 
+def _interrupted(exc: KeyboardInterrupt) -> Interrupted:
+    """Ctrl-C: the request in flight may have arrived, unless the Ctrl-C came during a retry
+    pause after an attempt that provably did not (refused, DNS, connect timeout, ERR 901)."""
+    if isinstance(exc, PauseInterrupted):
+        return Interrupted(may_have_arrived=exc.may_have_arrived)
+    return Interrupted()
+
+
 def _in_doubt(failure: ClickSmsError) -> bool:
     """Whether the request that failed may still have reached the gateway and been accepted."""
-    if isinstance(failure, Interrupted):
-        return True
-    return isinstance(failure, NetworkError) and failure.may_have_arrived
+    if isinstance(failure, (Interrupted, NetworkError)):
+        return failure.may_have_arrived
+    return False
 
 
 def _abandon(rest: Sequence[str], in_flight: int, failure: ClickSmsError) -> list[SendResult]:

@@ -24,6 +24,7 @@ deviation — goes to zeep, so its results and errors stay exactly what they wer
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -42,7 +43,7 @@ TEMPLATE_SHAPES = 64
 
 
 class SoapClient:
-    """A keep-alive zeep service bound to ``endpoint``; every call has connect/read timeouts.
+    """A keep-alive zeep service bound to ``endpoint``; every call has connect/exchange timeouts.
 
     Safe to call from several threads at once: each thread has its own HTTP connection.
     """
@@ -88,15 +89,14 @@ class SoapClient:
         operation_obj = self._binding.all().get(operation)
         if operation_obj is None:  # what zeep's service proxy raises for a typo
             raise AttributeError(f"Service has no operation {operation!r}")
-        status: int | None = None
+        response: Any = None
         try:
             envelope, headers = self._envelope(operation, fields)
             body = self._to_bytes(envelope)
             response = self._transport.post(self._options["address"], body, headers)
-            status = response.status_code
             result = self._reply(operation_obj, response)
         except Exception as exc:
-            ours = self._translate(exc, status)
+            ours = self._translate(exc, response)
             if ours is None:
                 raise
             # Not chained: zeep's messages can quote the server's answer, which may echo the
@@ -175,10 +175,10 @@ class SoapClient:
             with self._reply_lock:
                 self._reply_shapes.setdefault(operation_obj.name, verdict)
 
-    def _translate(self, exc: Exception, status: int | None) -> Exception | None:
+    def _translate(self, exc: Exception, response: Any) -> Exception | None:
         """Map zeep and lxml exceptions to our one-line errors (never echoing request fields).
 
-        ``status`` is the HTTP status of the reply, None when nothing was received.
+        ``response`` is the HTTP reply, None when nothing was received.
         """
         from lxml.etree import XMLSyntaxError
         from zeep import exceptions as zeep_errors
@@ -188,12 +188,13 @@ class SoapClient:
             return exc
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
             return ProtocolError(f"{host} answered with a SOAP fault: {clip(exc.message)}")
+        status = None if response is None else response.status_code
         if (
             status is not None
             and status != 200
             and isinstance(exc, (zeep_errors.Fault, zeep_errors.TransportError))
         ):
-            return ProtocolError(f"{host} answered HTTP {status} instead of a SOAP response")
+            return _http_error(host, status, response.headers.get("Retry-After"))
         # libxml2 stops an entity bomb itself ("entity amplification"): the same refusal.
         forbidden = (zeep_errors.DTDForbidden, zeep_errors.EntitiesForbidden)
         # Only libxml2's own guards: an undefined entity (&nbsp; in an HTML page) is merely
@@ -211,6 +212,23 @@ class SoapClient:
         if isinstance(exc, zeep_errors.Error):
             return ProtocolError(f"{host} sent a malformed response (not a Clickatell SOAP answer)")
         return None
+
+
+#: 4xx answers that may pass: the server timed out waiting for us, or wants us slower.
+_TEMPORARY_4XX = frozenset({408, 429})
+#: Retry-After in its delay-seconds form (RFC 9110 §10.2.3); an HTTP date is ignored.
+_SECONDS = re.compile(r"\s*(\d{1,9})\s*")
+
+
+def _http_error(host: str, status: int, retry_after: str | None) -> ProtocolError:
+    """An HTTP error page instead of SOAP: a 4xx will answer the same again (``permanent``,
+    so it is not retried), a 5xx may pass; 503 and 429 may say when to ask again."""
+    wait = _SECONDS.fullmatch(retry_after or "")
+    return ProtocolError(
+        f"{host} answered HTTP {status} instead of a SOAP response",
+        permanent=400 <= status < 500 and status not in _TEMPORARY_4XX,
+        retry_after=float(wait[1]) if wait and status in (429, 503) else None,
+    )
 
 
 #: Request fields a server's answer must never carry into our output, even if it echoes them.

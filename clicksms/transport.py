@@ -2,10 +2,10 @@
 
 requests costs about 1.2 ms of CPU per POST (hooks, adapters, proxy and netrc lookups on every
 call). Here everything requests decided per call — proxies, CA bundle — is decided once, at
-construction; :mod:`http.client` opens each connection (TCP, TLS with hostname checking, the
-CONNECT tunnel through a proxy, timeouts) and the exchange on it is done by a small strict
-HTTP/1.1 reader: http.client's own request writer and email-based header parser cost more CPU
-than all of zeep's work on a request, and a SOAP POST needs neither.
+construction; each connection is opened here (TCP, the CONNECT tunnel through a proxy, TLS with
+:mod:`ssl`'s hostname checking) and the exchange on it is done by a small strict HTTP/1.1
+reader: http.client's own request writer and email-based header parser cost more CPU than all
+of zeep's work on a request, and a SOAP POST needs neither.
 
 This is also the one place that turns socket, TLS and HTTP failures into one-line
 :class:`~clicksms.errors.NetworkError`\\ s, because only here is it known whether the request
@@ -15,10 +15,12 @@ certificate, TLS handshake) proves the gateway never saw the request
 unknown (``True``). An idle connection the server has closed is noticed *before* writing, so
 a keep-alive timeout never turns into "it may have arrived".
 
-Two timeouts bound every call: ``connect_timeout`` for opening the connection (TCP, proxy
-tunnel, TLS handshake), and ``timeout`` as a deadline for the whole exchange — from the first
-byte written to the last byte of the answer — not per ``recv``, so a server that drips a byte
-a second cannot hold a call open forever.
+Two deadlines bound every call, not per ``recv``, so a server (or proxy) that drips a byte a
+second cannot hold a call open forever: ``connect_timeout`` for opening the connection — every
+address tried, the proxy's CONNECT answer and the TLS handshake together — and ``timeout`` for
+the whole exchange, from the first byte written to the last byte of the answer. The one thing
+not bounded is the host name lookup: ``getaddrinfo`` takes no timeout, so the system
+resolver's own limits apply (on Linux, resolv.conf's ``timeout`` × ``attempts``).
 
 Redirects are never followed: a 3xx would re-post the body, password included, to wherever it
 points. Responses are bounded (``max_response`` bytes, also after gzip decoding) so a hostile
@@ -89,28 +91,22 @@ class Response:
 
 
 class _Connection:
-    """One keep-alive connection: http.client opens it, we speak HTTP/1.1 on its socket.
+    """One keep-alive connection: the socket (plain or TLS) we speak HTTP/1.1 on.
 
     ``buffer`` holds bytes received but not yet consumed; ``deadline`` (monotonic seconds)
-    is when the exchange in progress runs out of time.
+    is when the opening or the exchange in progress runs out of time.
     """
 
-    __slots__ = ("buffer", "deadline", "http", "sock")
+    __slots__ = ("buffer", "deadline", "sock")
 
-    def __init__(self, opener: http.client.HTTPConnection) -> None:
-        self.http = opener
-        self.sock: Any = None  # the opener's socket (plain or TLS) while open
+    def __init__(self) -> None:
+        self.sock: Any = None
         self.buffer = bytearray()
         self.deadline = 0.0
 
     @property
     def is_open(self) -> bool:
         return self.sock is not None and self.sock.fileno() != -1
-
-    def open(self) -> None:
-        self.buffer.clear()
-        self.http.connect()
-        self.sock = self.http.sock
 
     def close(self) -> None:
         """Shut down and close the socket, waking a thread blocked reading from it.
@@ -119,10 +115,14 @@ class _Connection:
         from another thread) gets an OSError rather than None.
         """
         self.buffer.clear()
-        if self.is_open:
+        if self.sock is not None:
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
-        self.http.close()
+            self.sock.close()
+
+
+class _TunnelRefused(OSError):
+    """The proxy answered CONNECT with something other than 2xx (its status and reason)."""
 
 
 class SoapTransport(Transport):
@@ -169,6 +169,14 @@ class SoapTransport(Transport):
             target = f"http://{host_header}{target}"
             if self._proxy[2]:
                 fixed.append(f"Proxy-Authorization: {self._proxy[2]}")
+        self._tunnel_request = b""
+        if self._proxy is not None and self._https:
+            name = f"[{self._hostname}]" if ":" in self._hostname else self._hostname
+            authority = _host_header(f"{name}:{self._port}")
+            lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+            if self._proxy[2]:
+                lines.append(f"Proxy-Authorization: {self._proxy[2]}")
+            self._tunnel_request = _header_bytes("\r\n".join([*lines, "", ""]))
         self._head = _header_bytes("\r\n".join([f"POST {target} HTTP/1.1", *fixed, ""]))
         self._heads: dict[tuple[tuple[str, str], ...], bytes] = {}
         self._local = threading.local()
@@ -186,7 +194,7 @@ class SoapTransport(Transport):
         try:
             if not conn.is_open:
                 try:
-                    conn.open()
+                    self._open_connection(conn)
                 except (OSError, http.client.HTTPException, UnicodeError) as exc:
                     raise self._failure(exc, connecting=True) from None
             try:
@@ -243,21 +251,7 @@ class SoapTransport(Transport):
         return conn
 
     def _new_connection(self) -> _Connection:
-        if self._proxy is None:
-            host, port = self._hostname, self._port
-        else:
-            host, port = self._proxy[0], self._proxy[1]
-        opener: http.client.HTTPConnection
-        if self._https:
-            opener = http.client.HTTPSConnection(
-                host, port, timeout=self.connect_timeout, context=self._context
-            )
-            if self._proxy is not None:
-                tunnel = {"Proxy-Authorization": self._proxy[2]} if self._proxy[2] else None
-                opener.set_tunnel(self._hostname, self._port, headers=tunnel)
-        else:
-            opener = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
-        conn = _Connection(opener)
+        conn = _Connection()
         with self._lock:
             # Connections of threads that have ended would otherwise wait for close().
             for old, owner in list(self._open.items()):
@@ -266,6 +260,32 @@ class SoapTransport(Transport):
                     del self._open[old]
             self._open[conn] = threading.current_thread()
         return conn
+
+    def _open_connection(self, conn: _Connection) -> None:
+        """Connect ``conn``: TCP, the proxy's tunnel, TLS — all by one ``connect_timeout``.
+
+        Each step waits only for what is left: the TCP connect of each address, the CONNECT
+        request and its answer (read by the same deadline reader as any answer), and the TLS
+        handshake, which CPython bounds as a whole by the socket's timeout.
+        """
+        conn.buffer.clear()
+        conn.deadline = time.monotonic() + self.connect_timeout
+        if self._proxy is None:
+            conn.sock = _connect(self._hostname, self._port, conn.deadline)
+        else:
+            conn.sock = _connect(self._proxy[0], self._proxy[1], conn.deadline)
+        if self._context is None:  # plain HTTP
+            return
+        if self._tunnel_request:
+            conn.sock.settimeout(_left(conn.deadline))
+            conn.sock.sendall(self._tunnel_request)
+            _, status, reason, _ = self._read_head(conn)
+            if not 200 <= status < 300:
+                raise _TunnelRefused(f"{status} {reason}")
+            if conn.buffer:  # the proxy spoke before the server could: no usable tunnel
+                raise http.client.HTTPException("data after the proxy's CONNECT answer")
+        conn.sock.settimeout(_left(conn.deadline))
+        conn.sock = self._context.wrap_socket(conn.sock, server_hostname=self._hostname)
 
     def _request_head(self, headers: dict[str, str]) -> bytes:
         """The request line and headers up to ``Content-Length: `` (cached per header set).
@@ -291,7 +311,7 @@ class SoapTransport(Transport):
         Malformed input raises http.client's exceptions, which :meth:`_failure` words.
         """
         while True:
-            version, status, headers = self._read_head(conn)
+            version, status, _, headers = self._read_head(conn)
             if not (100 <= status < 200) or status == 101:
                 break
         tokens = {t.strip().lower() for t in headers.get("Connection", "").split(",")}
@@ -311,7 +331,8 @@ class SoapTransport(Transport):
             body, reusable = self._read_to_end(conn), False
         return status, headers, body, reusable and not conn.buffer
 
-    def _read_head(self, conn: _Connection) -> tuple[str, int, Headers]:
+    def _read_head(self, conn: _Connection) -> tuple[str, int, str, Headers]:
+        """The status line (version, status, reason) and headers of the next answer."""
         buffer = conn.buffer
         searched = 0
         while True:
@@ -350,7 +371,8 @@ class SoapTransport(Transport):
             name, value = key.lower(), value.strip()
             previous = dict.get(headers, name)
             dict.__setitem__(headers, name, value if previous is None else f"{previous}, {value}")
-        return pieces[0], int(pieces[1]), headers
+        reason = pieces[2] if len(pieces) > 2 else ""
+        return pieces[0], int(pieces[1]), reason, headers
 
     def _content_length(self, value: str) -> int:
         lengths = {v.strip() for v in value.split(",")}  # repeated headers were joined
@@ -421,10 +443,7 @@ class SoapTransport(Transport):
         Each wait is only as long as the exchange has left, so the answer as a whole must
         arrive by ``conn.deadline``; a TimeoutError past it.
         """
-        left = conn.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the answer took longer than the timeout")
-        conn.sock.settimeout(left)
+        conn.sock.settimeout(_left(conn.deadline))
         data = conn.sock.recv(_READ_SIZE)
         conn.buffer += data
         return bool(data)
@@ -479,9 +498,8 @@ class SoapTransport(Transport):
                 reason = "connection refused"
             elif getattr(exc, "errno", None) == errno.ENETUNREACH:
                 reason = "network is unreachable"
-            elif str(exc).startswith("Tunnel connection failed"):
-                answer = clip(str(exc).partition(":")[2].strip(), 60)
-                reason = f"the proxy refused the tunnel ({answer})"
+            elif isinstance(exc, _TunnelRefused):
+                reason = f"the proxy refused the tunnel ({clip(exc, 60)})"
             else:
                 reason = "connection failed"
             return NetworkError(f"{where}: {reason}", may_have_arrived=False)
@@ -501,6 +519,37 @@ class SoapTransport(Transport):
         if isinstance(exc, http.client.HTTPException):
             return ProtocolError(f"{host} sent a malformed response (not HTTP)")
         return NetworkError(f"{lost}: connection failed")
+
+
+def _left(deadline: float) -> float:
+    """Seconds until ``deadline`` (monotonic), for the next wait; a TimeoutError past it."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline has passed")
+    return left
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """TCP to the first of ``host``'s addresses that accepts, all of them by ``deadline``.
+
+    socket.create_connection would give each address the whole timeout. The name lookup
+    itself cannot be bounded (getaddrinfo has no timeout).
+    """
+    failure: OSError = OSError(f"{host} has no address")
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        left = _left(deadline)
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(left)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        with contextlib.suppress(OSError):  # small requests must not wait for Nagle
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise failure
 
 
 def _host_header(netloc: str) -> str:

@@ -21,9 +21,10 @@ from pathlib import Path
 import helpers
 import pytest
 from helpers import closed_port
-from impostor import SESSION, Reply, envelope, silent_port
+from impostor import SESSION, Reply, envelope, serve_impostor, silent_port
 
-from clicksms.retry import RetryPolicy
+from clicksms.retry import RetryPolicy, call_with_retries
+from clicksms.soap import SoapClient
 
 NUMBER = "27821234567"
 OTHER = "27831234567"
@@ -145,6 +146,75 @@ def test_retries_0_asks_once(cli, impostor, monkeypatch, how) -> None:
     assert run.exit_code == 5
     assert one_line(run.stderr) == f"Error: {host()} answered HTTP 503 instead of a SOAP response"
     assert impostor.seen == ["auth", "getbalance"]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 413])
+def test_an_http_4xx_page_is_permanent_and_asked_once(cli, impostor, status) -> None:
+    """A wrong URL or a refused client gets the same answer again: no retry, no pause."""
+    impostor.replies = [Reply(status, b"<html>no</html>", "text/html")]
+    run = cli("balance")
+    assert run.exit_code == 5
+    assert one_line(run.stderr) == (
+        f"Error: {host()} answered HTTP {status} instead of a SOAP response"
+    )
+    assert impostor.seen == ["auth", "getbalance"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 429])
+def test_http_5xx_and_the_temporary_4xx_are_asked_again(cli, impostor, status) -> None:
+    impostor.replies = [
+        Reply(status, b"<html>later</html>", "text/html"),
+        Reply(body=envelope("getbalance", "Credit: 2")),
+    ]
+    run = cli("balance", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert impostor.seen == ["auth", "getbalance", "getbalance"]
+
+
+def pauses_after(impostor, first: Reply, base_delay: float = 0.5) -> list[float]:
+    """The pause taken after ``first`` (then a good answer), by a real client and retry loop."""
+    impostor.replies = [first, Reply(body=envelope("getbalance", "Credit: 2"))]
+    client = SoapClient(os.environ["CLICKSMS_ENDPOINT"], 5.0)
+    pauses: list[float] = []
+    try:
+        replies = call_with_retries(
+            "getbalance",
+            lambda: client.call("getbalance", session_id=SESSION),
+            RetryPolicy(retries=3, base_delay=base_delay),
+            sleep=pauses.append,
+        )
+    finally:
+        client.close()
+    assert replies == ["Credit: 2"]
+    return pauses
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "base_delay", "expected"),
+    [
+        (503, "3", 0.5, 3.0),  # longer than any first jittered pause (≤ 0.5): waited
+        (503, " 5 ", 0.5, 5.0),
+        (429, "2", 0.5, 2.0),
+        (503, "120", 0.5, 8.0),  # capped like every pause
+        (503, "3", 0, 0.0),  # CLICKSMS_RETRY_DELAY=0: no pauses at all
+    ],
+)
+def test_retry_after_is_waited_up_to_the_cap(
+    impostor, status, retry_after, base_delay, expected
+) -> None:
+    busy = Reply(status, b"busy", "text/html", headers={"Retry-After": retry_after})
+    assert pauses_after(impostor, busy, base_delay) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after"),
+    [(503, "Wed, 21 Oct 2015 07:28:00 GMT"), (503, "-1"), (503, "soon"), (500, "7")],
+    ids=["http-date", "negative", "words", "not-503"],
+)
+def test_other_retry_afters_leave_the_jittered_pause(impostor, status, retry_after) -> None:
+    busy = Reply(status, b"busy", "text/html", headers={"Retry-After": retry_after})
+    (pause,) = pauses_after(impostor, busy)
+    assert 0 <= pause <= 0.5
 
 
 def test_err_901_to_the_end_is_reported_as_the_gateway_said(cli, impostor) -> None:
@@ -304,20 +374,22 @@ def test_an_accepted_send_carries_its_own_client_id(cli, impostor) -> None:
 # ------------------------------------------------------- sends that provably never left
 
 
-def refuse_connection(how: str) -> Callable[..., socket.socket]:
-    """socket.create_connection that fails the 2nd attempt as ``how`` says, for real."""
-    real = socket.create_connection
-    attempts: list[object] = []
+def refuse_connection(how: str, lookups: list[object]) -> Callable[..., list]:
+    """socket.getaddrinfo that fails the 2nd connection as ``how`` says, for real.
 
-    def connect(address, *args, **kwargs):
-        attempts.append(address)
-        if len(attempts) == 2:
+    Every connection starts with a lookup, which ``lookups`` records.
+    """
+    real = socket.getaddrinfo
+
+    def lookup(host, port, *args, **kwargs):
+        lookups.append(host)
+        if len(lookups) == 2:
             if how == "refused":  # the kernel's own refusal, from a port nobody listens on
-                return real(("127.0.0.1", closed_port()), *args, **kwargs)
+                return real("127.0.0.1", closed_port(), *args, **kwargs)
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(address, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
 
-    return connect
+    return lookup
 
 
 @pytest.mark.parametrize("how", ["refused", "dns"])
@@ -325,24 +397,25 @@ def test_a_send_that_never_left_is_sent_again(cli, impostor, monkeypatch, how) -
     """The login's connection closes; the send's first connection fails; the retry succeeds."""
     impostor.auth = Reply(body=envelope("auth", f"OK: {SESSION}"), headers={"Connection": "close"})
     impostor.replies = [ACCEPTED]
-    monkeypatch.setattr(socket, "create_connection", refuse_connection(how))
+    lookups: list[object] = []
+    monkeypatch.setattr(socket, "getaddrinfo", refuse_connection(how, lookups))
     run = cli("send", NUMBER, "-t", "x", "-o", "json")
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)[0]["status"] == "accepted"
     assert impostor.seen == ["auth", "sendmsg"]
+    assert len(lookups) == 3, "the login's connection, the send's failed one, its retry"
 
 
 def test_a_send_refused_every_time_is_not_sent(cli, impostor, monkeypatch) -> None:
     impostor.auth = Reply(body=envelope("auth", f"OK: {SESSION}"), headers={"Connection": "close"})
-    real = socket.create_connection
+    real = socket.getaddrinfo
     calls: list[object] = []
 
-    def only_the_login(address, *args, **kwargs):
-        calls.append(address)
-        target = address if len(calls) == 1 else ("127.0.0.1", closed_port())
-        return real(target, *args, **kwargs)
+    def only_the_login(host, port, *args, **kwargs):
+        calls.append(host)
+        return real(host, port if len(calls) == 1 else closed_port(), *args, **kwargs)
 
-    monkeypatch.setattr(socket, "create_connection", only_the_login)
+    monkeypatch.setattr(socket, "getaddrinfo", only_the_login)
     run = cli("--retries", "2", "send", NUMBER, "-t", "x", "-o", "json")
     assert run.exit_code == 5
     assert run.stdout == "", "nothing can have been sent: no rows, only the error"
@@ -460,12 +533,17 @@ def test_connect_timeout_ends_a_handshake_that_never_completes(cli, monkeypatch)
         (
             [],
             {"CLICKSMS_RETRY_DELAY": "-1"},
-            "retry delay must be from 0 to 60 seconds, got '-1' (CLICKSMS_RETRY_DELAY)",
+            "retry delay must be from 0 to 8 seconds, got '-1' (CLICKSMS_RETRY_DELAY)",
         ),
         (
             [],
             {"CLICKSMS_RETRY_DELAY": "nan"},
-            "retry delay must be from 0 to 60 seconds, got 'nan' (CLICKSMS_RETRY_DELAY)",
+            "retry delay must be from 0 to 8 seconds, got 'nan' (CLICKSMS_RETRY_DELAY)",
+        ),
+        (  # every pause is capped at 8 s, so a longer first one would silently mean 8
+            [],
+            {"CLICKSMS_RETRY_DELAY": "8.5"},
+            "retry delay must be from 0 to 8 seconds, got '8.5' (CLICKSMS_RETRY_DELAY)",
         ),
     ],
 )
@@ -511,6 +589,15 @@ def test_pauses_are_full_jitter_doubling_to_a_cap() -> None:
     assert RetryPolicy(retries=3, base_delay=0).pause(5) == 0
 
 
+def test_a_longer_retry_after_replaces_the_jittered_pause() -> None:
+    policy = RetryPolicy(retries=3, base_delay=0.5)
+    assert policy.pause(0, asked=3) == 3
+    assert policy.pause(0, asked=100) == 8
+    assert all(3 <= policy.pause(4, asked=3) <= 8 for _ in range(50))
+    assert 0 <= policy.pause(0, asked=0) <= 0.5
+    assert RetryPolicy(retries=3, base_delay=0).pause(0, asked=3) == 0
+
+
 # ------------------------------------------------------------------------------ Ctrl-C
 
 
@@ -529,32 +616,60 @@ def sleeping(pid: int, limit: float = 30.0) -> bool:
     return False
 
 
-@pytest.mark.skipif(not Path("/proc/self/syscall").exists(), reason="needs /proc/PID/syscall")
-def test_ctrl_c_during_the_backoff_stops_at_once(monkeypatch) -> None:
-    port = closed_port()
-    env = {
-        **os.environ,
-        "CLICKSMS_ENDPOINT": f"http://127.0.0.1:{port}/soap",
-        "CLICKSMS_API_ID": "1",
-        "CLICKSMS_USER": "u",
-        "CLICKSMS_PASSWORD": "p",
-        "CLICKSMS_RETRY_DELAY": "60",  # every pause up to 8 s: ten of them would take long
+def interrupt_in_a_pause(*args: str, **env: str) -> tuple[int, str, str]:
+    """Run clicksms with long retry pauses, Ctrl-C it in one: (exit code, stdout, stderr)."""
+    if not Path("/proc/self/syscall").exists():
+        pytest.skip("needs /proc/PID/syscall")
+    settings = {
+        "CLICKSMS_RETRY_DELAY": "8",  # every pause up to 8 s: ten of them would take long
         "CLICKSMS_RETRIES": "10",
     }
     proc = helpers.Popen(
-        [sys.executable, "-m", "clicksms", "balance"],
+        [sys.executable, "-m", "clicksms", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**os.environ, **settings, **env},
     )
     try:
         assert sleeping(proc.pid), "the command never paused between attempts"
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode == 130
-    assert err.strip().splitlines()[-1] == "Error: interrupted"
     assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "Error: interrupted"
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_during_the_backoff_stops_at_once() -> None:
+    code, _, _ = interrupt_in_a_pause(
+        "balance",
+        CLICKSMS_ENDPOINT=f"http://127.0.0.1:{closed_port()}/soap",
+        CLICKSMS_API_ID="1",
+        CLICKSMS_USER="u",
+        CLICKSMS_PASSWORD="p",
+    )
+    assert code == 130
+
+
+def test_ctrl_c_in_the_pause_after_err_901_leaves_the_send_not_sent(impostor) -> None:
+    """The gateway did nothing with a whole-request ERR 901: the row is not in doubt."""
+    impostor.replies = [Reply(body=envelope("sendmsg", ERR_901))] * 11
+    code, out, _ = interrupt_in_a_pause("send", NUMBER, "-t", "x", "-o", "json")
+    assert code == 130
+    (row,) = json.loads(out)
+    assert (row["to"], row["status"], row["ok"]) == (NUMBER, "not_sent", False)
+    assert row["error"] == "not sent: interrupted"
+    assert set(impostor.seen[1:]) == {"sendmsg"}
+
+
+def test_ctrl_c_in_the_pause_after_a_refused_send_leaves_it_not_sent(cli, monkeypatch) -> None:
+    """A stored session, then the gateway's port refuses: the send never left."""
+    with serve_impostor(monkeypatch):
+        assert cli("auth").exit_code == 0  # the send will need no login
+    code, out, _ = interrupt_in_a_pause("send", NUMBER, "-t", "x", "-o", "json")
+    assert code == 130
+    (row,) = json.loads(out)
+    assert (row["status"], row["error"]) == ("not_sent", "not sent: interrupted")

@@ -554,14 +554,47 @@ def test_dns_failure_and_connect_timeout_sent_nothing(client_for, monkeypatch) -
     )
     assert caught.value.may_have_arrived is False
 
-    def too_slow(*args: object, **kwargs: object) -> None:
-        raise TimeoutError("timed out")
-
-    monkeypatch.setattr(socket, "create_connection", too_slow)
-    with pytest.raises(NetworkError) as caught:
-        send(client_for("http://gateway.invalid:8080/soap", timeout=2.5))
-    assert str(caught.value) == "could not connect to gateway.invalid:8080 within 2.5s (timeout)"
+    with silent_port() as port:
+        monkeypatch.setattr(socket, "getaddrinfo", resolving_to(("127.0.0.1", port)))
+        with pytest.raises(NetworkError) as caught:
+            send(client_for("http://gateway.invalid:8080/soap", timeout=0.3))
+    assert str(caught.value) == "could not connect to gateway.invalid:8080 within 0.3s (timeout)"
     assert caught.value.may_have_arrived is False
+
+
+_GETADDRINFO = socket.getaddrinfo  # the real one, whatever a test has patched in since
+
+
+def resolving_to(*addresses: tuple[str, int]) -> Callable[..., list]:
+    """A getaddrinfo that resolves every name to ``addresses``, in that order."""
+
+    def lookup(host: str, port: int, *args: object, **kwargs: object) -> list:
+        return [info for ip, at in addresses for info in _GETADDRINFO(ip, at, *args, **kwargs)]
+
+    return lookup
+
+
+def test_every_address_shares_one_connect_deadline(client_for, monkeypatch) -> None:
+    """A first address that never answers uses up the time: the next is not given it afresh."""
+    with silent_port() as port:
+        monkeypatch.setattr(
+            socket, "getaddrinfo", resolving_to(("127.0.0.1", port), ("127.0.0.1", closed_port()))
+        )
+        with pytest.raises(NetworkError) as caught:
+            send(client_for("http://gateway.example/soap", timeout=0.3))
+    assert str(caught.value) == "could not connect to gateway.example within 0.3s (timeout)"
+    assert caught.value.may_have_arrived is False
+
+
+def test_the_next_address_is_tried_within_the_deadline(serve, client_for, monkeypatch) -> None:
+    server = serve(ok())
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        resolving_to(("127.0.0.1", closed_port()), ("127.0.0.1", server.port)),
+    )
+    assert send(client_for("http://gateway.example/soap"))
+    assert server.connections == 1
 
 
 TLS = "TLS error talking to H"
@@ -719,6 +752,26 @@ def test_proxy_refusing_the_tunnel_sent_nothing(serve, client_for, monkeypatch) 
         f"cannot connect to gateway.example through the proxy 127.0.0.1:{proxy.port}: "
         "the proxy refused the tunnel (407 Proxy Authentication Required)"
     )
+    assert caught.value.may_have_arrived is False
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 Connection established\r\nX-Padding: " + b"a" * 1000,
+        b"HTTP/1.1 200 Connection established" + b" " * 1000,
+    ],
+    ids=["headers", "status-line"],
+)
+def test_a_proxy_dripping_its_connect_answer_is_cut_at_the_connect_deadline(
+    serve, client_for, monkeypatch, answer
+) -> None:
+    """Each byte well within the timeout, the CONNECT answer as a whole still has one."""
+    proxy = serve(lambda head, body: answer, drip=0.05)
+    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy.port}")
+    with pytest.raises(NetworkError) as caught:
+        send(client_for("https://gateway.example/soap", timeout=0.5))
+    assert str(caught.value) == "could not connect to gateway.example within 0.5s (timeout)"
     assert caught.value.may_have_arrived is False
 
 
