@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from clicksms.runtime import Runtime
 
 CLIENT_PREFIX_MAX = 15  # 32 minus the 17 characters a job ID and row number can take
-RESULT_KEYS = ("row", "to", "ok", "status", "message_id", "error_code", "error")
+RESULT_KEYS = ("row", "to", "ok", "status", "message_id", "client_id", "error_code", "error")
 TABLE_ROWS_WHEN_ALL_OK = 20  # more accepted rows than this: the table shows failures only
 TABLE_ROWS_MAX = 100  # a terminal is not the place for a million rows: -o json / --results
 
@@ -363,6 +363,7 @@ def _result(row: JobRow) -> dict[str, Any]:
         "ok": row.state == ROW_DONE,
         "status": status,
         "message_id": row.message_id,
+        "client_id": row.client_id,
         "error_code": code,
         "error": error,
     }

@@ -50,6 +50,7 @@ class SendResult:
     to: str
     status: str
     message_id: str | None = None
+    client_id: str | None = None  # the climsgid its request carried, if any
     error_code: str | None = None
     error: str | None = None
     ok: bool = field(init=False)  # derived, but a key of its own in JSON/CSV for scripts
@@ -212,6 +213,8 @@ def _report(
     read are named in the error line, joined to any other failure that stopped the send.
     """
     results = _with_status_hint(results, client_id)
+    if client_id:  # one recipient: scripts get the ID to ask `status --client-id` about
+        results = [replace(r, client_id=client_id) for r in results]
     doubtful = sum(r.status == UNKNOWN for r in results)
     if doubtful and not isinstance(failure, (NetworkError, Interrupted)):
         why = (

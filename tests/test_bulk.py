@@ -48,7 +48,9 @@ def test_personalised_rows_each_get_their_text(cli, creds, people: Path) -> None
         (2, "27821000002", "accepted"),
         (3, "27821000003", "accepted"),
     ]
-    assert set(rows[0]) == {"row", "to", "ok", "status", "message_id", "error_code", "error"}
+    keys = {"row", "to", "ok", "status", "message_id", "client_id", "error_code", "error"}
+    assert set(rows[0]) == keys  # send's keys plus row
+    assert {r["client_id"] for r in rows} == {m["climsgid"] for m in creds.ledger}
     sent = ledger_by_number(creds)
     assert sent["27821000001"][0]["text"] == "Hi Ada, order A1 shipped"
     assert sent["27821000003"][0]["text"] == "Hi Cleo, order C3 shipped"

@@ -51,7 +51,10 @@ def test_csv_output(cli, creds) -> None:
     assert run.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(run.stdout)))
     assert rows[0]["to"] == NUMBER and rows[0]["ok"] == "true"
-    assert list(rows[0]) == ["to", "ok", "status", "message_id", "error_code", "error"]
+    assert list(rows[0]) == [
+        "to", "ok", "status", "message_id", "client_id", "error_code", "error"
+    ]  # fmt: skip
+    assert rows[0]["client_id"] == creds.ledger[0]["climsgid"]  # the automatic one
 
 
 def test_text_from_stdin(cli, creds) -> None:

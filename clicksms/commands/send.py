@@ -239,7 +239,8 @@ SEND_TABLE = [
     Column("error_code", "Code"),
     Column("error", "Error", wrap=True),
 ]
-SEND_FIELDS = [Column(k, k) for k in ("to", "ok", "status", "message_id", "error_code", "error")]
+SEND_KEYS = ("to", "ok", "status", "message_id", "client_id", "error_code", "error")
+SEND_FIELDS = [Column(k, k) for k in SEND_KEYS]
 
 
 def _show_send(report: "SendReport", output: OutputFormat) -> None:
