@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
 import pytest
+from helpers import closed_port
 from impostor import PASSWORD, SESSION, Reply, envelope
 
 from clicksms.boundary import report_failure
 from clicksms.errors import ExitCode
 
 NUMBER = "27821234567"
-
-
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def numbers(count: int) -> list[str]:

@@ -23,27 +23,20 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD
-from impostor import silent_port
+from impostor import DRIP_LIMIT, SESSION, silent_port
+from impostor import envelope as impostor_envelope
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
 from clicksms.soap import _NOT_CACHEABLE, TEMPLATE_SHAPES, SoapClient, _ReplyShape, _Template
 from clicksms.transport import Headers, Response, SoapTransport
 
-SESSION = "0123456789abcdef0123456789abcdef"
 WEBSERVICE = "http://api.clickatell.com/soap/document_literal/webservice"
 Answer = Callable[[bytes, bytes], "bytes | None"]
-#: The longest a dripping answer goes on, so a client that never gives up cannot hang a test.
-DRIP_LIMIT = 20.0
 
 
 def envelope(op: str, *returns: str) -> bytes:
-    items = "".join(f"<return>{r}</return>" for r in returns)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:ns1="http://api.clickatell.com/soap/document_literal/webservice"><SOAP-ENV:Body>'
-        f"<ns1:{op}Response>{items}</ns1:{op}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    ).encode()
+    """The impostor's envelope behind an XML declaration, as real servers send it."""
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + impostor_envelope(op, *returns)
 
 
 def http(body: bytes, status: str = "200 OK", **headers: str) -> bytes:
