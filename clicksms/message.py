@@ -224,4 +224,3 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
             f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
         )
     return message
-
