@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import queue
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -91,6 +91,74 @@ class _Outcome:
     failure: ClickSmsError | None = None  # the conversation broke
 
 
+class _Request:
+    """One request handed to a worker: its rows, client ID and, once finished, its outcome."""
+
+    __slots__ = ("client_id", "error", "outcome", "rows")
+
+    def __init__(self, rows: list[JobRow], client_id: str) -> None:
+        self.rows = rows
+        self.client_id = client_id
+        self.outcome: _Outcome | None = None
+        self.error: BaseException | None = None  # a bug, not a gateway answer: raised in run()
+
+    def done(self) -> bool:
+        return self.outcome is not None or self.error is not None
+
+    def result(self) -> _Outcome:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+
+class _Workers:
+    """Up to ``size`` threads that send requests and put each finished one on ``finished``.
+
+    What a ThreadPoolExecutor does for bulk, without a Future, its condition variable and its
+    callbacks per request: that bookkeeping cost more CPU than a journal commit. Requests not
+    yet taken by a worker when :meth:`shutdown` is called are dropped unsent, as the
+    executor's ``cancel_futures`` did; their rows stay in flight for resume to reconcile.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        send: Callable[[list[JobRow], str], _Outcome],
+        finished: queue.SimpleQueue[_Request],
+    ) -> None:
+        self._size = size
+        self._send = send
+        self._finished = finished
+        self._inbox: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def submit(self, request: _Request, outstanding: int) -> None:
+        """Queue ``request``; ``outstanding`` requests (this one included) await a worker."""
+        if len(self._threads) < min(self._size, outstanding):
+            thread = threading.Thread(target=self._work, name=f"bulk_{len(self._threads)}")
+            thread.start()
+            self._threads.append(thread)
+        self._inbox.put(request)
+
+    def shutdown(self) -> None:
+        """Let each worker finish the request it is sending, then end; no waiting here."""
+        self._closed = True
+        for _ in self._threads:
+            self._inbox.put(None)
+
+    def _work(self) -> None:
+        while (request := self._inbox.get()) is not None:
+            if self._closed:
+                continue
+            try:
+                request.outcome = self._send(request.rows, request.client_id)
+            except BaseException as exc:  # a bug: run() raises it in the coordinating thread
+                request.error = exc
+            self._finished.put(request)
+
+
 def batches(
     rows: Iterable[JobRow], size: int, window: int = GROUP_WINDOW
 ) -> Iterator[list[JobRow]]:
@@ -149,17 +217,17 @@ class BulkSender:
         # client message ID. Rows of a grouped request are written at once (see _record).
         self._unsaved: list[JobRow] = []
         self._last_stamp = 0  # last time-based client ID, so two are never equal
-        # Finished requests, in the order they finish: O(1) per answer, unlike
-        # concurrent.futures.wait, which walks every request in flight on each call.
-        self._finished: queue.SimpleQueue[Future[_Outcome]] = queue.SimpleQueue()
+        # Finished requests, in the order they finish: O(1) per answer, unlike a wait that
+        # walks every request in flight on each call.
+        self._finished: queue.SimpleQueue[_Request] = queue.SimpleQueue()
 
     # ---------------------------------------------------------------- coordinating thread
     def run(self) -> RunResult:
         size = MAX_RECIPIENTS
         if self.limiter is not None:
             size = self.limiter.batch_size(MAX_RECIPIENTS)
-        in_flight: dict[Future[_Outcome], list[JobRow]] = {}
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bulk")
+        in_flight: dict[_Request, list[JobRow]] = {}
+        pool = _Workers(self.concurrency, self._send, self._finished)
         try:
             try:
                 # Rows held back by ERR 130 with --on-limit wait go back to pending behind
@@ -171,12 +239,10 @@ class BulkSender:
             self._drain(in_flight, until_empty=True)
         finally:
             self._save()
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
         return self.result
 
-    def _one_pass(
-        self, pool: ThreadPoolExecutor, in_flight: dict[Future[_Outcome], list[JobRow]], size: int
-    ) -> bool:
+    def _one_pass(self, pool: _Workers, in_flight: dict[_Request, list[JobRow]], size: int) -> bool:
         """Send every row pending now, in row order; True if any request went out.
 
         Requests marked in flight but not sent when the pass ends (the run is stopping) go
@@ -197,9 +263,9 @@ class BulkSender:
                 ):
                     break
                 ready.popleft()
-                future = pool.submit(self._send, batch, client_id)
-                in_flight[future] = batch
-                future.add_done_callback(self._finished.put)
+                request = _Request(batch, client_id)
+                in_flight[request] = batch
+                pool.submit(request, outstanding=len(in_flight))
                 submitted = True
         finally:
             if ready:
@@ -240,7 +306,7 @@ class BulkSender:
         self._last_stamp = stamp
         return f"{prefix}{self.job.id}t{_base36(stamp)}"
 
-    def _ready_for_more(self, in_flight: dict[Future[_Outcome], list[JobRow]]) -> bool:
+    def _ready_for_more(self, in_flight: dict[_Request, list[JobRow]]) -> bool:
         """Wait for a free worker and for the end of an MT-limit pause; False = stop."""
         while len(in_flight) >= self.concurrency and self.result.stop is None:
             self._drain(in_flight, until_empty=False)
@@ -253,7 +319,7 @@ class BulkSender:
 
     def _drain(
         self,
-        in_flight: dict[Future[_Outcome], list[JobRow]],
+        in_flight: dict[_Request, list[JobRow]],
         *,
         until_empty: bool,
         timeout: float | None = None,
@@ -273,16 +339,16 @@ class BulkSender:
                     done.append(self._finished.get_nowait())
                 except queue.Empty:
                     break
-            for future in done:
-                if in_flight.pop(future, None) is not None:
-                    self._record(future.result())
+            for request in done:
+                if in_flight.pop(request, None) is not None:
+                    self._record(request.result())
             if not until_empty:
                 return
         self._save()
 
     def _next_finished(
-        self, in_flight: dict[Future[_Outcome], list[JobRow]], deadline: float | None
-    ) -> Future[_Outcome]:
+        self, in_flight: dict[_Request, list[JobRow]], deadline: float | None
+    ) -> _Request:
         """The next finished request; queue.Empty at the deadline.
 
         Short waits keep Ctrl-C prompt. A Ctrl-C can land just after a finished request was
