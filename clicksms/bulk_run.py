@@ -329,14 +329,20 @@ def _progress(total: int) -> Iterator[Callable[[int, int], None]]:
 
 
 # ------------------------------------------------------------------------------- results
-def _result_rows(journal: Journal, job: Job, failures_first: bool = False) -> Iterator[dict]:
-    from clicksms.journal import ROW_DONE
+def _result_rows(
+    journal: Journal, job: Job, failures_first: bool = False, with_sent: bool = True
+) -> Iterator[dict]:
+    """Result rows in row order, or the rows not sent first; ``with_sent=False`` leaves out
+    the sent ones, which SQLite then skips without handing them to Python."""
+    from clicksms.journal import ROW_DONE, ROW_STATES
 
-    if not failures_first:
+    if not failures_first and with_sent:
         yield from (_result(r) for r in journal.rows(job.id))
         return
-    yield from (_result(r) for r in journal.rows(job.id) if r.state != ROW_DONE)
-    yield from (_result(r) for r in journal.rows(job.id, [ROW_DONE]))
+    not_sent = [state for state in ROW_STATES if state != ROW_DONE]
+    yield from (_result(r) for r in journal.rows(job.id, not_sent))
+    if with_sent:
+        yield from (_result(r) for r in journal.rows(job.id, [ROW_DONE]))
 
 
 def _result(row: JobRow) -> dict[str, Any]:
@@ -387,7 +393,7 @@ def _report(
     else:
         summary = journal.summary(job.id)
         show_all = summary.sent <= TABLE_ROWS_WHEN_ALL_OK
-        wanted = (r for r in _result_rows(journal, job, True) if show_all or not r["ok"])
+        wanted = _result_rows(journal, job, failures_first=True, with_sent=show_all)
         rows = list(islice(wanted, TABLE_ROWS_MAX + 1))
         if rows:
             emit(rows[:TABLE_ROWS_MAX], [Column("row", "Row"), *SEND_TABLE], OutputFormat.table)

@@ -2,7 +2,9 @@
 
 The journal is the source of truth. A row is marked in flight (with its request's client
 message ID) before the request leaves, and settled after the answer; only the coordinating
-thread writes to the journal, worker threads only talk to the gateway. Whatever stops a run
+thread writes to the journal, worker threads only talk to the gateway. A commit costs more CPU
+than the rest of a message's bookkeeping, so the next few requests are marked in one
+transaction, which also writes the results that came in since the last one. Whatever stops a run
 (Ctrl-C, kill -9, network, credit), every row is pending, in flight or settled, and
 :func:`reconcile` turns in-flight rows back into facts with ``querymsg`` by client ID.
 """
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import queue
 import re
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from clicksms.bulk_plan import MessageCache
@@ -94,6 +98,78 @@ class _Outcome:
     failure: ClickSmsError | None = None  # the conversation broke
 
 
+class _Request:
+    """One request handed to a worker: its rows, client ID and, once finished, its outcome."""
+
+    __slots__ = ("client_id", "error", "outcome", "rows")
+
+    def __init__(self, rows: list[JobRow], client_id: str) -> None:
+        self.rows = rows
+        self.client_id = client_id
+        self.outcome: _Outcome | None = None
+        self.error: BaseException | None = None  # a bug, not a gateway answer: raised in run()
+
+    def done(self) -> bool:
+        return self.outcome is not None or self.error is not None
+
+    def result(self) -> _Outcome:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+
+class _Workers:
+    """Up to ``size`` threads that send requests and put each finished one on ``finished``.
+
+    What a ThreadPoolExecutor does for bulk, without a Future, its condition variable and its
+    callbacks per request: that bookkeeping cost more CPU than a journal commit. Requests not
+    yet taken by a worker when :meth:`shutdown` is called are dropped unsent, as the
+    executor's ``cancel_futures`` did; their rows stay in flight for resume to reconcile.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        send: Callable[[list[JobRow], str], _Outcome],
+        finished: queue.SimpleQueue[_Request],
+    ) -> None:
+        self._size = size
+        self._send = send
+        self._finished = finished
+        self._inbox: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def submit(self, request: _Request, outstanding: int) -> None:
+        """Queue ``request``; ``outstanding`` requests (this one included) await a worker."""
+        if len(self._threads) < min(self._size, outstanding):
+            # Daemon: a worker stuck in a request abandoned by a second Ctrl-C must not keep
+            # the process alive; its rows are in flight, for resume to reconcile.
+            thread = threading.Thread(
+                target=self._work, name=f"bulk_{len(self._threads)}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        self._inbox.put(request)
+
+    def shutdown(self) -> None:
+        """Let each worker finish the request it is sending, then end; no waiting here."""
+        self._closed = True
+        for _ in self._threads:
+            self._inbox.put(None)
+
+    def _work(self) -> None:
+        while (request := self._inbox.get()) is not None:
+            if self._closed:
+                continue
+            try:
+                request.outcome = self._send(request.rows, request.client_id)
+            except BaseException as exc:  # a bug: run() raises it in the coordinating thread
+                request.error = exc
+            self._finished.put(request)
+
+
 def batches(
     rows: Iterable[JobRow], size: int, window: int = GROUP_WINDOW
 ) -> Iterator[list[JobRow]]:
@@ -147,14 +223,14 @@ class BulkSender:
         self._sleep = sleep
         self.result = RunResult()
         self._resume_at = 0.0  # ERR 130: no new request before this time
-        # Settled rows not yet written: they ride along with the next mark_in_flight, one
-        # commit per request instead of two. Until then they are "in flight" on disk, which
-        # is safe: a resume asks the gateway about them by client message ID.
+        # Settled rows not yet written: they ride along with the next _mark_ahead. Until then
+        # they are "in flight" on disk, which is safe: a resume asks the gateway about them by
+        # client message ID. Rows of a grouped request are written at once (see _record).
         self._unsaved: list[JobRow] = []
         self._last_stamp = 0  # last time-based client ID, so two are never equal
-        # Finished requests, in the order they finish: O(1) per answer, unlike
-        # concurrent.futures.wait, which walks every request in flight on each call.
-        self._finished: queue.SimpleQueue[Future[_Outcome]] = queue.SimpleQueue()
+        # Finished requests, in the order they finish: O(1) per answer, unlike a wait that
+        # walks every request in flight on each call.
+        self._finished: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._stop_announced = False  # the first Ctrl-C is answered once, from the loop
         self._abandoned = False  # a second Ctrl-C: stop waiting for requests in flight
 
@@ -163,8 +239,8 @@ class BulkSender:
         size = MAX_RECIPIENTS
         if self.limiter is not None:
             size = self.limiter.batch_size(MAX_RECIPIENTS)
-        in_flight: dict[Future[_Outcome], list[JobRow]] = {}
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bulk")
+        in_flight: dict[_Request, list[JobRow]] = {}
+        pool = _Workers(self.concurrency, self._send, self._finished)
         # The first Ctrl-C only sets result.stop, checked between steps, so the journal and
         # the requests in flight always agree; a second one interrupts the wait.
         with deferred_interrupts(lambda: self._stop(STOP_INTERRUPTED, "interrupted")):
@@ -180,37 +256,59 @@ class BulkSender:
                     self._drain(in_flight, until_empty=True)
             finally:
                 self._save()
-                pool.shutdown(wait=False, cancel_futures=True)
+                pool.shutdown()
         return self.result
 
-    def _one_pass(
-        self, pool: ThreadPoolExecutor, in_flight: dict[Future[_Outcome], list[JobRow]], size: int
-    ) -> bool:
-        """Send every row pending now, in row order; True if any request went out."""
+    def _one_pass(self, pool: _Workers, in_flight: dict[_Request, list[JobRow]], size: int) -> bool:
+        """Send every row pending now, in row order; True if any request went out.
+
+        Requests marked in flight but not sent when the pass ends (the run is stopping) go
+        back to pending: they provably never left.
+        """
         submitted = False
-        for batch in batches(self.journal.rows(self.job.id, [ROW_PENDING]), size):
-            if not self._ready_for_more(in_flight):
-                break
-            if self.limiter is not None and not self.limiter.acquire(
-                len(batch), should_stop=lambda: self.result.stop is not None
-            ):
-                break
-            client_id = self._client_id(batch)
-            unsaved, self._unsaved = self._unsaved, []  # Ctrl-C mid-commit must not save twice
-            try:
-                self.journal.mark_in_flight(
-                    self.job.id, [r.row for r in batch], client_id, settle=unsaved
-                )
-            except Exception:  # rolled back: still to be written
-                # Not on a (second) Ctrl-C, which may land after the commit: writing the rows
-                # again would fail, and leaving them in flight is safe (reconciled on resume).
-                self._unsaved = unsaved + self._unsaved
-                raise
-            future = pool.submit(self._send, batch, client_id)
-            in_flight[future] = batch
-            future.add_done_callback(self._finished.put)
-            submitted = True
+        source = batches(self.journal.rows(self.job.id, [ROW_PENDING]), size)
+        ready: deque[tuple[list[JobRow], str]] = deque()
+        try:
+            while self._ready_for_more(in_flight):
+                if not ready:
+                    ready.extend(self._mark_ahead(source))
+                    if not ready:
+                        break
+                batch, client_id = ready[0]
+                if self.limiter is not None and not self.limiter.acquire(
+                    len(batch), should_stop=lambda: self.result.stop is not None
+                ):
+                    break
+                ready.popleft()
+                request = _Request(batch, client_id)
+                in_flight[request] = batch
+                pool.submit(request, outstanding=len(in_flight))
+                submitted = True
+        finally:
+            if ready:
+                self.journal.release(self.job.id, [r.row for batch, _ in ready for r in batch])
         return submitted
+
+    def _mark_ahead(self, source: Iterator[list[JobRow]]) -> list[tuple[list[JobRow], str]]:
+        """The next requests (up to one per worker) with their client IDs, marked in flight.
+
+        One transaction marks them all and writes the results held in memory. A request marked
+        but never sent is harmless even after a crash: like any row left in flight, resume
+        asks ``querymsg`` about its client ID, which the gateway does not know, so it goes again.
+        """
+        requests = [(batch, self._client_id(batch)) for batch in islice(source, self.concurrency)]
+        unsaved, self._unsaved = self._unsaved, []  # Ctrl-C mid-commit must not save twice
+        try:
+            self.journal.mark_requests_in_flight(
+                self.job.id, [([r.row for r in b], client_id) for b, client_id in requests],
+                settle=unsaved,
+            )  # fmt: skip
+        except Exception:  # rolled back: still to be written
+            # Not on a (second) Ctrl-C, which may land after the commit: writing the rows
+            # again would fail, and leaving them in flight is safe (reconciled on resume).
+            self._unsaved = unsaved + self._unsaved
+            raise
+        return requests
 
     def _client_id(self, batch: list[JobRow]) -> str:
         """The request's climsgid: job and first row, or a fresh one for rows sent before.
@@ -227,7 +325,7 @@ class BulkSender:
         self._last_stamp = stamp
         return f"{prefix}{self.job.id}t{_base36(stamp)}"
 
-    def _ready_for_more(self, in_flight: dict[Future[_Outcome], list[JobRow]]) -> bool:
+    def _ready_for_more(self, in_flight: dict[_Request, list[JobRow]]) -> bool:
         """Wait for a free worker and for the end of an MT-limit pause; False = stop."""
         while len(in_flight) >= self.concurrency and self.result.stop is None:
             self._drain(in_flight, until_empty=False)
@@ -240,7 +338,7 @@ class BulkSender:
 
     def _drain(
         self,
-        in_flight: dict[Future[_Outcome], list[JobRow]],
+        in_flight: dict[_Request, list[JobRow]],
         *,
         until_empty: bool,
         timeout: float | None = None,
@@ -260,16 +358,16 @@ class BulkSender:
                     done.append(self._finished.get_nowait())
                 except queue.Empty:
                     break
-            for future in done:
-                if in_flight.pop(future, None) is not None:
-                    self._record(future.result())
+            for request in done:
+                if in_flight.pop(request, None) is not None:
+                    self._record(request.result())
             if not until_empty:
                 return
         self._save()
 
     def _next_finished(
-        self, in_flight: dict[Future[_Outcome], list[JobRow]], deadline: float | None
-    ) -> Future[_Outcome]:
+        self, in_flight: dict[_Request, list[JobRow]], deadline: float | None
+    ) -> _Request:
         """The next finished request; queue.Empty at the deadline.
 
         Short waits keep Ctrl-C prompt. A Ctrl-C can land just after a finished request was
@@ -315,9 +413,8 @@ class BulkSender:
 
     def _record(self, outcome: _Outcome) -> None:
         rows = outcome.rows
-        numbers = [r.row for r in rows]
         if outcome.failure is not None:
-            self._broken(outcome.failure, numbers)
+            self._broken(outcome.failure, [r.row for r in rows])
             return
         if outcome.refused is not None:
             self._refused(outcome.refused, rows)
@@ -325,24 +422,27 @@ class BulkSender:
         assert outcome.results is not None
         settled: list[JobRow] = []
         held: list[tuple[JobRow, SendResult]] = []
+        accepted = 0
         for row, result in zip(rows, outcome.results, strict=True):
             if result.status == ACCEPTED:
-                settled.append(replace(row, state=ROW_DONE, message_id=result.message_id))
+                settled.append(_settled(row, ROW_DONE, message_id=result.message_id))
+                accepted += 1
             elif result.status == REJECTED and result.error_code in HELD:
                 held.append((row, result))
             elif result.status == REJECTED:
-                settled.append(
-                    replace(row, state=ROW_FAILED, error_code=result.error_code, error=result.error)
-                )
+                settled.append(_settled(row, ROW_FAILED, result.error_code, result.error))
             # UNKNOWN: the answer for this number was unreadable; it stays in flight.
         self._unsaved += settled
+        if len(rows) > 1:
+            # A grouped request left in flight can only end "unknown" on resume (its client ID
+            # names one message), so its results are written now rather than with the next mark.
+            self._save()
         if held:
             _, first = held[0]
             self._hold([row for row, _ in held], first.error_code or "", first.error or "")
-        accepted = sum(r.state == ROW_DONE for r in settled)
         self.result.sent += accepted
         self.result.parts += accepted * outcome.parts
-        self.result.failed += sum(r.state == ROW_FAILED for r in settled)
+        self.result.failed += len(settled) - accepted
         self.on_progress(self.result.sent, self.result.failed)
 
     def _refused(self, error: GatewayError, rows: list[JobRow]) -> None:
@@ -394,8 +494,8 @@ class BulkSender:
         if isinstance(message, str):  # checked when planned; only a changed rule gets here
             error = GatewayError("101", message)
             return _Outcome(rows, refused=error)
-        options = replace(self.plan.options, client_id=client_id)
-        fields = sendmsg_fields(message, self.plan.sender, options)
+        fields = sendmsg_fields(message, self.plan.sender, self.plan.options)
+        fields["climsgid"] = client_id  # what options.client_id gives, without copying them
         numbers = [r.number or "" for r in rows]
         try:
             replies = self.account.call("sendmsg", to=numbers, **fields)
@@ -472,6 +572,24 @@ def reconcile(journal: Journal, job: Job, account: Account) -> Reconciled:
             journal.record_results(job.id, unknown)
             outcome.unknown += len(rows)
     return outcome
+
+
+def _settled(
+    row: JobRow,
+    state: str,
+    error_code: str | None = None,
+    error: str | None = None,
+    *,
+    message_id: str | None = None,
+) -> JobRow:
+    """``row`` with its outcome, built directly (``dataclasses.replace`` costs ten times more).
+
+    Its client ID is left out (None): the journal then keeps the one the row was marked with,
+    not the stale one read before a re-send.
+    """
+    return JobRow(
+        row.row, row.number, row.text, state, None, message_id, error_code, error, row.input
+    )
 
 
 def _base36(number: int) -> str:

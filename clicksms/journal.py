@@ -1,7 +1,7 @@
 """The bulk journal: a SQLite file recording every row of every bulk job and what became of it.
 
 A bulk send must survive Ctrl-C, a crash or ``kill -9`` without losing a message or sending one
-twice. So each row is marked in flight, in its own committed transaction, *before* its request
+twice. So each row is marked in flight, in a committed transaction, *before* its request
 goes out, and done or failed after the answer. After any crash the only rows in doubt are the
 in-flight ones, and resume settles those with ``querymsg`` by their client message ID.
 
@@ -421,8 +421,22 @@ class Journal:
         :meth:`record_results` would. That halves the commits when requests carry one row,
         at the price of those results staying in flight on disk until this call.
         """
+        self.mark_requests_in_flight(job_id, [(rows, client_id)], settle=settle)
+
+    def mark_requests_in_flight(
+        self,
+        job_id: str,
+        requests: Sequence[tuple[Sequence[int], str]],
+        *,
+        settle: Sequence[JobRow] = (),
+    ) -> None:
+        """:meth:`mark_in_flight` for several requests (rows, client ID) in one transaction.
+
+        A commit costs far more than the row updates in it, so bulk marks the next few
+        requests at once; all of them, or none, become in flight.
+        """
         base = self._held_base(job_id)
-        params = [(client_id, key) for key in _keys(base, rows)]
+        params = [(client_id, key) for rows, client_id in requests for key in _keys(base, rows)]
         if not params and not settle:
             return
         with self._write() as db:
@@ -436,6 +450,7 @@ class Journal:
                 params,
             ).rowcount
             if changed != len(params):
+                rows = [row for request_rows, _ in requests for row in request_rows]
                 raise ValueError(
                     f"job {job_id}: {len(params) - changed} of rows {_row_list(rows)} "
                     "are not pending; refusing to send them"
@@ -616,7 +631,7 @@ class _Transaction:
 
     BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies and a reader
     never has to upgrade. Nested use joins the outer transaction. A class rather than a
-    generator: it runs twice per request, and this way costs a third as much.
+    generator: it runs for nearly every request, and this way costs a third as much.
     """
 
     __slots__ = ("_journal", "_outer")

@@ -11,6 +11,7 @@ sent before :func:`encode` decides the wire form.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -53,6 +54,11 @@ UCS2_SINGLE = 70  # UTF-16 code units in an unsplit UCS-2 SMS
 UCS2_PART = 67  # code units per part once the UDH is added
 
 _MODES: frozenset[str] = frozenset({"auto", "always", "never"})
+
+# XML 1.0 allows only tab, LF and CR below U+0020 (so not even GSM's form feed). These are the
+# other C0 controls; C1 (U+007F-U+009F) is allowed. One C-speed search instead of a Python
+# call per character: bulk prepares every personalised row's text.
+_FORBIDDEN_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class NotGsmError(ValueError):
@@ -163,6 +169,12 @@ def encode(text: str, unicode: str = "auto") -> EncodedMessage:
         raise ValueError(f"unicode must be one of 'auto', 'always', 'never', not {unicode!r}")
     if text == "":
         raise ValueError("message text is empty")
+    if unicode != "always" and GSM_BASIC.issuperset(text):
+        # The common case, counted in C: one septet per character, so nothing can straddle
+        # a part boundary and the greedy packing below is plain ceiling division.
+        count = len(text)
+        parts = 1 if count <= GSM_SINGLE else -(-count // GSM_PART)
+        return EncodedMessage(text=text, unicode=False, parts=parts, units=count, non_gsm=())
     bad = _non_gsm(text)
     if unicode == "never" and bad:
         raise NotGsmError(bad)
@@ -192,7 +204,7 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
     if not text.strip():
         raise UsageError("message text is empty: pass --text or pipe the text on stdin")
     text = unicodedata.normalize("NFC", text)
-    controls = [(i, ch) for i, ch in enumerate(text) if _is_forbidden_control(ch)]
+    controls = [(m.start(), m.group()) for m in _FORBIDDEN_CONTROL.finditer(text)]
     if controls:
         listed = ", ".join(f"U+{ord(ch):04X} at position {i + 1}" for i, ch in controls[:5])
         raise UsageError(
@@ -212,8 +224,3 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
             f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
         )
     return message
-
-
-def _is_forbidden_control(ch: str) -> bool:
-    """XML 1.0 allows only tab, LF and CR below U+0020 (so not even GSM's form feed)."""
-    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" and not "\x7f" <= ch <= "\x9f"

@@ -11,10 +11,11 @@ What it costs per call is cut where bulk sends feel it: the envelope zeep built 
 call of a given shape (operation, field names, list lengths) is kept, and later calls of that
 shape get a copy with the new leaf values set — checked once against zeep's own output.
 
-Replies are the mirror image. Every reply is parsed by zeep's loader with our forbid-DTD/
-entities/external settings (the XML safety net stays). The first plain HTTP 200 reply of an
-operation is deserialised by zeep, and from it the client learns the reply's structure — the
-Body's one element and its ``<return>`` children, checked against zeep's result and the WSDL's
+Replies are the mirror image. Every reply is parsed as zeep's loader parses it, with our
+forbid-DTD/entities/external settings (the XML safety net stays), on a parser kept per thread
+rather than built per reply; whatever it refuses goes to zeep. The first plain HTTP 200 reply
+of an operation is deserialised by zeep, and from it the client learns the reply's structure —
+the Body's one element and its ``<return>`` children, checked against zeep's result and the WSDL's
 cardinality. Later replies with exactly that structure (no attributes such as ``xsi:nil``, no
 nested elements, no other element, no other namespace) are read straight from the parsed tree,
 which gives what zeep would; anything else — a fault, an error status, broken XML, any
@@ -51,8 +52,8 @@ class SoapClient:
     def __init__(self, endpoint: str, timeout: float, connect_timeout: float | None = None) -> None:
         """``timeout`` bounds each whole exchange, ``connect_timeout`` (default ``timeout``)
         the opening of each connection."""
+        from lxml.etree import fromstring
         from zeep import Client, Settings
-        from zeep.loader import parse_xml
         from zeep.wsdl.utils import etree_to_string
 
         from clicksms.transport import SoapTransport
@@ -81,7 +82,8 @@ class SoapClient:
         self._reply_lock = threading.Lock()
         #: Replies deserialised by zeep itself; the others were read through a learned shape.
         self.zeep_replies = 0
-        self._parse_xml = parse_xml
+        self._fromstring = fromstring
+        self._parsers = threading.local()  # each thread's reply parser (see _parse)
         self._to_bytes = etree_to_string  # what zeep's Transport.post_xml serialises with
 
     def call(self, operation: str, **fields: Any) -> list[str]:
@@ -145,7 +147,7 @@ class SoapClient:
         content_type = response.headers.get("Content-Type", "text/xml")
         if response.status_code == 200 and "multipart" not in content_type.lower():
             try:
-                doc = self._parse_xml(response.content, self._transport, settings=self._settings)
+                doc = self._parse(response.content)
             except Exception:
                 doc = None  # zeep's process_reply below raises its own error for it
             if doc is not None:
@@ -163,6 +165,37 @@ class SoapClient:
                     return result
         self._count_zeep_reply()
         return self._binding.process_reply(self._client, operation_obj, response)
+
+    def _parse(self, content: bytes) -> Any:
+        """The reply's root element, parsed as zeep's ``loader.parse_xml`` parses it.
+
+        zeep builds an lxml parser (and a resolver) for every reply; this thread's parser,
+        built once with the same options, costs a fraction. lxml parsers may be reused, just
+        not by two threads at once. With ``forbid_dtd`` any DTD is refused, and with it every
+        entity declaration: the caller then lets zeep raise its own error for the reply.
+        """
+        parser = getattr(self._parsers, "parser", None)
+        if parser is None:
+            parser = self._parsers.parser = self._new_parser()
+        doc = self._fromstring(content, parser=parser)
+        if doc.getroottree().docinfo.doctype:
+            raise ValueError("a DTD in the reply")
+        return doc
+
+    def _new_parser(self) -> Any:
+        """What ``zeep.loader.parse_xml`` builds for each document, for our settings."""
+        from lxml.etree import XMLParser
+        from zeep.loader import ImportResolver
+
+        assert self._settings.forbid_dtd  # _parse's check relies on it
+        parser = XMLParser(
+            remove_comments=True,
+            resolve_entities=False,
+            recover=not self._settings.strict,
+            huge_tree=self._settings.xml_huge_tree,
+        )
+        parser.resolvers.add(ImportResolver(self._transport, self._settings))
+        return parser
 
     def _count_zeep_reply(self) -> None:
         with self._reply_lock:  # rare (learning, errors): the lock costs nothing that matters

@@ -76,6 +76,26 @@ def test_no_credit_for_some_recipients_leaves_them_pending(cli, impostor, tmp_pa
     assert "1 sent, 0 failed, 0 skipped (invalid or duplicate), 2 not sent yet" in run.stderr
 
 
+def test_requests_marked_but_not_sent_go_back_to_pending(
+    cli, impostor, tmp_path, config_dir
+) -> None:
+    # Two workers: rows 1 and 2 go out; the first answer frees a worker, so rows 3 and 4 are
+    # marked together and row 3 goes out; the late ERR 301 then stops the run before row 4.
+    impostor.replies = [
+        Reply(body=envelope("sendmsg", f"ID: {ID1}")),
+        Reply(body=envelope("sendmsg", "ERR: 301, No credit left"), delay=0.5),
+        Reply(body=envelope("sendmsg", f"ID: {ID2}"), delay=1.0),
+    ]
+    run = cli("bulk", str(rows_file(tmp_path, 6)), "-t", "{name}", "--concurrency", "2")
+    assert run.exit_code == 6, run.stderr
+    assert "2 sent, 0 failed, 0 skipped (invalid or duplicate), 4 not sent yet" in run.stderr
+    assert sent(impostor) == 3
+    with Journal(default_journal_path(config_dir)) as journal:
+        (job,) = journal.jobs()
+        assert [r.row for r in journal.rows(job.id, ["in_flight"])] == []  # row 4 never left
+        assert len(list(journal.rows(job.id, ["done"]))) == 2
+
+
 def test_unreadable_answer_is_settled_by_client_message_id(cli, impostor, tmp_path) -> None:
     impostor.replies = [
         Reply(body=envelope("sendmsg", "Something went sideways")),

@@ -484,6 +484,25 @@ def test_settle_with_the_next_mark_is_one_transaction(journal: Journal) -> None:
     assert states(journal, job.id) == {1: ROW_DONE, 2: ROW_IN_FLIGHT, 3: ROW_PENDING}
 
 
+def test_several_requests_are_marked_in_one_transaction(journal: Journal) -> None:
+    job = journal.create_job("in.csv", {})
+    journal.add_rows(job.id, pending(range(1, 6)))
+    journal.mark_in_flight(job.id, [1], "r1")
+    settle = [JobRow(1, None, None, ROW_DONE, message_id="m1")]
+    journal.mark_requests_in_flight(job.id, [([2, 3], "r2"), ([4], "r4")], settle=settle)
+    assert states(journal, job.id) == {
+        1: ROW_DONE,
+        2: ROW_IN_FLIGHT,
+        3: ROW_IN_FLIGHT,
+        4: ROW_IN_FLIGHT,
+        5: ROW_PENDING,
+    }
+    assert [r.client_id for r in journal.rows(job.id)] == ["r1", "r2", "r2", "r4", None]
+    with pytest.raises(ValueError, match="not pending; refusing to send"):
+        journal.mark_requests_in_flight(job.id, [([5], "r5"), ([4], "again")])  # all or none
+    assert states(journal, job.id)[5] == ROW_PENDING
+
+
 def test_release_puts_in_flight_rows_back(journal: Journal) -> None:
     job = journal.create_job("in.csv", {})
     journal.add_rows(job.id, pending(range(1, 4)))

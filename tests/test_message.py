@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from clicksms.errors import UsageError
 from clicksms.message import (
     GSM_BASIC,
     GSM_EXTENSION,
@@ -15,6 +16,7 @@ from clicksms.message import (
     NotGsmError,
     encode,
     gsm_parts,
+    prepare,
     septets,
     ucs2_hex,
     ucs2_parts,
@@ -275,3 +277,24 @@ def test_encode_parts_match_helpers_at_boundary() -> None:
     text = "a" * 152 + "€" + "a" * 152
     msg = encode(text)
     assert (msg.unicode, msg.units, msg.parts) == (False, 306, 3)
+
+
+@pytest.mark.parametrize("length", [1, 159, 160, 161, 305, 306, 307, 459, 460])
+@pytest.mark.parametrize("mode", ["auto", "never"])
+def test_encode_basic_alphabet_agrees_with_helpers(length: int, mode: str) -> None:
+    # Texts of the basic table only take a shortcut; it must count as the general rules do.
+    alphabet = "".join(sorted(GSM_BASIC))
+    text = (alphabet * (length // len(alphabet) + 1))[:length]
+    msg = encode(text, mode)
+    assert (msg.text, msg.unicode, msg.non_gsm) == (text, False, ())
+    assert (msg.units, msg.parts) == (septets(text), gsm_parts(text))
+
+
+def test_prepare_names_every_control_character_xml_cannot_carry() -> None:
+    allowed = "\t\n\r\x7f\x85\x9f"  # XML 1.0 carries these; only C0 controls are refused
+    assert prepare(f"a{allowed}b", "always").text == ucs2_hex(f"a{allowed}b")
+    with pytest.raises(UsageError) as caught:
+        prepare("a\x00b\x0bc\x0c\x1f", "always")
+    assert "U+0000 at position 2, U+000B at position 4, U+000C at position 6, U+001F at" in str(
+        caught.value
+    )

@@ -1221,6 +1221,24 @@ def test_a_shape_that_disagrees_with_zeep_is_never_used(client_for) -> None:
     assert _ReplyShape.learn(operation_obj, doc, [b"ID: learned"]) is _NOT_CACHEABLE
 
 
+def test_each_thread_reuses_its_own_reply_parser(serve, client_for) -> None:
+    """lxml parsers may be reused but not shared: one per thread, built once, no DTDs."""
+    server = serve(ok())
+    client = client_for(server.endpoint)
+    send(client)
+    send(client)
+    mine = client._parsers.parser
+    theirs: list[object] = []
+    thread = threading.Thread(target=lambda: (send(client), theirs.append(client._parsers.parser)))
+    thread.start()
+    thread.join()
+    assert theirs and theirs[0] is not mine
+    send(client)
+    assert client._parsers.parser is mine
+    with pytest.raises(ValueError, match="DTD"):
+        client._parse(b'<!DOCTYPE x [<!ENTITY e "ID: x">]><x>&e;</x>')
+
+
 def test_threads_learn_and_share_one_shape(serve, client_for) -> None:
     """8 threads start at once on a fresh client; each gets its own answers throughout."""
 
