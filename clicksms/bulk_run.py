@@ -420,9 +420,15 @@ def _write_results(journal: Journal, job: Job, path: Path) -> None:
 def _summary_line(rt: Runtime, journal: Journal, job: Job, outcome: RunResult) -> None:
     s = journal.summary(job.id)
     parts = f"; {outcome.parts} part(s) sent in this run" if outcome.parts else ""
+    unknown = (
+        f", {s.unknown} unknown (their request arrived but its answer was lost: they may have "
+        "been sent, so check before resending)"
+        if s.unknown
+        else ""
+    )
     note(
         f"Job {job.id}: {s.sent} sent, {s.failed} failed, {s.skipped} skipped "
-        f"(invalid or duplicate), {s.pending} not sent yet{parts}."
+        f"(invalid or duplicate), {s.pending} not sent yet{unknown}{parts}."
     )
     if s.pending:
         if outcome.reason:
@@ -447,6 +453,8 @@ def _exit_code(journal: Journal, job: Job, outcome: RunResult) -> int:
     if outcome.stop == STOP_AUTH:
         return ExitCode.AUTH
     s = journal.summary(job.id)
+    if s.unknown:  # as for send: rows that may have been sent are worth a look first
+        return ExitCode.NETWORK
     return counts_exit_code(s.sent, s.failed + s.skipped + s.pending)
 
 

@@ -140,7 +140,8 @@ class JobSummary:
     created_at: float
     total: int
     sent: int
-    failed: int
+    failed: int  # refused by the gateway, with its code
+    unknown: int  # failed without a code: the request arrived, the answer was lost
     pending: int
     skipped: int
 
@@ -312,7 +313,7 @@ class Journal:
         """Counts for one job; a ``running`` job whose process is gone shows as interrupted."""
         with self._read() as db:
             job, counts = self._load(db, job_id)
-            return self._summary(job, self._count(db, job_id, counts))
+            return self._summary(job, self._count(db, job_id, counts), self._unknown(db, job_id))
 
     def jobs(self) -> list[JobSummary]:
         """Every job, newest first (see :meth:`summary` for the state shown)."""
@@ -324,7 +325,8 @@ class Journal:
             for r in found:
                 self._bases[r[1]] = r[0] << 32
                 job, counts = _job(r)
-                jobs.append(self._summary(job, self._count(db, job.id, counts)))
+                unknown = self._unknown(db, job.id)
+                jobs.append(self._summary(job, self._count(db, job.id, counts), unknown))
         return jobs
 
     # -- rows ---------------------------------------------------------------------------------
@@ -547,7 +549,17 @@ class Journal:
         self._bases[job_id] = found[0] << 32
         return _job(found)
 
-    def _summary(self, job: Job, counts: dict[str, int]) -> JobSummary:
+    def _unknown(self, db: sqlite3.Connection, job_id: str) -> int:
+        """Failed rows without a gateway code: reconciled, but their outcome is unknown."""
+        base = self._bases[job_id]
+        (found,) = db.execute(
+            f"SELECT COUNT(*) FROM job_rows WHERE key BETWEEN ? AND ?"
+            f" AND state = '{ROW_FAILED}' AND error_code IS NULL",
+            (base, base | ROW_MAX),
+        ).fetchone()
+        return int(found)
+
+    def _summary(self, job: Job, counts: dict[str, int], unknown: int) -> JobSummary:
         state = job.state
         if state == JOB_RUNNING and not self._running_here_or_elsewhere(job):
             state = JOB_INTERRUPTED
@@ -558,7 +570,8 @@ class Journal:
             created_at=job.created_at,
             total=sum(counts.values()),
             sent=counts[ROW_DONE],
-            failed=counts[ROW_FAILED],
+            failed=counts[ROW_FAILED] - unknown,
+            unknown=unknown,
             pending=counts[ROW_PENDING] + counts[ROW_IN_FLIGHT],
             skipped=counts[ROW_SKIPPED],
         )

@@ -575,8 +575,10 @@ def test_summary_counts(journal: Journal) -> None:
     journal.record_results(
         job.id,
         [JobRow(n, None, None, ROW_DONE if n < 3 else ROW_FAILED) for n in (1, 2, 3)],
-    )
-    expected = dict(total=9, sent=2, failed=1, pending=4, skipped=2)  # pending: 4 in flight + 3
+    )  # row 3 failed without a gateway code: its outcome is unknown
+    expected = dict(
+        total=9, sent=2, failed=0, unknown=1, pending=4, skipped=2
+    )  # pending: 4 in flight + 3
     summary = journal.summary(job.id)
     assert {k: getattr(summary, k) for k in expected} == expected
     journal.set_state(job.id, JOB_STOPPED)  # counts are stored on the way out...
@@ -768,7 +770,10 @@ def test_jobs_without_a_journal(app: typer.Typer, config_dir: Path) -> None:
     assert invoke(app) == (0, "", f"No bulk jobs yet (journal: {path})\n")
     assert invoke(app, "-o", "json") == (0, "[]\n", "")
     code, out, _ = invoke(app, "-o", "csv")
-    assert (code, out) == (0, "id,file,state,sent,failed,pending,skipped,total,created_at\n")
+    assert (code, out) == (
+        0,
+        "id,file,state,sent,failed,unknown,pending,skipped,total,created_at\n",
+    )
     assert not path.exists() and not config_dir.exists()  # listing creates nothing
     code, _, err = invoke(app, "--forget", "k3f9a2c1")
     assert code == 2 and "no job 'k3f9a2c1'" in err
@@ -783,7 +788,12 @@ def _fill(path: Path) -> tuple[str, str]:
         journal.mark_in_flight(done.id, [1, 2, 3], "r")
         journal.record_results(
             done.id,
-            [JobRow(n, None, None, ROW_DONE if n < 3 else ROW_FAILED) for n in (1, 2, 3)],
+            [
+                JobRow(n, None, None, ROW_DONE)
+                if n < 3
+                else JobRow(n, None, None, ROW_FAILED, error_code="105")
+                for n in (1, 2, 3)
+            ],
         )
         journal.set_state(done.id, JOB_DONE)
         journal._db.execute("UPDATE jobs SET created_at = 1700000000 WHERE id = ?", (done.id,))
@@ -806,6 +816,7 @@ def test_jobs_lists_json_table_and_csv(app: typer.Typer, config_dir: Path) -> No
         "state": "done",
         "sent": 2,
         "failed": 1,
+        "unknown": 0,
         "pending": 0,
         "skipped": 1,
         "total": 4,
@@ -818,7 +829,8 @@ def test_jobs_lists_json_table_and_csv(app: typer.Typer, config_dir: Path) -> No
     assert code == 0
     head, _rule, *rows = out.splitlines()
     assert [c.strip() for c in head.split("┃")] == [
-        "Job", "State", "Sent", "Failed", "Pending", "Skipped", "Rows", "Created (UTC)", "File"
+        "Job", "State", "Sent", "Failed", "Unknown", "Pending", "Skipped", "Rows",
+        "Created (UTC)", "File",
     ]  # fmt: skip
     cells = [[c.strip() for c in row.split("│")] for row in rows]
     assert cells[1] == [
@@ -826,6 +838,7 @@ def test_jobs_lists_json_table_and_csv(app: typer.Typer, config_dir: Path) -> No
         "done",
         "2",
         "1",
+        "0",
         "0",
         "1",
         "4",
@@ -836,7 +849,7 @@ def test_jobs_lists_json_table_and_csv(app: typer.Typer, config_dir: Path) -> No
     assert err == "Resume a job with: clicksms bulk --resume ID\n"
 
     code, out, _ = invoke(app, "-o", "csv")
-    assert out.splitlines()[2] == f"{done},/data/a.csv,done,2,1,0,1,4,2023-11-14T22:13:20Z"
+    assert out.splitlines()[2] == f"{done},/data/a.csv,done,2,1,0,0,1,4,2023-11-14T22:13:20Z"
     assert out.splitlines()[1].startswith(f"{broken},'-,interrupted,")  # '-' is neutralised
 
 

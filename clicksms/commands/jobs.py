@@ -17,6 +17,7 @@ JOBS_TABLE = [
     Column("state", "State", lambda state: _STATE_STYLE.get(state, "")),
     Column("sent", "Sent"),
     Column("failed", "Failed"),
+    Column("unknown", "Unknown"),
     Column("pending", "Pending"),
     Column("skipped", "Skipped"),
     Column("total", "Rows"),
@@ -25,7 +26,10 @@ JOBS_TABLE = [
 ]
 JOBS_FIELDS = [
     Column(k, k)
-    for k in ("id", "file", "state", "sent", "failed", "pending", "skipped", "total", "created_at")
+    for k in (
+        "id", "file", "state", "sent", "failed", "unknown", "pending", "skipped", "total",
+        "created_at",
+    )
 ]
 
 
@@ -102,6 +106,7 @@ def _as_dict(job: "JobSummary") -> dict[str, Any]:
         "state": job.state,
         "sent": job.sent,
         "failed": job.failed,
+        "unknown": job.unknown,
         "pending": job.pending,
         "skipped": job.skipped,
         "total": job.total,
