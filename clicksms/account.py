@@ -47,6 +47,7 @@ class Account:
         self._session: StoredSession | None = None
         # bulk calls from several threads: one login at a time, one shared session.
         self._lock = threading.RLock()
+        self._stopping = threading.Event()  # set by stop_retrying()
 
     @property
     def client(self) -> Any:
@@ -126,7 +127,25 @@ class Account:
     def _exchange(self, operation: str, **fields: Any) -> list[str]:
         """One SOAP call, repeated only where :mod:`clicksms.retry` says it is safe."""
         client = self.client
-        return call_with_retries(operation, lambda: client.call(operation, **fields), self._retry)
+        return call_with_retries(
+            operation, lambda: client.call(operation, **fields), self._retry, self._pause
+        )
+
+    def stop_retrying(self) -> None:
+        """End every pause before another try at once, in every thread (bulk is stopping).
+
+        Ctrl-C reaches only the main thread; bulk's workers pause in their own threads.
+        """
+        self._stopping.set()
+
+    def keep_retrying(self) -> None:
+        """Pauses last their full time again (the bulk run that stopped them is over)."""
+        self._stopping.clear()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before another try; cut short, as by Ctrl-C, once stop_retrying() is called."""
+        if self._stopping.wait(seconds):
+            raise KeyboardInterrupt  # retry.py turns it into PauseInterrupted
 
     def _renew(self, expired: StoredSession) -> StoredSession:
         """A new session after ERR 003; threads that hit the same expiry share one login."""

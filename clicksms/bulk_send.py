@@ -27,6 +27,7 @@ from clicksms.errors import (
     ClickSmsError,
     GatewayError,
     NetworkError,
+    PauseInterrupted,
 )
 from clicksms.interrupts import deferred_interrupts
 from clicksms.journal import (
@@ -257,6 +258,7 @@ class BulkSender:
             finally:
                 self._save()
                 pool.shutdown()
+                self.account.keep_retrying()  # reconcile and later passes may pause again
         return self.result
 
     def _one_pass(self, pool: _Workers, in_flight: dict[_Request, list[JobRow]], size: int) -> bool:
@@ -487,6 +489,7 @@ class BulkSender:
     def _stop(self, why: str, reason: str) -> None:
         if self.result.stop is None:
             self.result.stop, self.result.reason = why, reason
+            self.account.stop_retrying()  # workers pausing before another try give up now
 
     # --------------------------------------------------------------------- worker threads
     def _send(self, rows: list[JobRow], client_id: str) -> _Outcome:
@@ -505,6 +508,9 @@ class BulkSender:
             return _Outcome(rows, refused=exc)
         except ClickSmsError as exc:
             return _Outcome(rows, failure=exc)
+        except PauseInterrupted as exc:  # the run is stopping (Account.stop_retrying)
+            cut = NetworkError("stopped between tries", may_have_arrived=exc.may_have_arrived)
+            return _Outcome(rows, failure=cut)
 
 
 @dataclass

@@ -195,3 +195,30 @@ def test_second_ctrl_c_stops_waiting_for_requests_in_flight(
     run = cli("bulk", "--resume", job)
     assert run.exit_code == 0, run.stderr
     assert_each_row_sent_once(creds)
+
+
+def test_ctrl_c_cuts_short_the_retry_pauses_of_workers(
+    cli, creds, csv_file: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers pausing before another try (here after ERR 901) stop with the run at once."""
+    monkeypatch.setenv("CLICKSMS_RETRIES", "10")
+    monkeypatch.setenv("CLICKSMS_RETRY_DELAY", "8")  # up to ~80 s of pauses per request
+    creds.faults.add("err-901", ops={"sendmsg"}, after=20)
+    proc = start_bulk(creds, csv_file)
+    try:
+        wait_for_ledger(creds, 20, proc)
+        while len(creds.faults.fired) < 4:  # every worker has had its 901 and is pausing
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # one signal is enough: no pause runs its course
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    job = the_only_job(config_dir)
+    with Journal(default_journal_path(config_dir)) as journal:
+        assert list(journal.rows(job, [ROW_IN_FLIGHT])) == []  # 901: provably not sent
+    creds.faults.clear()
+    run = cli("bulk", "--resume", job)
+    assert run.exit_code == 0, run.stderr
+    assert_each_row_sent_once(creds)

@@ -602,8 +602,13 @@ def test_a_longer_retry_after_replaces_the_jittered_pause() -> None:
 
 
 def sleeping(pid: int, limit: float = 30.0) -> bool:
-    """Whether ``pid`` reached a sleep syscall (the backoff) within ``limit`` seconds."""
+    """Whether ``pid`` reached a sleep syscall (the backoff) within ``limit`` seconds.
+
+    The pause is a timed wait on an event (bulk's workers must be able to cut it short), so
+    a futex wait counts as well as a plain sleep; a one-thread send waits on nothing else.
+    """
     sleeps = {"230", "35", "115", "101"}  # clock_nanosleep/nanosleep, x86_64 and aarch64
+    sleeps |= {"202", "98"}  # futex, x86_64 and aarch64
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
