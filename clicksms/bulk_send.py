@@ -470,10 +470,12 @@ class BulkSender:
             return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(resume_at))
         if self.wait_on_limit:
+            if resume_at > self._resume_at:  # say so once per new time, not per request
+                note(f"The account's MT limit is reached (ERR 130): waiting until {when}.")
             self._resume_at = max(self._resume_at, resume_at)
         else:
-            when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(resume_at))
             self._stop(STOP_LIMIT, f"the account's MT limit is reached until {when} (ERR 130)")
 
     def _broken(self, failure: ClickSmsError, numbers: list[int]) -> None:

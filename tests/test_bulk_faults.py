@@ -54,6 +54,7 @@ def test_mt_limit_wait_goes_on_after_the_given_time(cli, impostor, tmp_path) -> 
     )  # fmt: skip
     assert run.exit_code == 0, run.stderr
     assert time.time() >= until and time.monotonic() - started < 30
+    assert "The account's MT limit is reached (ERR 130): waiting until" in run.stderr
     rows = json.loads(run.stdout)
     assert all(r["ok"] for r in rows)
     assert {r["message_id"] for r in rows} == {ID1, ID2}  # row 1 went again after the pause

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -116,7 +117,7 @@ def test_ctrl_c_while_waiting_for_stdin_exits_130() -> None:
 
 def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
-    env = {**os.environ, "CLICKSMS_SANDBOX_PASSWORD": "demo-password"}
+    env = {**os.environ, "CLICKSMS_SANDBOX_PASSWORD": "demo pass$word"}  # needs shell quoting
     # Not recorded for the secrets audit: the sandbox prints its own password by design.
     server = subprocess.Popen(
         [*clicksms_exe(), "sandbox", "--port", "0", "--ledger", str(ledger)],
@@ -133,9 +134,9 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
             line = server.stdout.readline()
             if line.strip().startswith("export "):
                 name, value = line.strip()[len("export ") :].split("=", 1)
-                exports[name] = value
+                (exports[name],) = shlex.split(value)  # as a shell would read the pasted line
         assert exports["CLICKSMS_ENDPOINT"].startswith("http://127.0.0.1:")
-        assert exports["CLICKSMS_PASSWORD"] == "demo-password"
+        assert exports["CLICKSMS_PASSWORD"] == "demo pass$word"
         client_env = {**os.environ, **exports}
         sent = helpers.run(
             [*clicksms_exe(), "send", NUMBER, "-t", "via the foreground sandbox"],

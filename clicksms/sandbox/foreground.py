@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -72,10 +73,11 @@ def run_foreground(
     out = sys.stdout
     out.write(f"Clickatell sandbox listening on {sandbox.endpoint}\n")
     out.write("Point clicksms at it with:\n")
-    out.write(f"  export CLICKSMS_ENDPOINT={sandbox.endpoint}\n")
+    # Quoted for the shell: a password or user with spaces or $ must paste as it is.
+    out.write(f"  export CLICKSMS_ENDPOINT={shlex.quote(sandbox.endpoint)}\n")
     out.write(f"  export CLICKSMS_API_ID={config.api_id}\n")
-    out.write(f"  export CLICKSMS_USER={config.user}\n")
-    out.write(f"  export CLICKSMS_PASSWORD={password}\n")
+    out.write(f"  export CLICKSMS_USER={shlex.quote(config.user)}\n")
+    out.write(f"  export CLICKSMS_PASSWORD={shlex.quote(password)}\n")
     if ledger is not None:
         out.write(f"Accepted messages are appended to {ledger}\n")
     control = sandbox.endpoint.removesuffix(ENDPOINT_PATH) + CONTROL_PATH
