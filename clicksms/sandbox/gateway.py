@@ -365,13 +365,6 @@ class Gateway:
             self._balance += credits
             return self._balance
 
-    def set_balance(self, credits: float) -> None:
-        """Set the balance outright (fault injection: credit running out mid-run)."""
-        if not credits >= 0:
-            raise ValueError("the balance must not be negative")
-        with self._lock:
-            self._balance = float(credits)
-
     def expire_session(self, session_id: str) -> bool:
         """Forget a session as its idle timeout would, so its next use answers ``ERR: 003``."""
         with self._lock:
