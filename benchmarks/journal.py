@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from clicksms.journal import ROW_DONE, ROW_PENDING, JobRow, Journal, client_message_id
-from clicksms.template import Template
+from clicksms.bulk.journal import ROW_DONE, ROW_PENDING, JobRow, Journal, client_message_id
+from clicksms.bulk.template import Template
 
 TEXT = "Hello {}, your order has shipped."
 

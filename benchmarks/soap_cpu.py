@@ -77,7 +77,7 @@ def naive_sender(endpoint: str) -> Callable[[int], None]:
     """What a first attempt looks like: zeep's Client with its default requests transport."""
     from zeep import Client
 
-    from clicksms.soap import BINDING, WSDL_RESOURCE
+    from clicksms.gateway.soap import BINDING, WSDL_RESOURCE
 
     wsdl = resources.files("clicksms").joinpath(WSDL_RESOURCE)
     with resources.as_file(wsdl) as path:
@@ -95,7 +95,7 @@ def naive_sender(endpoint: str) -> Callable[[int], None]:
 
 def soapclient_sender(endpoint: str, learn_replies: bool = True) -> Callable[[int], None]:
     """SoapClient.call; ``learn_replies=False`` hands every reply to zeep, as it used to."""
-    from clicksms.soap import _NOT_CACHEABLE, SoapClient
+    from clicksms.gateway.soap import _NOT_CACHEABLE, SoapClient
 
     client = SoapClient(endpoint, 30.0)
     if not learn_replies:  # a verdict of "never learn" for every operation
@@ -112,7 +112,7 @@ def soapclient_sender(endpoint: str, learn_replies: bool = True) -> Callable[[in
 
 def floor_sender(endpoint: str) -> Callable[[int], None]:
     """One prebuilt envelope over a kept-alive http.client connection: no SOAP work at all."""
-    from clicksms.soap import SoapClient
+    from clicksms.gateway.soap import SoapClient
 
     client = SoapClient(endpoint, 30.0)
     session = client.call("auth", api_id=API_ID, user=USER, password=PASSWORD)[0][4:]

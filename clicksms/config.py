@@ -46,7 +46,8 @@ _FLAGS = {
 }
 _MAX_TIMEOUT = 3600.0
 _MAX_RETRIES = 10
-#: No retry pause is longer (clicksms.retry caps them), so a larger first pause means nothing.
+#: No retry pause is longer (clicksms.gateway.retry caps them), so a larger first pause means
+#: nothing.
 MAX_RETRY_DELAY = 8.0
 
 

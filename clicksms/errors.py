@@ -1,7 +1,7 @@
 """Exit codes and the error hierarchy: how each kind of failure ends the process.
 
 Core modules raise a :class:`ClickSmsError` subclass with a one-line, user-facing message; the
-CLI boundary (:mod:`clicksms.boundary`) prints that line on stderr and exits with the subclass's
+CLI boundary (:mod:`clicksms.cli.exits`) prints that line on stderr and exits with the subclass's
 code. Results that are data (sends, validations) derive theirs with :func:`outcome_exit_code`.
 """
 
@@ -61,8 +61,8 @@ class NetworkError(ClickSmsError):
     (connection refused, DNS failure, connect timeout): then resending cannot duplicate a
     message.
     ``permanent`` marks a failure that asking again cannot cure (a redirect, an untrusted
-    certificate, an HTTP 4xx page, XML refused for safety), so :mod:`clicksms.retry` does not
-    repeat the call. ``retry_after`` is the pause in seconds the server asked for (the
+    certificate, an HTTP 4xx page, XML refused for safety), so :mod:`clicksms.gateway.retry` does
+    not repeat the call. ``retry_after`` is the pause in seconds the server asked for (the
     ``Retry-After`` of an HTTP 503 or 429), if any.
     """
 

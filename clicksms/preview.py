@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from clicksms.account_info import CoverageResult
-from clicksms.binary import BinaryMessage
-from clicksms.numbers import NumberCheck
-from clicksms.options import Content
+from clicksms.message.binary import BinaryMessage
+from clicksms.message.numbers import NumberCheck
+from clicksms.message.options import Content
+from clicksms.queries import CoverageResult
 
 WOULD_SEND = "would_send"
 NOT_COVERED = "not_covered"

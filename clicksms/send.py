@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from clicksms.codes import AUTH_CODES
 from clicksms.errors import (
     ClickSmsError,
     ExitCode,
@@ -23,12 +22,13 @@ from clicksms.errors import (
     UsageError,
     outcome_exit_code,
 )
-from clicksms.numbers import NumberCheck, check_number
-from clicksms.options import Content, SendOptions, sendmsg_fields
-from clicksms.responses import SendItem, parse_send_item, raise_for_error
+from clicksms.gateway.codes import AUTH_CODES
+from clicksms.gateway.responses import SendItem, parse_send_item, raise_for_error
+from clicksms.message.numbers import NumberCheck, check_number
+from clicksms.message.options import Content, SendOptions, sendmsg_fields
 
 if TYPE_CHECKING:
-    from clicksms.account import Account
+    from clicksms.gateway.client import GatewayClient
 
 #: Clickatell accepts at most 300 ``to`` elements per sendmsg (API.md §1, §5.1).
 MAX_RECIPIENTS = 300
@@ -162,7 +162,7 @@ def check_sender(sender: str | None) -> str | None:
 
 
 def send(
-    account: Account,
+    account: GatewayClient,
     numbers: Sequence[str],
     content: Content,
     sender: str | None = None,
@@ -170,7 +170,7 @@ def send(
 ) -> SendReport:
     """Send ``content`` to ``numbers`` in requests of at most 300 recipients.
 
-    Nothing whose outcome is unknown is ever resent (:mod:`clicksms.retry` repeats a request
+    Nothing whose outcome is unknown is ever resent (:mod:`clicksms.gateway.retry` repeats a request
     only when it provably never arrived). When the conversation breaks (network, auth,
     Ctrl-C), the request in flight is reported as *unknown* if it may have reached the gateway
     and the rest as *not sent*; a failure before anything could have arrived is simply raised,
@@ -225,12 +225,12 @@ def _report(
     return SendReport(tuple(results), failure)
 
 
-def _check_unused(account: Account, client_id: str) -> None:
+def _check_unused(account: GatewayClient, client_id: str) -> None:
     """Refuse a client ID the gateway already knows: status and cancel find one message by it.
 
     Costs one querymsg per send, and makes ``status``/``cancel --client-id`` unambiguous.
     """
-    from clicksms.responses import parse_message_status, single_reply
+    from clicksms.gateway.responses import parse_message_status, single_reply
 
     try:
         reply = single_reply(account.call("querymsg", climsgid=client_id), "querymsg")

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from clicksms.asking import Report, ask_each
-from clicksms.codes import CANCELLED, MESSAGE_UNKNOWN, MessageStatus, message_status
 from clicksms.errors import ClickSmsError, Interrupted, ProtocolError, UsageError
-from clicksms.options import check_client_id
-from clicksms.responses import clip, parse_charge, parse_message_status, quote, single_reply
+from clicksms.gateway.codes import CANCELLED, MESSAGE_UNKNOWN, MessageStatus, message_status
+from clicksms.gateway.responses import clip, parse_charge, parse_message_status, quote, single_reply
+from clicksms.message.options import check_client_id
+from clicksms.queries import Report, ask_each
 
 if TYPE_CHECKING:
-    from clicksms.account import Account
+    from clicksms.gateway.client import GatewayClient
 
 #: climsgid: up to 32 ASCII letters and digits, no spaces (API.md §5.1).
 #: apimsgid: 32 hex characters in every example; anything alphanumeric is let through.
@@ -130,7 +130,9 @@ def _check_answered_id(asked: str, answered: str, operation: str) -> None:
         )
 
 
-def _ask_status(account: Account, operation: str, ident: str, by_client: bool) -> StatusResult:
+def _ask_status(
+    account: GatewayClient, operation: str, ident: str, by_client: bool
+) -> StatusResult:
     field = "climsgid" if by_client else "apimsgid"
     reply = single_reply(account.call(operation, **{field: ident}), operation)
     state = parse_message_status(reply, operation)
@@ -139,7 +141,9 @@ def _ask_status(account: Account, operation: str, ident: str, by_client: bool) -
     return StatusResult(ident, by_client, state.message_id, message_status(state.status))
 
 
-def query_status(account: Account, ids: Sequence[str], by_client: bool) -> Report[StatusResult]:
+def query_status(
+    account: GatewayClient, ids: Sequence[str], by_client: bool
+) -> Report[StatusResult]:
     """querymsg for each ID (by apimsgid, or by climsgid when ``by_client``)."""
     return ask_each(
         ids,
@@ -148,7 +152,7 @@ def query_status(account: Account, ids: Sequence[str], by_client: bool) -> Repor
     )
 
 
-def cancel(account: Account, ids: Sequence[str], by_client: bool) -> Report[StatusResult]:
+def cancel(account: GatewayClient, ids: Sequence[str], by_client: bool) -> Report[StatusResult]:
     """delmsg for each ID; the answer is the status the message is in afterwards."""
     return ask_each(
         ids,
@@ -167,7 +171,7 @@ class WaitReport:
 
 
 def wait_for_final(
-    account: Account,
+    account: GatewayClient,
     ids: Sequence[str],
     by_client: bool,
     *,
@@ -230,14 +234,14 @@ class ChargeResult:
         return self.charge is not None
 
 
-def _ask_charge(account: Account, ident: str) -> ChargeResult:
+def _ask_charge(account: GatewayClient, ident: str) -> ChargeResult:
     reply = single_reply(account.call("getmsgcharge", apimsgid=ident), "getmsgcharge")
     answer = parse_charge(reply)
     _check_answered_id(ident, answer.message_id, "getmsgcharge")
     return ChargeResult(ident, answer.charge, message_status(answer.status))
 
 
-def charges(account: Account, ids: Sequence[str]) -> Report[ChargeResult]:
+def charges(account: GatewayClient, ids: Sequence[str]) -> Report[ChargeResult]:
     """getmsgcharge for each apimsgid (neither WSDL lets it take a climsgid)."""
     return ask_each(
         ids,

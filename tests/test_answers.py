@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from clicksms.codes import MESSAGE_STATUSES, message_status
 from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
-from clicksms.responses import (
+from clicksms.gateway.codes import MESSAGE_STATUSES, message_status
+from clicksms.gateway.responses import (
     Coverage,
     MessageCharge,
     MessageState,

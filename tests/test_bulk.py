@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import sent_ops
 
-from clicksms.journal import Journal, default_journal_path
+from clicksms.bulk.journal import Journal, default_journal_path
 
 
 def numbers(count: int, start: int = 1000000) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from impostor import Reply, envelope
 
-from clicksms.journal import Journal, default_journal_path
+from clicksms.bulk.journal import Journal, default_journal_path
 
 ID1, ID2 = "a" * 32, "b" * 32
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import helpers
 from conftest import PASSWORD, sent_ops
 
-from clicksms.journal import JobRow, Journal, client_message_id, default_journal_path
-from clicksms.options import SendOptions
+from clicksms.bulk.journal import JobRow, Journal, client_message_id, default_journal_path
+from clicksms.message.options import SendOptions
 
 NUMBERS = ["27821000001", "27821000002", "27821000003"]
 

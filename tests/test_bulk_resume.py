@@ -20,8 +20,14 @@ import helpers
 import pytest
 from conftest import PASSWORD
 
-from clicksms.journal import ROW_IN_FLIGHT, JobRow, Journal, client_message_id, default_journal_path
-from clicksms.options import SendOptions
+from clicksms.bulk.journal import (
+    ROW_IN_FLIGHT,
+    JobRow,
+    Journal,
+    client_message_id,
+    default_journal_path,
+)
+from clicksms.message.options import SendOptions
 
 ROWS = 240
 

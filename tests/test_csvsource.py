@@ -1,4 +1,4 @@
-"""Tests for clicksms.csvsource: dialects, encodings, header and number column, streaming."""
+"""Tests for clicksms.bulk.source: dialects, encodings, header and number column, streaming."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clicksms import csvsource
-from clicksms.csvsource import CsvRow, CsvSource, looks_like_number
+from clicksms.bulk import source as csvsource
+from clicksms.bulk.source import CsvRow, CsvSource, looks_like_number
 from clicksms.errors import UsageError
 
 

@@ -14,7 +14,7 @@ import pytest
 from helpers import closed_port
 from impostor import PASSWORD, SESSION, Reply, envelope
 
-from clicksms.boundary import report_failure
+from clicksms.cli.exits import report_failure
 from clicksms.errors import ExitCode
 
 NUMBER = "27821234567"

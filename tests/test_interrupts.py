@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from clicksms.interrupts import deferred_interrupts
+from clicksms.bulk.interrupts import deferred_interrupts
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

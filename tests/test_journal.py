@@ -25,10 +25,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from clicksms.boundary import ClickSmsGroup
-from clicksms.commands.jobs import jobs as jobs_command
-from clicksms.errors import ConfigError, UsageError
-from clicksms.journal import (
+from clicksms.bulk.journal import (
     JOB_DONE,
     JOB_INTERRUPTED,
     JOB_RUNNING,
@@ -44,6 +41,9 @@ from clicksms.journal import (
     client_message_id,
     default_journal_path,
 )
+from clicksms.cli.exits import ClickSmsGroup
+from clicksms.cli.jobs import jobs as jobs_command
+from clicksms.errors import ConfigError, UsageError
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_a_job_left_running_by_a_dead_process_is_interrupted_and_claimable(path:
         """
         import sys
         from pathlib import Path
-        from clicksms.journal import Journal, JobRow
+        from clicksms.bulk.journal import Journal, JobRow
         with Journal(Path(sys.argv[1])) as journal:
             job = journal.create_job("in.csv", {})
             journal.add_rows(job.id, [JobRow(1, "27820000001", "hi", "pending")])
@@ -230,7 +230,7 @@ def test_a_job_run_by_a_live_process_cannot_be_claimed(path: Path) -> None:
         """
         import sys, time
         from pathlib import Path
-        from clicksms.journal import Journal
+        from clicksms.bulk.journal import Journal
         journal = Journal(Path(sys.argv[1]))
         print(journal.create_job("in.csv", {}).id, flush=True)
         time.sleep(60)
@@ -547,7 +547,7 @@ def test_another_process_writing_is_waited_for(journal: Journal) -> None:
 
 
 def test_a_lock_held_too_long_is_a_clear_error(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("clicksms.journal.BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr("clicksms.bulk.journal.BUSY_TIMEOUT", 0.2)
     with Journal(path) as journal:
         job = journal.create_job("in.csv", {})
         journal.add_rows(job.id, pending(range(1, 3)))
@@ -641,7 +641,7 @@ def test_client_message_id_is_deterministic_unique_and_fits_climsgid() -> None:
 _SENDER = """
 import sys
 from pathlib import Path
-from clicksms.journal import Journal, JobRow, client_message_id
+from clicksms.bulk.journal import Journal, JobRow, client_message_id
 journal = Journal(Path(sys.argv[1]))
 job = journal.create_job("in.csv", {})
 size = int(sys.argv[2])
@@ -697,7 +697,7 @@ def test_kill_9_while_adding_rows_keeps_whole_batches(path: Path) -> None:
         """
         import sys
         from pathlib import Path
-        from clicksms.journal import Journal, JobRow
+        from clicksms.bulk.journal import Journal, JobRow
         journal = Journal(Path(sys.argv[1]))
         job = journal.create_job("in.csv", {})
         print(job.id, flush=True)

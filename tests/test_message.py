@@ -1,4 +1,4 @@
-"""Tests for clicksms.message: encoding choice, septet/unit counts and part splitting."""
+"""Tests for clicksms.message.text: encoding choice, septet/unit counts and part splitting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from clicksms.errors import UsageError
-from clicksms.message import (
+from clicksms.message.text import (
     GSM_BASIC,
     GSM_EXTENSION,
     MAX_PARTS,

@@ -6,7 +6,7 @@ from bisect import bisect_right
 
 import pytest
 
-from clicksms.ratelimit import RateLimiter
+from clicksms.bulk.ratelimit import RateLimiter
 
 
 class FakeTime:

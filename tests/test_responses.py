@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from clicksms.codes import ERROR_MESSAGES, describe_error
 from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
-from clicksms.responses import parse_error, parse_send_item, parse_session_id, session_expired
+from clicksms.gateway.codes import ERROR_MESSAGES, describe_error
+from clicksms.gateway.responses import (
+    parse_error,
+    parse_send_item,
+    parse_session_id,
+    session_expired,
+)
 
 #: Every code in API.md §7.
 DOCUMENTED_CODES = [

@@ -23,8 +23,8 @@ import pytest
 from helpers import closed_port
 from impostor import SESSION, Reply, envelope, serve_impostor, silent_port
 
-from clicksms.retry import RetryPolicy, call_with_retries
-from clicksms.soap import SoapClient
+from clicksms.gateway.retry import RetryPolicy, call_with_retries
+from clicksms.gateway.soap import SoapClient
 
 NUMBER = "27821234567"
 OTHER = "27831234567"

@@ -24,7 +24,7 @@ from impostor import SESSION as IMPOSTOR_SESSION
 from impostor import Reply, envelope
 from secrets_audit import AUDIT
 
-from clicksms.journal import default_journal_path
+from clicksms.bulk.journal import default_journal_path
 
 TESTS = Path(__file__).resolve().parent
 NUMBER = "27821234567"

@@ -464,12 +464,12 @@ class Timeline:
 
 
 def wait_directly(ids: list[str], timeline: Timeline, **limits: float):
-    """The core wait loop with a real Account against the sandbox, on the timeline's clock."""
-    from clicksms.account import Account
+    """The core wait loop with a real GatewayClient against the sandbox, on the timeline's clock."""
     from clicksms.config import load_settings
+    from clicksms.gateway.client import GatewayClient
     from clicksms.tracking import wait_for_final
 
-    account = Account(load_settings(), lambda: PASSWORD)
+    account = GatewayClient(load_settings(), lambda: PASSWORD)
     try:
         return wait_for_final(
             account,

@@ -1,4 +1,4 @@
-"""Tests for clicksms.template: parsing, escapes, column checks, rendering and loading."""
+"""Tests for clicksms.bulk.template: parsing, escapes, column checks, rendering and loading."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from clicksms.bulk.template import MissingColumn, Template, load_template
 from clicksms.errors import UsageError
-from clicksms.template import MissingColumn, Template, load_template
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,14 @@ from impostor import DRIP_LIMIT, SESSION, silent_port
 from impostor import envelope as impostor_envelope
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
-from clicksms.soap import _NOT_CACHEABLE, TEMPLATE_SHAPES, SoapClient, _ReplyShape, _Template
-from clicksms.transport import Headers, Response, SoapTransport
+from clicksms.gateway.soap import (
+    _NOT_CACHEABLE,
+    TEMPLATE_SHAPES,
+    SoapClient,
+    _ReplyShape,
+    _Template,
+)
+from clicksms.gateway.transport import Headers, Response, SoapTransport
 
 WEBSERVICE = "http://api.clickatell.com/soap/document_literal/webservice"
 Answer = Callable[[bytes, bytes], "bytes | None"]

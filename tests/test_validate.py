@@ -129,7 +129,7 @@ def every_example_number() -> list[str]:
 
 
 def test_bulk_shortcut_agrees_with_the_full_check() -> None:
-    from clicksms.numbers import check_number, normalise_number
+    from clicksms.message.numbers import check_number, normalise_number
 
     examples = every_example_number()
     assert len(examples) > 1000

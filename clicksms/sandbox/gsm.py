@@ -1,6 +1,6 @@
 """Message length rules: GSM 03.38 septets, UCS-2 code units and 8-bit octets.
 
-This is deliberately independent of the client's own counting (clicksms.message), so a
+This is deliberately independent of the client's own counting (clicksms.message.text), so a
 counting bug in the client shows up as a disagreement with the sandbox (API.md §6):
 
 * GSM 7-bit: 160 septets in one SMS, 153 per part when concatenated; extension-table

@@ -4,12 +4,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from clicksms.render import Column, OutputFormat, emit, format_credits, note
-from clicksms.runtime import Runtime
+from clicksms.cli.context import Invocation
+from clicksms.cli.render import Column, OutputFormat, emit, format_credits, note
 
 if TYPE_CHECKING:
-    from clicksms.numbers import NumberCheck
-    from clicksms.options import Content
+    from clicksms.message.numbers import NumberCheck
+    from clicksms.message.options import Content
     from clicksms.preview import Routes
     from clicksms.send import Recipients
 
@@ -41,7 +41,7 @@ PREVIEW_FIELDS = [
 
 
 def show_preview(
-    rt: Runtime, recipients: "Recipients", content: "Content", output: OutputFormat
+    rt: Invocation, recipients: "Recipients", content: "Content", output: OutputFormat
 ) -> None:
     """Print what would be sent; exit as the real send would for the numbers themselves."""
     from clicksms.errors import outcome_exit_code
@@ -76,14 +76,14 @@ def show_preview(
     raise typer.Exit(outcome_exit_code(r.ok for r in rows))
 
 
-def _routes(rt: Runtime, checks: "tuple[NumberCheck, ...]") -> "Routes | None":
+def _routes(rt: Invocation, checks: "tuple[NumberCheck, ...]") -> "Routes | None":
     """routecoverage's answer for each valid number, or None when offline.
 
     A coded error about one number is that number's answer; an auth or network failure,
     including an unreadable answer, makes the whole preview offline; Ctrl-C ends it.
     """
-    from clicksms.account_info import route_coverage
     from clicksms.errors import AuthError, NetworkError
+    from clicksms.queries import route_coverage
 
     report = route_coverage(lambda: rt.account(prompt=False), checks)
     if isinstance(report.failure, AuthError) and report.failure.code is not None:

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
+from clicksms.cli.render import OutputFormat
 from clicksms.errors import ExitCode, UsageError
-from clicksms.render import OutputFormat
 
 if TYPE_CHECKING:
-    from clicksms.asking import Report
+    from clicksms.queries import Report
 
 OutputOption = Annotated[
     OutputFormat,

@@ -13,12 +13,12 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from clicksms.csvsource import CsvRow, CsvSource
+from clicksms.bulk.source import CsvRow, CsvSource
+from clicksms.bulk.template import MissingColumn, Template
 from clicksms.errors import UsageError
-from clicksms.message import EncodedMessage, prepare
-from clicksms.numbers import normalise_number
-from clicksms.options import SendOptions, check_content
-from clicksms.template import MissingColumn, Template
+from clicksms.message.numbers import normalise_number
+from clicksms.message.options import SendOptions, check_content
+from clicksms.message.text import EncodedMessage, prepare
 
 SEND = "send"
 INVALID = "invalid"

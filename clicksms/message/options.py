@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from clicksms.binary import BinaryMessage
 from clicksms.errors import UsageError
-from clicksms.message import EncodedMessage
-from clicksms.responses import clip
+from clicksms.gateway.responses import clip
+from clicksms.message.binary import BinaryMessage
+from clicksms.message.text import EncodedMessage
 
 #: msg_type values the gateway accepts, case-sensitive on the wire (API.md §5.1).
 MSG_TYPES = (

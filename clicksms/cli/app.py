@@ -1,4 +1,4 @@
-"""The Typer app: global options, and the commands from :mod:`clicksms.commands`.
+"""The Typer app: global options, and the commands of the :mod:`clicksms.cli` package.
 
 Kept light on purpose: importing this module must not load zeep, lxml, requests or
 phonenumbers, so ``clicksms --help`` and tab completion stay fast. Core modules are imported
@@ -13,9 +13,9 @@ from typing import Annotated, Optional
 import typer
 
 from clicksms import __version__
-from clicksms.boundary import ClickSmsGroup
-from clicksms.commands import account, auth, bulk, jobs, numbers, sandbox, send, tracking
-from clicksms.runtime import Runtime
+from clicksms.cli import auth, bulk, jobs, numbers, queries, sandbox, send, tracking
+from clicksms.cli.context import Invocation
+from clicksms.cli.exits import ClickSmsGroup
 
 app = typer.Typer(
     cls=ClickSmsGroup,
@@ -85,7 +85,7 @@ def main_options(
             help="Run against a throwaway local Clickatell sandbox; nothing is really sent.",
         ),
     ] = False,
-    debug: Annotated[  # read from argv by clicksms.boundary, which must know before parsing
+    debug: Annotated[  # read from argv by clicksms.cli.exits, which must know before parsing
         bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")
     ] = False,
     version: Annotated[
@@ -101,7 +101,7 @@ def main_options(
     \b
         clicksms --sandbox send 27821234567 --text "hello"
     """
-    ctx.obj = Runtime(
+    ctx.obj = Invocation(
         ctx,
         endpoint=endpoint,
         api_id=api_id,
@@ -122,9 +122,9 @@ app.command("validate-number")(numbers.validate_number)
 app.command("status")(tracking.status)
 app.command("cancel")(tracking.cancel)
 app.command("charge")(tracking.charge)
-app.command("balance")(account.balance)
-app.command("coverage")(account.coverage)
-app.command("ping")(account.ping)
+app.command("balance")(queries.balance)
+app.command("coverage")(queries.coverage)
+app.command("ping")(queries.ping)
 app.command("sandbox")(sandbox.sandbox_command)
 
 

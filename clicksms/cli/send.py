@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from clicksms.commands.common import CountryOption, OutputOption, read_stdin, stdin_is_terminal
+from clicksms.cli.context import Invocation
+from clicksms.cli.params import CountryOption, OutputOption, read_stdin, stdin_is_terminal
+from clicksms.cli.render import Column, OutputFormat, counts_line, emit, note
 from clicksms.errors import UsageError
-from clicksms.render import Column, OutputFormat, counts_line, emit, note
-from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
-    from clicksms.options import Content
+    from clicksms.message.options import Content
     from clicksms.send import SendReport
 
 
@@ -166,7 +166,7 @@ def send(
         clicksms send 27821234567 -t "standup" --deliver-at 09:00 --client-id standup1
         clicksms send 27821234567 -t "Ünïcødé?" --dry-run
     """
-    from clicksms.options import (
+    from clicksms.message.options import (
         SendOptions,
         check_client_id,
         check_content,
@@ -174,11 +174,11 @@ def send(
         parse_callback,
         parse_max_credits,
     )
-    from clicksms.schedule import delivery_delay, validity_minutes
+    from clicksms.message.schedule import delivery_delay, validity_minutes
     from clicksms.send import SendReport, check_sender, split_recipients
     from clicksms.send import send as send_messages
 
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     rt.settings()  # a bad setting is a usage error even if no number turns out valid
     content = _content(text, udh, data, unicode.value)
     options = SendOptions(
@@ -195,7 +195,7 @@ def send(
         max_parts=max_parts,
     )
     if options.deliv_time:
-        from clicksms.schedule import describe_delay
+        from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender_id = check_sender(sender)
@@ -206,7 +206,7 @@ def send(
     for duplicate in recipients.duplicates:
         note(f"Skipping {duplicate}: same number as an earlier recipient.")
     if dry_run:
-        from clicksms.commands.preview import show_preview
+        from clicksms.cli.preview import show_preview
 
         show_preview(rt, recipients, content, output)
         return
@@ -223,10 +223,10 @@ def _content(text: str | None, udh: str | None, data: str | None, unicode: str) 
             raise UsageError("--data sends 8-bit content; it cannot be combined with --text")
         if unicode != "auto":
             raise UsageError("--unicode applies to text; --data is 8-bit content")
-        from clicksms.binary import prepare_binary
+        from clicksms.message.binary import prepare_binary
 
         return prepare_binary(udh, data)
-    from clicksms.message import prepare
+    from clicksms.message.text import prepare
 
     return prepare(_message_text(text), unicode)
 

@@ -48,7 +48,7 @@ from urllib.parse import quote, unquote, urlsplit
 from zeep.transports import Transport
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
-from clicksms.responses import clip
+from clicksms.gateway.responses import clip
 
 #: A Clickatell answer is a few hundred bytes per recipient; 10 MiB is far beyond any real one.
 MAX_RESPONSE = 10 * 1024 * 1024

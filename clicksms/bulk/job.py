@@ -15,17 +15,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clicksms.cli.render import OutputFormat, note, warn
 from clicksms.errors import ExitCode, Interrupted, UsageError, counts_exit_code
-from clicksms.render import OutputFormat, note, warn
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from clicksms.bulk_plan import MessageCache, PlannedRow
-    from clicksms.bulk_send import RunResult, SendPlan
-    from clicksms.journal import Job, JobRow, Journal
-    from clicksms.options import SendOptions
-    from clicksms.runtime import Runtime
+    from clicksms.bulk.journal import Job, JobRow, Journal
+    from clicksms.bulk.plan import MessageCache, PlannedRow
+    from clicksms.bulk.sender import RunResult, SendPlan
+    from clicksms.cli.context import Invocation
+    from clicksms.message.options import SendOptions
 
 CLIENT_PREFIX_MAX = 15  # 32 minus the 17 characters a job ID and row number can take
 RESULT_KEYS = ("row", "to", "ok", "status", "message_id", "client_id", "error_code", "error")
@@ -69,7 +69,7 @@ class BulkRequest:
     output: OutputFormat
 
 
-def run_bulk(rt: Runtime, request: BulkRequest) -> int:
+def run_bulk(rt: Invocation, request: BulkRequest) -> int:
     """Run the job the flags describe; returns the exit code (rows are printed first)."""
     if request.resume is not None:
         return _resume(rt, request)
@@ -77,15 +77,15 @@ def run_bulk(rt: Runtime, request: BulkRequest) -> int:
 
 
 # ------------------------------------------------------------------------------- new jobs
-def _start(rt: Runtime, request: BulkRequest) -> int:
-    from clicksms.bulk_plan import MessageCache, Planner
-    from clicksms.csvsource import CsvSource
-    from clicksms.template import load_template
+def _start(rt: Invocation, request: BulkRequest) -> int:
+    from clicksms.bulk.plan import MessageCache, Planner
+    from clicksms.bulk.source import CsvSource
+    from clicksms.bulk.template import load_template
 
     template = load_template(request.text, request.template_file)
     options = _send_options(request)
     if options.deliv_time:
-        from clicksms.schedule import describe_delay
+        from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender = _sender(request.sender)
@@ -146,8 +146,8 @@ def _announce(source: Any) -> None:
 
 def _job_row(planned: PlannedRow) -> JobRow:
     """How a planned row is recorded; a skipped row's ``error_code`` says why."""
-    from clicksms.bulk_plan import DUPLICATE, SEND
-    from clicksms.journal import ROW_PENDING, ROW_SKIPPED, JobRow
+    from clicksms.bulk.journal import ROW_PENDING, ROW_SKIPPED, JobRow
+    from clicksms.bulk.plan import DUPLICATE, SEND
 
     if planned.status == SEND:
         return JobRow(planned.row, planned.number, planned.text, ROW_PENDING, input=planned.input)
@@ -168,11 +168,11 @@ def _file_label(file: str) -> str:
 
 
 # ---------------------------------------------------------------------------- resumed jobs
-def _resume(rt: Runtime, request: BulkRequest) -> int:
-    from clicksms.bulk_plan import MessageCache
-    from clicksms.bulk_send import reconcile
-    from clicksms.journal import JOB_STOPPED
-    from clicksms.options import SendOptions
+def _resume(rt: Invocation, request: BulkRequest) -> int:
+    from clicksms.bulk.journal import JOB_STOPPED
+    from clicksms.bulk.plan import MessageCache
+    from clicksms.bulk.sender import reconcile
+    from clicksms.message.options import SendOptions
 
     _check_results_path(request.results, None)
     journal = _open_journal(rt, request.journal)
@@ -217,7 +217,7 @@ def _say_reconciled(checked: Any) -> None:
     )
 
 
-def _gateway_identity(rt: Runtime) -> dict[str, str]:
+def _gateway_identity(rt: Invocation) -> dict[str, str]:
     """Where and as whom a job sends: a resume elsewhere could not find its messages."""
     settings = rt.settings()
     return {
@@ -242,7 +242,7 @@ def _check_results_path(path: Path | None, source: str | None) -> None:
 
 # ------------------------------------------------------------------------------- sending
 def _plan(stored: dict[str, Any], messages: MessageCache, options: SendOptions) -> SendPlan:
-    from clicksms.bulk_send import SendPlan
+    from clicksms.bulk.sender import SendPlan
 
     return SendPlan(
         sender=stored["sender"],
@@ -253,11 +253,17 @@ def _plan(stored: dict[str, Any], messages: MessageCache, options: SendOptions) 
 
 
 def _send_and_report(
-    rt: Runtime, journal: Journal, job: Job, plan: SendPlan, request: BulkRequest
+    rt: Invocation, journal: Journal, job: Job, plan: SendPlan, request: BulkRequest
 ) -> int:
-    from clicksms.bulk_send import STOP_AUTH, STOP_INTERRUPTED, STOP_NETWORK, BulkSender, reconcile
-    from clicksms.journal import JOB_DONE, JOB_INTERRUPTED, JOB_STOPPED
-    from clicksms.ratelimit import RateLimiter
+    from clicksms.bulk.journal import JOB_DONE, JOB_INTERRUPTED, JOB_STOPPED
+    from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.bulk.sender import (
+        STOP_AUTH,
+        STOP_INTERRUPTED,
+        STOP_NETWORK,
+        BulkSender,
+        reconcile,
+    )
 
     account = rt.account()
     try:
@@ -334,7 +340,7 @@ def _result_rows(
 ) -> Iterator[dict]:
     """Result rows in row order, or the rows not sent first; ``with_sent=False`` leaves out
     the sent ones, which SQLite then skips without handing them to Python."""
-    from clicksms.journal import ROW_DONE, ROW_STATES
+    from clicksms.bulk.journal import ROW_DONE, ROW_STATES
 
     if not failures_first and with_sent:
         yield from (_result(r) for r in journal.rows(job.id))
@@ -347,8 +353,8 @@ def _result_rows(
 
 def _result(row: JobRow) -> dict[str, Any]:
     """A journal row in ``send``'s result shape, plus its CSV row number."""
-    from clicksms.bulk_plan import DUPLICATE
-    from clicksms.journal import ROW_DONE, ROW_FAILED, ROW_IN_FLIGHT, ROW_PENDING
+    from clicksms.bulk.journal import ROW_DONE, ROW_FAILED, ROW_IN_FLIGHT, ROW_PENDING
+    from clicksms.bulk.plan import DUPLICATE
     from clicksms.send import ACCEPTED, INVALID, NOT_SENT, REJECTED, UNKNOWN
 
     code, error = row.error_code, row.error
@@ -376,12 +382,18 @@ def _result(row: JobRow) -> dict[str, Any]:
 
 
 def _report(
-    rt: Runtime, journal: Journal, job: Job, request: BulkRequest, outcome: RunResult
+    rt: Invocation, journal: Journal, job: Job, request: BulkRequest, outcome: RunResult
 ) -> None:
     from itertools import islice
 
-    from clicksms.commands.send import SEND_TABLE
-    from clicksms.render import Column, emit, stdout_reader_may_leave, write_csv, write_json_rows
+    from clicksms.cli.render import (
+        Column,
+        emit,
+        stdout_reader_may_leave,
+        write_csv,
+        write_json_rows,
+    )
+    from clicksms.cli.send import SEND_TABLE
 
     if request.results is not None:
         _write_results(journal, job, request.results)
@@ -403,7 +415,7 @@ def _report(
 
 
 def _write_results(journal: Journal, job: Job, path: Path) -> None:
-    from clicksms.render import write_csv, write_json_rows
+    from clicksms.cli.render import write_csv, write_json_rows
 
     try:
         with path.open("w", encoding="utf-8", newline="") as stream:
@@ -417,7 +429,7 @@ def _write_results(journal: Journal, job: Job, path: Path) -> None:
     note(f"Results written to {path}.")
 
 
-def _summary_line(rt: Runtime, journal: Journal, job: Job, outcome: RunResult) -> None:
+def _summary_line(rt: Invocation, journal: Journal, job: Job, outcome: RunResult) -> None:
     s = journal.summary(job.id)
     parts = f"; {outcome.parts} part(s) sent in this run" if outcome.parts else ""
     unknown = (
@@ -436,7 +448,7 @@ def _summary_line(rt: Runtime, journal: Journal, job: Job, outcome: RunResult) -
         _resume_hint(rt, job)
 
 
-def _resume_hint(rt: Runtime, job: Job) -> None:
+def _resume_hint(rt: Invocation, job: Job) -> None:
     if rt.use_sandbox:
         note("The --sandbox journal is thrown away on exit: this job cannot be resumed.")
     else:
@@ -444,7 +456,7 @@ def _resume_hint(rt: Runtime, job: Job) -> None:
 
 
 def _exit_code(journal: Journal, job: Job, outcome: RunResult) -> int:
-    from clicksms.bulk_send import STOP_AUTH, STOP_INTERRUPTED, STOP_NETWORK
+    from clicksms.bulk.sender import STOP_AUTH, STOP_INTERRUPTED, STOP_NETWORK
 
     if outcome.stop == STOP_INTERRUPTED:
         return Interrupted.exit_code
@@ -460,8 +472,13 @@ def _exit_code(journal: Journal, job: Job, outcome: RunResult) -> int:
 
 # -------------------------------------------------------------------------------- helpers
 def _send_options(request: BulkRequest) -> SendOptions:
-    from clicksms.options import SendOptions, check_msg_type, parse_callback, parse_max_credits
-    from clicksms.schedule import delivery_delay, validity_minutes
+    from clicksms.message.options import (
+        SendOptions,
+        check_msg_type,
+        parse_callback,
+        parse_max_credits,
+    )
+    from clicksms.message.schedule import delivery_delay, validity_minutes
 
     return SendOptions(
         msg_type=check_msg_type(request.msg_type, request.flash),
@@ -484,7 +501,7 @@ def _sender(sender: str | None) -> str | None:
 
 
 def _client_prefix(prefix: str | None) -> str | None:
-    from clicksms.options import check_client_id
+    from clicksms.message.options import check_client_id
 
     if prefix is None:
         return None
@@ -497,9 +514,9 @@ def _client_prefix(prefix: str | None) -> str | None:
     return prefix
 
 
-def _open_journal(rt: Runtime, path: Path | None) -> Journal:
+def _open_journal(rt: Invocation, path: Path | None) -> Journal:
+    from clicksms.bulk.journal import Journal, default_journal_path
     from clicksms.config import resolve_config_dir
-    from clicksms.journal import Journal, default_journal_path
 
     if path is None:
         config_dir = rt.settings().config_dir if rt.use_sandbox else resolve_config_dir()
@@ -507,7 +524,7 @@ def _open_journal(rt: Runtime, path: Path | None) -> Journal:
     return Journal(path)
 
 
-def _dry_run(rt: Runtime, planner: Any, output: OutputFormat) -> int:
-    from clicksms.bulk_dry_run import dry_run
+def _dry_run(rt: Invocation, planner: Any, output: OutputFormat) -> int:
+    from clicksms.bulk.dry_run import dry_run
 
     return dry_run(rt, planner, output)

@@ -4,10 +4,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from clicksms.commands.common import OutputOption, finish, raise_if_nothing_answered, stdin_lines
+from clicksms.cli.context import Invocation
+from clicksms.cli.params import OutputOption, finish, raise_if_nothing_answered, stdin_lines
+from clicksms.cli.render import Column, OutputFormat, counts_line, emit, format_credits, note
 from clicksms.errors import outcome_exit_code
-from clicksms.render import Column, OutputFormat, counts_line, emit, format_credits, note
-from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
     from clicksms.tracking import ChargeResult, StatusResult
@@ -72,7 +72,7 @@ def status(
     from clicksms.errors import UsageError
     from clicksms.tracking import check_wait, query_status, wait_for_final
 
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     if not wait and (interval is not None or timeout is not None):
         raise UsageError("--interval and --timeout only apply with --wait")
     interval = 2.0 if interval is None else interval
@@ -117,7 +117,7 @@ def cancel(
     """
     from clicksms.tracking import cancel as cancel_messages
 
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     message_ids = _ids(ids, client_id)
     report = cancel_messages(rt.account(), message_ids, client_id)
     raise_if_nothing_answered(report)
@@ -159,7 +159,7 @@ def charge(
     """
     from clicksms.tracking import charges
 
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     message_ids = _ids(ids, by_client=False)
     report = charges(rt.account(), message_ids)
     raise_if_nothing_answered(report)
@@ -212,7 +212,7 @@ def _status_row(result: "StatusResult", by_client: bool) -> dict[str, object]:
 
 
 def _status_style(code: str) -> str:
-    from clicksms.codes import message_status
+    from clicksms.gateway.codes import message_status
 
     status = message_status(code)
     if status.delivered:

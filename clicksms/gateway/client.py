@@ -2,8 +2,8 @@
 
 Reuses the stored session while it is fresh, authenticates when it is not, and on ``ERR: 003``
 re-authenticates once and repeats the call — safe, because 003 means the gateway accepted
-nothing. Every exchange (logins included) goes through :mod:`clicksms.retry`, which repeats
-it only where that cannot duplicate a message. Commands call :meth:`Account.call` and never
+nothing. Every exchange (logins included) goes through :mod:`clicksms.gateway.retry`, which repeats
+it only where that cannot duplicate a message. Commands call :meth:`GatewayClient.call` and never
 see session IDs.
 """
 
@@ -14,21 +14,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from clicksms.cli.render import warn
 from clicksms.config import Settings
 from clicksms.errors import AuthError, ClickSmsError, NetworkError
-from clicksms.render import warn
-from clicksms.responses import parse_session_id, session_expired
-from clicksms.retry import RetryPolicy, call_with_retries
-from clicksms.session import SessionStore, StoredSession
+from clicksms.gateway.responses import parse_session_id, session_expired
+from clicksms.gateway.retry import RetryPolicy, call_with_retries
+from clicksms.gateway.session import SessionStore, StoredSession
 
 #: Re-writing the session file on every call would cost a disk write per request in bulk;
-#: a few seconds of staleness is far inside the safety margin of :mod:`clicksms.session`.
+#: a few seconds of staleness is far inside the safety margin of :mod:`clicksms.gateway.session`.
 _TOUCH_INTERVAL = 10.0
 
 PasswordSource = Callable[[], "str | None"]
 
 
-class Account:
+class GatewayClient:
     """Session-aware gateway calls for one endpoint/api_id/user."""
 
     def __init__(
@@ -53,7 +53,7 @@ class Account:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from clicksms.soap import SoapClient
+                from clicksms.gateway.soap import SoapClient
 
                 s = self.settings
                 self._client = SoapClient(s.endpoint, s.timeout, s.connect_timeout)
@@ -125,7 +125,7 @@ class Account:
         return replies
 
     def _exchange(self, operation: str, **fields: Any) -> list[str]:
-        """One SOAP call, repeated only where :mod:`clicksms.retry` says it is safe."""
+        """One SOAP call, repeated only where :mod:`clicksms.gateway.retry` says it is safe."""
         client = self.client
         return call_with_retries(
             operation, lambda: client.call(operation, **fields), self._retry, self._pause

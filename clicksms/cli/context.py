@@ -1,6 +1,6 @@
 """What one invocation needs, built on first use so offline commands stay offline.
 
-:class:`Runtime` is the Typer context object: it resolves settings, the session store, the
+:class:`Invocation` is the Typer context object: it resolves settings, the session store, the
 account and the password, and for ``--sandbox`` starts a throwaway in-process sandbox.
 """
 
@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from clicksms.cli.render import note
 from clicksms.errors import AuthError
-from clicksms.render import note
 
 if TYPE_CHECKING:
-    from clicksms.account import Account
     from clicksms.config import Settings
-    from clicksms.session import SessionStore
+    from clicksms.gateway.client import GatewayClient
+    from clicksms.gateway.session import SessionStore
 
 
-class Runtime:
+class Invocation:
     """What one invocation needs, built on first use so offline commands stay offline."""
 
     def __init__(
@@ -46,7 +46,7 @@ class Runtime:
         self._allow_insecure_http = allow_insecure_http
         self.use_sandbox = use_sandbox
         self._settings: Settings | None = None
-        self._account: Account | None = None
+        self._account: GatewayClient | None = None
         self._stdin_password: str | None = None
         self._may_prompt = True
 
@@ -66,7 +66,7 @@ class Runtime:
 
     def store(self) -> SessionStore:
         from clicksms.config import resolve_config_dir
-        from clicksms.session import SessionStore
+        from clicksms.gateway.session import SessionStore
 
         if self.use_sandbox or self._settings is not None:
             return SessionStore(self.settings().config_dir)
@@ -75,17 +75,17 @@ class Runtime:
     def country(self, flag: str | None) -> str | None:
         """The region for national numbers: --country, else (outside --sandbox) the settings."""
         from clicksms.config import resolve_country
-        from clicksms.numbers import check_country
+        from clicksms.message.numbers import check_country
 
         return check_country(flag if self.use_sandbox else resolve_country(flag))
 
-    def account(self, *, prompt: bool = True) -> Account:
+    def account(self, *, prompt: bool = True) -> GatewayClient:
         """The account for this invocation; ``prompt=False`` never asks for a password."""
         self._may_prompt = self._may_prompt and prompt
         if self._account is None:
-            from clicksms.account import Account
+            from clicksms.gateway.client import GatewayClient
 
-            self._account = Account(self.settings(), self._password)
+            self._account = GatewayClient(self.settings(), self._password)
             self._ctx.call_on_close(self._account.close)
         return self._account
 

@@ -21,16 +21,8 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from clicksms.bulk_plan import MessageCache
-from clicksms.errors import (
-    AuthError,
-    ClickSmsError,
-    GatewayError,
-    NetworkError,
-    PauseInterrupted,
-)
-from clicksms.interrupts import deferred_interrupts
-from clicksms.journal import (
+from clicksms.bulk.interrupts import deferred_interrupts
+from clicksms.bulk.journal import (
     ROW_DONE,
     ROW_FAILED,
     ROW_IN_FLIGHT,
@@ -40,21 +32,29 @@ from clicksms.journal import (
     Journal,
     client_message_id,
 )
-from clicksms.options import SendOptions, sendmsg_fields
-from clicksms.render import note
-from clicksms.responses import parse_message_status, single_reply
-from clicksms.retry import INTERNAL_ERROR
+from clicksms.bulk.plan import MessageCache
+from clicksms.cli.render import note
+from clicksms.errors import (
+    AuthError,
+    ClickSmsError,
+    GatewayError,
+    NetworkError,
+    PauseInterrupted,
+)
+from clicksms.gateway.responses import parse_message_status, single_reply
+from clicksms.gateway.retry import INTERNAL_ERROR
+from clicksms.message.options import SendOptions, sendmsg_fields
 from clicksms.send import ACCEPTED, MAX_RECIPIENTS, REJECTED, SendResult, match_replies
 
 if TYPE_CHECKING:
-    from clicksms.account import Account
-    from clicksms.ratelimit import RateLimiter
+    from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.gateway.client import GatewayClient
 
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"
 #: Refusals that say nothing about the rows themselves: they are held for a later pass
-#: (901, "please retry", only once Account.call's own retries have run out).
+#: (901, "please retry", only once GatewayClient.call's own retries have run out).
 HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR)
 _UNTIL = re.compile(r"until\D*(\d{9,11})")
 
@@ -202,7 +202,7 @@ class BulkSender:
         self,
         journal: Journal,
         job: Job,
-        account: Account,
+        account: GatewayClient,
         plan: SendPlan,
         *,
         concurrency: int,
@@ -510,7 +510,7 @@ class BulkSender:
             return _Outcome(rows, refused=exc)
         except ClickSmsError as exc:
             return _Outcome(rows, failure=exc)
-        except PauseInterrupted as exc:  # the run is stopping (Account.stop_retrying)
+        except PauseInterrupted as exc:  # the run is stopping (GatewayClient.stop_retrying)
             cut = NetworkError("stopped between tries", may_have_arrived=exc.may_have_arrived)
             return _Outcome(rows, failure=cut)
 
@@ -532,7 +532,7 @@ UNKNOWN_OUTCOME = (
 )
 
 
-def reconcile(journal: Journal, job: Job, account: Account) -> Reconciled:
+def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
     """Settle rows left in flight by asking ``querymsg`` about their client message IDs.
 
     Only ``ERR 104`` (unknown client message ID) proves a request never arrived: those rows

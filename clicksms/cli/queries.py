@@ -2,7 +2,7 @@
 
 import typer
 
-from clicksms.commands.common import (
+from clicksms.cli.params import (
     CountryOption,
     NumbersArgument,
     OutputOption,
@@ -10,7 +10,7 @@ from clicksms.commands.common import (
     raise_if_nothing_answered,
     stdin_lines,
 )
-from clicksms.render import Column, OutputFormat, emit, emit_object, format_credits
+from clicksms.cli.render import Column, OutputFormat, emit, emit_object, format_credits
 
 
 def balance(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
@@ -20,7 +20,7 @@ def balance(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> No
         clicksms balance
         clicksms balance -o json | jq .balance
     """
-    from clicksms.account_info import balance as get_balance
+    from clicksms.queries import balance as get_balance
 
     value = get_balance(ctx.obj.account())
     emit_object({"balance": value}, f"Balance: {format_credits(value)} credits", output)
@@ -41,9 +41,9 @@ def coverage(
         clicksms coverage 27821234567 "+44 7911 123456"
         clicksms coverage "082 123 4567" --country ZA -o json
     """
-    from clicksms.account_info import route_coverage
     from clicksms.errors import outcome_exit_code
-    from clicksms.numbers import check_number
+    from clicksms.message.numbers import check_number
+    from clicksms.queries import route_coverage
 
     rt = ctx.obj
     region = rt.country(country)
@@ -93,7 +93,7 @@ def ping(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
         clicksms ping
         clicksms ping -o json        # {"ok": true, "session_reused": true, ...}
     """
-    from clicksms.account_info import ping as ping_gateway
+    from clicksms.queries import ping as ping_gateway
 
     result = ping_gateway(ctx.obj.account())
     how = (

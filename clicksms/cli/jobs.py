@@ -5,11 +5,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from clicksms.commands.common import OutputOption
-from clicksms.render import Column, OutputFormat, emit, emit_object, note
+from clicksms.cli.params import OutputOption
+from clicksms.cli.render import Column, OutputFormat, emit, emit_object, note
 
 if TYPE_CHECKING:
-    from clicksms.journal import JobSummary
+    from clicksms.bulk.journal import JobSummary
 
 _STATE_STYLE = {"done": "green", "running": "cyan", "stopped": "yellow", "interrupted": "red"}
 JOBS_TABLE = [
@@ -62,8 +62,8 @@ def jobs(
         clicksms jobs -o json | jq -r '.[] | select(.pending > 0) | .id'
         clicksms jobs --forget k3f9a2c1
     """
+    from clicksms.bulk.journal import Journal, default_journal_path
     from clicksms.config import resolve_config_dir
-    from clicksms.journal import Journal, default_journal_path
 
     # --sandbox jobs live in its throwaway config dir, never in yours.
     rt = ctx.obj

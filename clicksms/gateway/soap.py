@@ -1,9 +1,9 @@
 """The only module that talks SOAP: zeep over the bundled Document/Literal WSDL.
 
 It turns every SOAP-level failure (HTTP error pages, broken XML, SOAP faults) into one-line
-:mod:`clicksms.errors` — the transport (:mod:`clicksms.transport`) has already done so for
+:mod:`clicksms.errors` — the transport (:mod:`clicksms.gateway.transport`) has already done so for
 connection, timeout and TLS trouble — and every answer into a list of ``<return>`` strings for
-:mod:`clicksms.responses` to parse. zeep and lxml are imported here, on first use, never at
+:mod:`clicksms.gateway.responses` to parse. zeep and lxml are imported here, on first use, never at
 start-up.
 
 zeep stays the SOAP layer: it builds every envelope from the WSDL and deserialises every reply.
@@ -34,7 +34,7 @@ from typing import Any
 
 from clicksms import __version__
 from clicksms.errors import ClickSmsError, ProtocolError
-from clicksms.responses import clip
+from clicksms.gateway.responses import clip
 
 BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
 WSDL_RESOURCE = "data/document_literal.wsdl"
@@ -56,7 +56,7 @@ class SoapClient:
         from zeep import Client, Settings
         from zeep.wsdl.utils import etree_to_string
 
-        from clicksms.transport import SoapTransport
+        from clicksms.gateway.transport import SoapTransport
 
         self.endpoint = endpoint
         self._transport = SoapTransport(

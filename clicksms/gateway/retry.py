@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from clicksms.config import MAX_RETRY_DELAY
 from clicksms.errors import NetworkError, PauseInterrupted
-from clicksms.responses import parse_error
+from clicksms.gateway.responses import parse_error
 
 #: Operations that only ask: repeating them cannot send, cancel or charge anything.
 SAFE_OPERATIONS = frozenset(

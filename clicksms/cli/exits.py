@@ -17,8 +17,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from clicksms.cli.render import error_line
 from clicksms.errors import ClickSmsError, ExitCode
-from clicksms.render import error_line
 
 
 class ClickSmsGroup(TyperGroup):

@@ -2,9 +2,9 @@
 
 import typer
 
-from clicksms.commands.common import CountryOption, NumbersArgument, OutputOption, stdin_lines
-from clicksms.render import Column, OutputFormat, emit
-from clicksms.runtime import Runtime
+from clicksms.cli.context import Invocation
+from clicksms.cli.params import CountryOption, NumbersArgument, OutputOption, stdin_lines
+from clicksms.cli.render import Column, OutputFormat, emit
 
 
 def validate_number(
@@ -21,9 +21,9 @@ def validate_number(
     from dataclasses import asdict
 
     from clicksms.errors import outcome_exit_code
-    from clicksms.numbers import check_number
+    from clicksms.message.numbers import check_number
 
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     region = rt.country(country)
     inputs = list(numbers or [])
     if not inputs:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from clicksms.bulk_plan import PlanSummary
+from clicksms.bulk.plan import PlanSummary
+from clicksms.cli.render import Column, OutputFormat, emit, emit_object, format_credits, note
 from clicksms.errors import (
     AuthError,
     GatewayError,
@@ -17,11 +18,10 @@ from clicksms.errors import (
     UsageError,
     counts_exit_code,
 )
-from clicksms.render import Column, OutputFormat, emit, emit_object, format_credits, note
 
 if TYPE_CHECKING:
-    from clicksms.bulk_plan import Planner
-    from clicksms.runtime import Runtime
+    from clicksms.bulk.plan import Planner
+    from clicksms.cli.context import Invocation
 
 PROBLEM_COLUMNS = [
     Column("row", "Row"),
@@ -31,7 +31,7 @@ PROBLEM_COLUMNS = [
 ]
 
 
-def dry_run(rt: Runtime, planner: Planner, output: OutputFormat) -> int:
+def dry_run(rt: Invocation, planner: Planner, output: OutputFormat) -> int:
     summary = PlanSummary()
     for planned in planner.rows():
         summary.add(planned)
@@ -89,9 +89,9 @@ def _csv(facts: dict[str, Any]) -> None:
     emit_object(flat, "", OutputFormat.csv)
 
 
-def _estimate_charge(rt: Runtime, summary: PlanSummary) -> float | None:
+def _estimate_charge(rt: Invocation, summary: PlanSummary) -> float | None:
     """Parts × the route charge of each number prefix; None (with a note) when offline."""
-    from clicksms.responses import parse_coverage, single_reply
+    from clicksms.gateway.responses import parse_coverage, single_reply
 
     if not summary.prefixes:
         return None

@@ -21,8 +21,8 @@ from itertools import chain
 from types import TracebackType
 from typing import BinaryIO
 
+from clicksms.bulk.template import column_named
 from clicksms.errors import UsageError, unreadable
-from clicksms.template import column_named
 
 MIB = 1024 * 1024
 FIELD_LIMIT = MIB  # no SMS template needs a longer cell; longer means a quote left open

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from clicksms.commands.common import CountryOption, OutputOption
-from clicksms.commands.send import (
+from clicksms.cli.context import Invocation
+from clicksms.cli.params import CountryOption, OutputOption
+from clicksms.cli.render import OutputFormat
+from clicksms.cli.send import (
     CallbackOption,
     DeliverAtOption,
     DeliverInOption,
@@ -26,11 +28,9 @@ from clicksms.commands.send import (
     ValidityOption,
 )
 from clicksms.errors import UsageError
-from clicksms.render import OutputFormat
-from clicksms.runtime import Runtime
 
 if TYPE_CHECKING:
-    from clicksms.bulk_run import BulkRequest
+    from clicksms.bulk.job import BulkRequest
 
 
 class OnLimit(str, Enum):
@@ -140,9 +140,9 @@ def bulk(
         clicksms bulk numbers.csv -t "Maintenance tonight 22:00" --from ACME --dry-run
         clicksms bulk --resume k3f9a2c1
     """
-    from clicksms.bulk_run import BulkRequest, run_bulk
+    from clicksms.bulk.job import BulkRequest, run_bulk
 
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     request = BulkRequest(
         file=file,
         text=text,

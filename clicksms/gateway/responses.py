@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from clicksms.codes import AUTH_CODES, SESSION_EXPIRED, describe_error
 from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
+from clicksms.gateway.codes import AUTH_CODES, SESSION_EXPIRED, describe_error
 
 _ERR = re.compile(r"^ERR:\s*(\d{3}),\s*(.*?)(?:\s+To:\s*(\d+))?\s*$", re.DOTALL)
 _OK = re.compile(r"^OK:?\s*(\S*)\s*$")

@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from clicksms.commands.common import OutputOption
+from clicksms.cli.context import Invocation
+from clicksms.cli.params import OutputOption
+from clicksms.cli.render import Column, OutputFormat, emit, note
 from clicksms.errors import ExitCode, UsageError
-from clicksms.render import Column, OutputFormat, emit, note
-from clicksms.runtime import Runtime
 
 
 def auth(
@@ -28,7 +28,7 @@ def auth(
     \b
         printf '%s\\n' "$PW" | clicksms auth --password-stdin
     """
-    rt: Runtime = ctx.obj
+    rt: Invocation = ctx.obj
     if status + logout + password_stdin > 1:
         raise UsageError("use only one of --status, --logout and --password-stdin")
     if status:
@@ -76,7 +76,7 @@ def _auth_result(
         note(sentence)
 
 
-def _auth_status(rt: Runtime, output: OutputFormat) -> int:
+def _auth_status(rt: Invocation, output: OutputFormat) -> int:
     """Exit 0 when a session is stored that the next command would use, else 3."""
     store = rt.store()
     session = store.load()
