@@ -12,6 +12,7 @@ any file a test left behind, shows a password or a session ID.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -34,6 +35,12 @@ PASSWORD = "s3cret-Pa55word-for-tests"
 AUDIT.secret(PASSWORD_KIND, PASSWORD, SandboxConfig().password, IMPOSTOR_PASSWORD)
 #: The zeep binding of the bundled Document/Literal WSDL.
 BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
+
+# A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored in
+# every child: the tests that Ctrl-C a clicksms process would see it carry on. Children of a
+# handled signal start with the default, so handling it here gives them a real Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
