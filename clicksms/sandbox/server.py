@@ -32,7 +32,8 @@ from clicksms.sandbox import soapxml
 from clicksms.sandbox.clock import Clock
 from clicksms.sandbox.config import SandboxConfig
 from clicksms.sandbox.faults import Fault, Faults, parse_control_body
-from clicksms.sandbox.gateway import Gateway, GatewayFault, err
+from clicksms.sandbox.gateway import Gateway, GatewayFault
+from clicksms.sandbox.spec import err
 
 ENDPOINT_PATH = "/soap/document_literal/webservice"
 CONTROL_PATH = "/sandbox/faults"  # the fault control endpoint (JSON)
