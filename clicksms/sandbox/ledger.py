@@ -116,7 +116,7 @@ def _read(path: Path, each: Callable[[dict[str, Any]], None]) -> Loaded:
                     raise ValueError("it is not a message record")
                 each(record)
             except ValueError as exc:
-                raise LedgerError(f"{path}, line {number}: {exc}") from None
+                raise LedgerError(f"line {number}: {exc}") from None
             loaded.records.append(record)
     if loaded.dropped:
         os.truncate(path, end)
