@@ -61,8 +61,8 @@ class Gateway:
         self._expiring: list[tuple[float, str]] = []  # heap of (expires_at, apimsgid)
         self._ledger = Ledger(config.ledger_path)
         self._requests: list[dict[str, Any]] = []
+        # What the ledger held at start: its records, and the bytes of a torn last line dropped.
         self.restored: Loaded = self._ledger.load(self._restore)
-        """What the ledger held at start (its records, and a torn last line dropped)."""
 
     def _restore(self, record: dict[str, Any]) -> None:
         """Take up a message of the ledger again: known by both IDs, charged to the balance
