@@ -233,8 +233,8 @@ def reaccepted(record: dict[str, Any], config: SandboxConfig) -> Message:
     options = parse_options(Fields.from_logged(record["fields"]))
     if options is None:
         raise ValueError("its fields are not sendmsg options the sandbox accepts")
-    price = config.price_for(record["to"])
-    unroutable = record["charge"] == 0 and price is not None and over_max_credits(price, options)
+    price = config.price_for(record["to"]) if record["charge"] == 0 else None
+    unroutable = price is not None and over_max_credits(price, options)
     return Message.accepted(
         apimsgid=record["apimsgid"],
         climsgid=record["climsgid"],
