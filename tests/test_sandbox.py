@@ -27,7 +27,10 @@ from clicksms.sandbox import (
     Sandbox,
     SandboxConfig,
     gsm,
+    spec,
 )
+from clicksms.sandbox.gateway import COMMANDS
+from clicksms.sandbox.server import load_wsdl
 
 NS = "http://api.clickatell.com/soap/document_literal/webservice"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -821,6 +824,15 @@ def test_zeep_raises_fault_for_pending_operation(svc: Any, sid: str) -> None:
         svc.token_pay(session_id=sid, token="1234567890123456")
     assert info.value.code == "SOAP-ENV:Server"
     assert "not implemented by the sandbox yet" in info.value.message
+
+
+def test_operation_tables_are_the_wsdls_and_the_command_tables() -> None:
+    """Every operation the WSDL declares is in spec's table; those answered have a command."""
+    wsdl = ET.fromstring(load_wsdl("document_literal.wsdl"))
+    declared = {op.get("name") for op in wsdl.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
+    assert declared == spec.OPERATIONS
+    assert set(COMMANDS) == set(spec.IMPLEMENTED_OPS)
+    assert not spec.PENDING_OPS & set(COMMANDS)
 
 
 # ------------------------------------------------------------------------------ HTTP

@@ -14,9 +14,15 @@ def sandbox_command(
     ] = 8080,
     ledger: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option(help="Append one JSON line per accepted message to this file."),
+        typer.Option(
+            help="Append one JSON line per accepted message to this file; started on it "
+            "again, the sandbox still knows those messages."
+        ),
     ] = None,
-    credits: Annotated[float, typer.Option(min=0, help="Starting balance in credits.")] = 1000.0,
+    credits: Annotated[
+        float,
+        typer.Option(min=0, help="Starting balance in credits, before the --ledger's messages."),
+    ] = 1000.0,
     session_timeout: Annotated[
         float, typer.Option(min=1, help="Idle seconds before a session expires (ERR 003).")
     ] = 900.0,

@@ -3,9 +3,16 @@
 It follows the wire reference (shared API.md), not our client, so it can catch client bugs.
 Magic destination numbers with fixed outcomes are listed in ``MAGIC_NUMBERS`` (send-time
 errors) and ``MAGIC_STATUSES`` (accepted, fixed final status), plus one number whose
-routecoverage answer is ``ERR: 901``; see ``clicksms.sandbox.gateway`` for them and the
+routecoverage answer is ``ERR: 901``; README's sandbox section tables them and describes the
 message lifecycle. User ``frozen`` answers ``ERR: 004, Account frozen``. ``Sandbox.faults``
 injects network and gateway failures (see ``clicksms.sandbox.faults``).
+
+The modules, from the wire inwards: ``server`` (HTTP, faults acted out), ``soapxml`` (the
+Document/Literal envelope codec), ``gateway`` (account state and the command table),
+``sendmsg`` (its checks in order, then acceptance), ``messages`` (a message's lifecycle),
+``ledger`` (the file of accepted messages, read back at start), ``fields`` (a request as
+names and values), ``spec`` (API.md's tables), ``gsm`` (text and parts), ``faults``,
+``config``, ``clock``.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ from clicksms.sandbox.clock import Clock, ManualClock
 from clicksms.sandbox.config import DEFAULT_COVERAGE, SandboxConfig, parse_coverage
 from clicksms.sandbox.faults import KINDS as FAULT_KINDS
 from clicksms.sandbox.faults import Fault, Faults, parse_spec
-from clicksms.sandbox.gateway import MAGIC_NUMBERS, MAGIC_STATUSES, Gateway
+from clicksms.sandbox.gateway import Gateway
+from clicksms.sandbox.ledger import LedgerError
 from clicksms.sandbox.server import CONTROL_PATH, ENDPOINT_PATH, Sandbox
+from clicksms.sandbox.spec import MAGIC_NUMBERS, MAGIC_STATUSES
 
 __all__ = [
     "CONTROL_PATH",
@@ -28,6 +37,7 @@ __all__ = [
     "Fault",
     "Faults",
     "Gateway",
+    "LedgerError",
     "ManualClock",
     "Sandbox",
     "SandboxConfig",

@@ -1,9 +1,10 @@
 """Fault injection: which misbehaviour the sandbox shows, for which requests, and when.
 
 This module only decides *whether* a fault fires for a request; what each kind does lives
-in ``server.py`` (on the wire) and ``gateway.py`` (``err-130``, ``no-credit``). A fault is
-counted and fired per SOAP request that parsed (a malformed request gets its ordinary
-Client fault and counts for nothing), at one of two stages:
+in ``server.py`` (on the wire) and ``gateway.py`` (``err-130``, ``no-credit``, which
+``sendmsg.py`` asks for at its credit stage). A fault is counted and fired per SOAP request
+that parsed (a malformed request gets its ordinary Client fault and counts for nothing), at
+one of two stages:
 
 * Arrival (``Faults.take``, before the gateway sees the request): every kind but
   ``CREDIT_KINDS``.
@@ -40,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from clicksms.sandbox.gateway import CREDIT_OPS, IMPLEMENTED_OPS, PENDING_OPS
+from clicksms.sandbox.spec import CREDIT_OPS, OPERATIONS
 
 #: Every kind, in the order ``--help`` lists them.
 KINDS = (
@@ -67,7 +68,6 @@ SECONDS: dict[str, float | None] = {
 #: Kinds acted out at sendmsg's credit stage, inside the gateway (see the module docstring).
 CREDIT_KINDS = frozenset({"err-130", "no-credit"})
 _POSITIVE_SECONDS = frozenset({"latency", "slow-drip"})  # 0 would be no fault, or a busy loop
-OPERATIONS = frozenset(IMPLEMENTED_OPS) | PENDING_OPS
 FIRED_KEPT = 10_000  # Faults.fired remembers this many, so a long-running sandbox stays small
 SPEC_SYNTAX = "KIND[,ops=OP+OP][,after=N][,times=N][,seconds=S]"
 

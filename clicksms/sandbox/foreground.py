@@ -8,15 +8,18 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from clicksms.sandbox import (
     CONTROL_PATH,
     DEFAULT_COVERAGE,
     ENDPOINT_PATH,
     Fault,
+    LedgerError,
     Sandbox,
     SandboxConfig,
 )
+from clicksms.sandbox.spec import format_credit
 
 #: Lets a demo or a test fix the sandbox password without putting it on the command line.
 PASSWORD_ENV = "CLICKSMS_SANDBOX_PASSWORD"
@@ -64,7 +67,11 @@ def run_foreground(
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    sandbox = Sandbox(config)
+    try:  # a sandbox on an existing ledger takes up the messages it holds
+        sandbox = Sandbox(config)
+    except (OSError, LedgerError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise UsageError(f"cannot read the ledger {ledger}: {why}") from None
     sandbox.faults.extend(faults or [])
     try:
         sandbox.start()
@@ -79,6 +86,7 @@ def run_foreground(
     out.write(f"  export CLICKSMS_USER={shlex.quote(config.user)}\n")
     out.write(f"  export CLICKSMS_PASSWORD={shlex.quote(password)}\n")
     if ledger is not None:
+        _say_restored(out, sandbox, ledger)
         out.write(f"Accepted messages are appended to {ledger}\n")
     control = sandbox.endpoint.removesuffix(ENDPOINT_PATH) + CONTROL_PATH
     for fault in faults or []:
@@ -94,3 +102,18 @@ def run_foreground(
     finally:
         sandbox.stop()
     sys.stderr.write("Sandbox stopped.\n")
+
+
+def _say_restored(out: TextIO, sandbox: Sandbox, ledger: Path) -> None:
+    """What the ledger brought back, so a restart that remembers is never a surprise."""
+    restored = sandbox.gateway.restored
+    if restored.dropped:
+        out.write(
+            f"Dropped the incomplete last line of {ledger} ({restored.dropped} bytes), "
+            "left by an interrupted write\n"
+        )
+    if restored.records:
+        out.write(
+            f"Restored {len(restored.records)} message(s) from {ledger}; "
+            f"balance {format_credit(sandbox.balance())} credits\n"
+        )

@@ -4,6 +4,11 @@ Keep-alive and concurrent connections are supported because Clickatell encourage
 (API.md §1). Each response is written in one go on a TCP_NODELAY socket so that small
 request/response exchanges do not hit the ~40 ms Nagle/delayed-ACK stall.
 
+Each SOAP server the sandbox runs is a ``Service``: its path, its bundled WSDL, and the codec
+of its SOAP style (``soapxml`` for Document/Literal), which turns envelopes into an
+operation name and fields for ``Gateway.dispatch`` and ``<return>`` strings back into an
+envelope. The gateway never sees which style a request came in.
+
 Injected faults (``faults.py`` decides when) are acted out here, in ``_Handler._inject``,
 except ``err-130`` and ``no-credit``, which the gateway acts out at sendmsg's credit stage;
 ``CONTROL_PATH`` lets another process list (GET), add (POST) and clear (DELETE) them.
@@ -21,18 +26,20 @@ import socket
 import threading
 import time
 import zlib
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from clicksms.sandbox import soapxml
 from clicksms.sandbox.clock import Clock
 from clicksms.sandbox.config import SandboxConfig
 from clicksms.sandbox.faults import Fault, Faults, parse_control_body
-from clicksms.sandbox.gateway import Gateway, GatewayFault, err
+from clicksms.sandbox.gateway import Gateway, GatewayFault
+from clicksms.sandbox.spec import err
 
 ENDPOINT_PATH = "/soap/document_literal/webservice"
 CONTROL_PATH = "/sandbox/faults"  # the fault control endpoint (JSON)
@@ -52,10 +59,35 @@ SOAP_FAULT_TEXT = "Internal server error (injected by the sandbox)"
 _SOAP_ADDRESS = re.compile(rb'(<(?:\w+:)?address\b[^>]*?\blocation=")[^"]*(")')
 
 
-def load_wsdl() -> bytes:
-    """The bundled Document/Literal WSDL (package data, so it works from a wheel too)."""
-    ref = resources.files("clicksms").joinpath("data").joinpath("document_literal.wsdl")
-    return ref.read_bytes()
+class Codec(Protocol):
+    """One SOAP style's envelopes. ``parse_request`` raises ``soapxml.SoapFault`` for what
+    cannot be dispatched; operation names come out as ``spec.OPERATIONS`` spells them."""
+
+    def parse_request(self, body: bytes) -> soapxml.SoapRequest: ...
+
+    def build_response(self, op: str, returns: list[str]) -> bytes: ...
+
+    def build_fault(self, code: str, message: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Service:
+    """One SOAP server of the sandbox: where it listens, its WSDL, its envelope codec."""
+
+    path: str
+    wsdl: str  # file name in clicksms/data
+    codec: Codec
+
+
+#: Every SOAP server by path (API.md §1), all served at once on one port.
+SERVICES: dict[str, Service] = {
+    ENDPOINT_PATH: Service(ENDPOINT_PATH, "document_literal.wsdl", soapxml),
+}
+
+
+def load_wsdl(name: str = "document_literal.wsdl") -> bytes:
+    """A bundled WSDL (package data, so it works from a wheel too)."""
+    return resources.files("clicksms").joinpath("data").joinpath(name).read_bytes()
 
 
 def rewrite_wsdl(wsdl: bytes, endpoint: str) -> bytes:
@@ -153,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = 1 << 16  # buffer headers + body; flushed once per request by http.server
     timeout = 300  # idle keep-alive connections are closed after this long
     server: _Server
+    codec: Codec = soapxml  # the codec of the service the current POST went to
 
     def log_message(self, format: str, *args: Any) -> None:
         """No per-request logging: the sandbox runs inside tests and CLIs."""
@@ -180,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, (text + "\n").encode("utf-8"), "text/plain; charset=utf-8", **headers)
 
     def _send_fault(self, code: str, message: str, status: int = 500) -> None:
-        self._send(status, soapxml.build_fault(code, message))
+        self._send(status, self.codec.build_fault(code, message))
 
     # ------------------------------------------------------------------- methods
     def do_GET(self) -> None:
@@ -188,12 +221,12 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == CONTROL_PATH:
             self._send_json(200, self.server.sandbox.faults.active())
             return
-        if url.path != ENDPOINT_PATH:
+        if url.path not in SERVICES:
             self._send_text(404, "Not Found")
             return
         keys = {part.partition("=")[0].lower() for part in url.query.split("&")}
         if "wsdl" in keys:
-            self._send(200, self.server.sandbox.wsdl_bytes)
+            self._send(200, self.server.sandbox.wsdl(url.path))
         else:
             self._send_text(405, "Use POST for SOAP requests, GET ?wsdl for the WSDL", Allow="POST")
 
@@ -211,9 +244,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == CONTROL_PATH:
             self._add_faults(body)
             return
-        if url.path != ENDPOINT_PATH:
+        service = SERVICES.get(url.path)
+        if service is None:
             self._send_text(404, "Not Found")
             return
+        self.codec = service.codec
         sandbox = self.server.sandbox
         if sandbox.config.latency > 0:
             time.sleep(sandbox.config.latency)
@@ -221,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_fault("Client", "The endpoint URL must not carry a query string (?wsdl)")
             return
         try:
-            request = soapxml.parse_request(self._decode_body(body))
+            request = self.codec.parse_request(self._decode_body(body))
         except _BadRequest as exc:
             self._send_fault("Client", exc.message, exc.status)
             return
@@ -256,11 +291,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             returns = self.server.sandbox.gateway.dispatch(request.op, request.fields)
         except GatewayFault as exc:
-            return 500, soapxml.build_fault(exc.code, exc.message)
+            return 500, self.codec.build_fault(exc.code, exc.message)
         except Exception as exc:  # answer instead of dropping the connection
             message = f"Internal sandbox error: {type(exc).__name__}: {exc}"
-            return 500, soapxml.build_fault("Server", message)
-        return 200, soapxml.build_response(request.op, returns)
+            return 500, self.codec.build_fault("Server", message)
+        return 200, self.codec.build_response(request.op, returns)
 
     # ---------------------------------------------------------------------- faults
     def _inject(self, fault: Fault, request: soapxml.SoapRequest) -> None:
@@ -280,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_fault("Server", SOAP_FAULT_TEXT)
             return
         if kind == "err-901":  # may happen at any point, so before authentication too
-            self._send(200, soapxml.build_response(op, [err(901)]))
+            self._send(200, self.codec.build_response(op, [err(901)]))
             return
         if kind == "expire-session":
             self.server.sandbox.gateway.expire_session(_session_id(request) or "")
@@ -403,8 +438,8 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.faults = Faults()
         self.gateway = Gateway(self.config, clock, self.faults)
-        self._wsdl_template = load_wsdl()
-        self.wsdl_bytes = b""
+        self._wsdl_templates = {path: load_wsdl(s.wsdl) for path, s in SERVICES.items()}
+        self._wsdls: dict[str, bytes] = {}  # by path, pointing at where it is served
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -416,7 +451,10 @@ class Sandbox:
             if self._httpd is None:
                 server_cls = _IPv6Server if ":" in self.config.host else _Server
                 self._httpd = server_cls((self.config.host, self.config.port), self)
-                self.wsdl_bytes = rewrite_wsdl(self._wsdl_template, self.endpoint)
+                self._wsdls = {
+                    path: rewrite_wsdl(template, self.url(path))
+                    for path, template in self._wsdl_templates.items()
+                }
             return self._httpd
 
     def start(self) -> Sandbox:
@@ -474,8 +512,8 @@ class Sandbox:
             raise RuntimeError("sandbox is not bound; call start() first")
         return int(self._httpd.server_address[1])
 
-    @property
-    def endpoint(self) -> str:
+    def url(self, path: str) -> str:
+        """``http://host:port/path`` as a client on this machine reaches it."""
         host = self.config.host
         if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
@@ -483,11 +521,24 @@ class Sandbox:
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{ENDPOINT_PATH}"
+        return f"http://{host}:{self.port}{path}"
+
+    @property
+    def endpoint(self) -> str:
+        """The Document/Literal server's endpoint."""
+        return self.url(ENDPOINT_PATH)
 
     @property
     def wsdl_url(self) -> str:
         return self.endpoint + "?wsdl"
+
+    def wsdl(self, path: str = ENDPOINT_PATH) -> bytes:
+        """The WSDL served at ``path?wsdl``, its address rewritten to this sandbox."""
+        return self._wsdls[path]
+
+    @property
+    def wsdl_bytes(self) -> bytes:
+        return self._wsdls.get(ENDPOINT_PATH, b"")
 
     # -------------------------------------------------------------------- inspection
     @property

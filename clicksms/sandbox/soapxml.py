@@ -1,4 +1,7 @@
-"""SOAP 1.1 envelope parsing and response/fault building for the Document/Literal service.
+"""The Document/Literal envelope codec: a SOAP 1.1 request in, the operation and its fields
+out; ``<return>`` strings or a fault in, an answer envelope out (``server.Codec``). A codec for
+another style reuses ``SoapRequest``, ``SoapFault`` and ``build_fault`` and gives the
+operations the same fields, so they never learn which style carried them.
 
 Parsing is lenient where API.md says the real server was (child order, qualified or
 unqualified children, any wrapper namespace, SOAPAction ignored) and strict where being
