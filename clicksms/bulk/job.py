@@ -465,7 +465,7 @@ def _exit_code(journal: Journal, job: Job, outcome: RunResult) -> int:
     if outcome.stop == STOP_AUTH:
         return ExitCode.AUTH
     s = journal.summary(job.id)
-    if s.unknown:  # as for send: rows that may have been sent are worth a look first
+    if s.unknown or outcome.strangers:  # as for send: worth a look before anything else
         return ExitCode.NETWORK
     return counts_exit_code(s.sent, s.failed + s.skipped + s.pending)
 

@@ -33,7 +33,7 @@ from clicksms.bulk.journal import (
     client_message_id,
 )
 from clicksms.bulk.plan import MessageCache
-from clicksms.cli.render import note
+from clicksms.cli.render import note, warn
 from clicksms.errors import (
     AuthError,
     ClickSmsError,
@@ -44,7 +44,14 @@ from clicksms.errors import (
 from clicksms.gateway.responses import parse_message_status, single_reply
 from clicksms.gateway.retry import INTERNAL_ERROR
 from clicksms.message.options import SendOptions, sendmsg_fields
-from clicksms.send import ACCEPTED, MAX_RECIPIENTS, REJECTED, SendResult, match_replies
+from clicksms.send import (
+    ACCEPTED,
+    MAX_RECIPIENTS,
+    REJECTED,
+    SendResult,
+    match_replies,
+    strangers_line,
+)
 
 if TYPE_CHECKING:
     from clicksms.bulk.ratelimit import RateLimiter
@@ -84,6 +91,7 @@ class RunResult:
     sent: int = 0
     failed: int = 0
     parts: int = 0  # SMS parts of the messages accepted in this run
+    strangers: int = 0  # answers for numbers no request carried
     stop: str | None = None
     reason: str | None = None
 
@@ -97,6 +105,7 @@ class _Outcome:
     parts: int = 0  # per recipient
     refused: GatewayError | None = None  # the whole request was refused
     failure: ClickSmsError | None = None  # the conversation broke
+    strangers: tuple[str, ...] = ()  # numbers the answer named that the request did not carry
 
 
 class _Request:
@@ -433,7 +442,11 @@ class BulkSender:
                 held.append((row, result))
             elif result.status == REJECTED:
                 settled.append(_settled(row, ROW_FAILED, result.error_code, result.error))
-            # UNKNOWN: the answer for this number was unreadable; it stays in flight.
+            # UNKNOWN: the answer for this number was missing or unreadable; it stays in
+            # flight, and the end-of-run check finds it unknown (or, alone, sent).
+        if outcome.strangers:
+            self.result.strangers += len(outcome.strangers)
+            warn(strangers_line(outcome.strangers))
         self._unsaved += settled
         if len(rows) > 1:
             # A grouped request left in flight can only end "unknown" on resume (its client ID
@@ -504,8 +517,8 @@ class BulkSender:
         numbers = [r.number or "" for r in rows]
         try:
             replies = self.account.call("sendmsg", to=numbers, **fields)
-            results = match_replies(numbers, replies)
-            return _Outcome(rows, results=results, parts=message.parts)
+            answers = match_replies(numbers, replies)
+            return _Outcome(rows, answers.results, message.parts, strangers=answers.strangers)
         except GatewayError as exc:
             return _Outcome(rows, refused=exc)
         except ClickSmsError as exc:
@@ -539,11 +552,14 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
     go back to pending. Status 001 may mean "reporting delayed" (API.md §8), so those rows
     stay in flight for a later resume. A request with one recipient that the gateway knows
     is sent, with its message ID. With several recipients the ID names only one message,
-    so those rows end as *unknown*, never as sent and never resent.
+    so those rows end as *unknown*, never as sent and never resent: that is decided by how
+    many recipients the request carried, not by how many of its rows are still in flight
+    (the others may have been answered, or a recipient missing from the answer left alone).
     """
     by_client: dict[str, list[JobRow]] = {}
     for row in journal.rows(job.id, [ROW_IN_FLIGHT]):
         by_client.setdefault(row.client_id or "", []).append(row)
+    sizes = journal.request_sizes(job.id) if by_client else {}
     outcome = Reconciled()
     for client_id, rows in by_client.items():
         numbers = [r.row for r in rows]
@@ -570,7 +586,7 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
             outcome.released += len(rows)
         elif state.status == "001":
             outcome.in_doubt += len(rows)
-        elif len(rows) == 1:
+        elif len(rows) == 1 and sizes.get(client_id) == 1:
             journal.record_results(
                 job.id, [replace(rows[0], state=ROW_DONE, message_id=state.message_id)]
             )
