@@ -91,7 +91,10 @@ def test_bulk_answer_for_a_number_never_sent_is_reported(cli, impostor, tmp_path
     run = cli("bulk", str(two_rows(tmp_path)), "-t", "x", "--rate", "0", "-o", "json")
     rows = by_row(run.stdout)
     assert [rows[1]["message_id"], rows[2]["message_id"]] == [ID1, ID2]
-    assert f"answered for a number it was not sent to ({STRANGER})" in run.stderr
+    assert f"Warning: the gateway answered for a number it was not sent to ({STRANGER})" in (
+        run.stderr
+    )
+    assert "0 not sent yet, 1 answer(s) for numbers it was not sent to (see above)" in run.stderr
     assert run.exit_code == 5, run.stderr
 
 

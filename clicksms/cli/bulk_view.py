@@ -226,9 +226,14 @@ def _summary_line(outcome: BulkOutcome, view: BulkView) -> None:
         if s.unknown
         else ""
     )
+    strangers = (
+        f", {outcome.strangers} answer(s) for numbers it was not sent to (see above)"
+        if outcome.strangers
+        else ""
+    )
     note(
         f"Job {outcome.job_id}: {s.sent} sent, {s.failed} failed, {s.skipped} skipped "
-        f"(invalid or duplicate), {s.pending} not sent yet{unknown}{parts}."
+        f"(invalid or duplicate), {s.pending} not sent yet{unknown}{strangers}{parts}."
     )
     if s.pending:
         if outcome.stop is not None:
