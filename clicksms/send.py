@@ -188,11 +188,14 @@ def send(
     if user_client_id:
         _check_unused(account, user_client_id)
     results: list[SendResult] = []
+    strangers: list[str] = []
     for start in range(0, len(numbers), MAX_RECIPIENTS):
         chunk = list(numbers[start : start + MAX_RECIPIENTS])
         try:
             replies = account.call("sendmsg", to=chunk, **fields)
-            results.extend(match_replies(chunk, replies))
+            answers = match_replies(chunk, replies)
+            results.extend(answers.results)
+            strangers.extend(answers.strangers)
         except GatewayError as exc:  # the whole request was refused; later chunks may pass
             results.extend(rejected(n, exc.code, exc.reason) for n in chunk)
         except (ClickSmsError, KeyboardInterrupt) as exc:  # nothing more will get through
@@ -200,29 +203,48 @@ def send(
             if not results and not _in_doubt(failure) and not isinstance(failure, Interrupted):
                 raise failure from None
             results += _abandon(numbers[start:], len(chunk), failure)
-            return _report(results, options.client_id, failure)
-    return _report(results, options.client_id, None)
+            return _report(results, options.client_id, failure, strangers)
+    return _report(results, options.client_id, None, strangers)
 
 
 def _report(
-    results: list[SendResult], client_id: str | None, failure: ClickSmsError | None
+    results: list[SendResult],
+    client_id: str | None,
+    failure: ClickSmsError | None,
+    strangers: Sequence[str] = (),
 ) -> SendReport:
     """The report, with hints on *unknown* rows; any such row makes the exit code 5.
 
     Rows left unknown by a network failure already carry it; rows whose answer could not be
-    read are named in the error line, joined to any other failure that stopped the send.
+    read, and answers for numbers never sent, are named in the error line, joined to any
+    other failure that stopped the send.
     """
     results = _with_status_hint(results, client_id)
     if client_id:  # one recipient: scripts get the ID to ask `status --client-id` about
         results = [replace(r, client_id=client_id) for r in results]
+    whys = []
     doubtful = sum(r.status == UNKNOWN for r in results)
     if doubtful and not isinstance(failure, (NetworkError, Interrupted)):
-        why = (
+        whys.append(
             f"the gateway's answer for {doubtful} recipient(s) was not understood; "
             "those messages may have been sent"
         )
+    if strangers:
+        whys.append(strangers_line(strangers))
+    if whys:
+        why = "; and ".join(whys)
         failure = ProtocolError(why if failure is None else f"{failure}; and {why}")
     return SendReport(tuple(results), failure)
+
+
+def strangers_line(numbers: Sequence[str]) -> str:
+    """What to say about answers for numbers a request never carried (send and bulk)."""
+    shown = ", ".join(numbers[:5]) + (", …" if len(numbers) > 5 else "")
+    which = "a number" if len(numbers) == 1 else f"{len(numbers)} numbers"
+    return (
+        f"the gateway answered for {which} it was not sent to ({shown}): look for it in your "
+        "Clickatell account's message log"
+    )
 
 
 def _check_unused(account: GatewayClient, client_id: str) -> None:
@@ -293,29 +315,65 @@ def _abandon(rest: Sequence[str], in_flight: int, failure: ClickSmsError) -> lis
     ]
 
 
-def match_replies(chunk: Sequence[str], replies: Sequence[str]) -> list[SendResult]:
-    """Pair each recipient with its answer.
+@dataclass(frozen=True)
+class Answers:
+    """A sendmsg answer matched to the request's recipients.
 
-    One recipient: the single answer is its own. Several: items carry ``To:``; a lone ``ERR``
-    without ``To:`` is a whole-request error; items without ``To:`` pair up by position. An
-    answer we cannot read, or a missing one, leaves that recipient *unknown*, not failed.
+    ``results``: one per recipient, in request order. ``strangers``: numbers the answer names
+    that the request never carried (a gateway fault worth reporting, never a success).
+    """
+
+    results: list[SendResult]
+    strangers: tuple[str, ...] = ()
+
+
+def match_replies(chunk: Sequence[str], replies: Sequence[str]) -> Answers:
+    """Pair each recipient with its answer, and only with its own.
+
+    An item with ``To:`` belongs to that number; a lone ``ERR`` without ``To:`` is a
+    whole-request error. Items without ``To:`` (one recipient, or per-recipient errors in the
+    2009 spec) pair up by position only when the answer has exactly one item per recipient:
+    the gateway answers in request order. A recipient with no item, with two, or with one we
+    cannot read is *unknown* (it may have been sent), never failed and never accepted with
+    a message ID that could be another recipient's.
     """
     items = [_parse_item(r) for r in replies]
-    lone = items[0] if len(items) == 1 and items[0].to is None else None
-    if lone and lone.error and (len(chunk) > 1 or lone.error.code in AUTH_CODES):
-        raise_for_error(replies[0])
-    by_number: dict[str, SendItem] = {}
-    positional: list[SendItem] = []
-    for item in items:
-        if item.to is not None and item.to not in by_number:
-            by_number[item.to] = item
-        else:
-            positional.append(item)
-    results = []
-    for number in chunk:
-        item = by_number.pop(number, None) or (positional.pop(0) if positional else None)
-        results.append(_result(number, item))
-    return results
+    if len(items) == 1 and items[0].to is None:
+        lone = items[0]
+        if lone.error and (len(chunk) > 1 or lone.error.code in AUTH_CODES):
+            raise_for_error(replies[0])
+        if len(chunk) == 1:  # the usual one-recipient answer: no To:, its own
+            return Answers([_result(chunk[0], [lone])])
+    in_order = len(items) == len(chunk)
+    answers: list[list[SendItem]] = [[] for _ in chunk]
+    named: dict[str, list[SendItem]] = {}
+    for index, item in enumerate(items):
+        if item.to is not None:
+            named.setdefault(item.to, []).append(item)
+        elif in_order:
+            answers[index].append(item)
+    places: dict[str, list[int]] = {}
+    for index, number in enumerate(chunk):
+        places.setdefault(number, []).append(index)
+    strangers = []
+    unclear: dict[int, str] = {}
+    for number, found in named.items():
+        where = places.get(number)
+        if where is None:
+            strangers.append(number)
+        elif len(found) == len(where):  # in order, also for a number sent twice (bulk)
+            for index, item in zip(where, found, strict=True):
+                answers[index].append(item)
+        else:  # more or fewer answers than sends: nobody can tell whose is whose
+            why = f"the gateway gave {len(found)} answers for this number"
+            if len(where) > 1:
+                why = f"{why}, which the request carried {len(where)} times"
+            unclear.update(dict.fromkeys(where, why))
+    results = [
+        unknown(number, unclear[i]) if i in unclear else _result(number, answers[i])
+        for i, number in enumerate(chunk)
+    ]
+    return Answers(results, tuple(strangers))
 
 
 def _parse_item(reply: str) -> SendItem:
@@ -325,9 +383,12 @@ def _parse_item(reply: str) -> SendItem:
         return SendItem(to=None)  # neither an ID nor an error: we cannot tell what happened
 
 
-def _result(number: str, item: SendItem | None) -> SendResult:
-    if item is None:
+def _result(number: str, found: list[SendItem]) -> SendResult:
+    if not found:
         return unknown(number, "the gateway gave no answer for this number")
+    if len(found) > 1:  # one with To: and one by position
+        return unknown(number, f"the gateway gave {len(found)} answers for this number")
+    item = found[0]
     if item.error is not None:
         return rejected(number, item.error.code, item.error.message)
     if item.message_id is None:

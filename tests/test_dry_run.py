@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, sent_ops
+from conftest import PASSWORD, Run, sent_ops
 from helpers import point_at, point_at_closed_port
 from impostor import Reply, envelope
 
@@ -172,3 +173,101 @@ def test_dry_run_for_a_refused_account_fails_like_the_send(cli) -> None:
     run = cli("--sandbox", "--user", "frozen", "send", NUMBER, "-t", "x", "--dry-run")
     assert run.exit_code == 3
     assert "frozen" in run.stderr and "Charge not estimated" not in run.stderr
+
+
+# -- send --dry-run and bulk --dry-run estimate the charge alike --------------------------------
+
+
+def both_dry_runs(cli, tmp_path, numbers: list[str], *before: str) -> tuple[Run, Run]:
+    """The same numbers and text through `send --dry-run` and `bulk --dry-run`."""
+    source = tmp_path / "numbers.csv"
+    source.write_text("phone\n" + "\n".join(numbers) + "\n")
+    text = "x" * 200  # two parts
+    send = cli(*before, "send", *numbers, "-t", text, "--dry-run")
+    bulk = cli(*before, "bulk", str(source), "-t", text, "--dry-run")
+    return send, bulk
+
+
+def said_about_charge(stderr: str) -> list[str]:
+    """The estimate clause of the summary, or the offline note: what both must say alike."""
+    found = re.findall(r"estimated charge [^;\n]*?(?=;|\.\n)|Charge not estimated.*", stderr)
+    assert found, stderr
+    return found
+
+
+@pytest.mark.parametrize(
+    ("numbers", "said", "code"),
+    [
+        ([NUMBER, CHEAP], "estimated charge 3 credits (route's lowest charge × parts)", 0),
+        (
+            [NUMBER, COVERAGE_ERROR, CHEAP],  # ERR 901 for one number: left out of the total
+            "estimated charge 3 credits (route's lowest charge × parts) for all but 1 of them",
+            0,
+        ),
+        ([NUMBER, UNCOVERED], "estimated charge 2 credits (route's lowest charge × parts)", 6),
+    ],
+    ids=["priced", "coded-error", "not-covered"],
+)
+def test_both_dry_runs_estimate_alike(cli, priced, tmp_path, numbers, said, code) -> None:
+    send, bulk = both_dry_runs(cli, tmp_path, numbers)
+    assert (send.exit_code, bulk.exit_code) == (code, code), (send.stderr, bulk.stderr)
+    assert said_about_charge(send.stderr) == said_about_charge(bulk.stderr) == [said]
+    assert sent_ops(priced, "sendmsg") == []
+
+
+@pytest.mark.parametrize(
+    ("numbers", "charge", "unestimated", "not_covered"),
+    [([NUMBER, COVERAGE_ERROR, CHEAP], 1.5, 1, 0), ([NUMBER, CHEAP, UNCOVERED], 1.5, 0, 1)],
+    ids=["coded-error", "not-covered"],  # 2782000… share a prefix: one bulk question each
+)
+def test_both_dry_runs_agree_in_json(
+    cli, priced, tmp_path, numbers, charge, unestimated, not_covered
+) -> None:
+    source = tmp_path / "numbers.csv"
+    source.write_text("phone\n" + "\n".join(numbers) + "\n")
+    rows = json.loads(cli("send", *numbers, "-t", "hello", "--dry-run", "-o", "json").stdout)
+    facts = json.loads(cli("bulk", str(source), "-t", "hello", "--dry-run", "-o", "json").stdout)
+    assert facts["charge"] == sum(r["charge"] or 0 for r in rows) == charge
+    assert facts["unestimated"] == sum(r["ok"] and r["charge"] is None for r in rows)
+    assert facts["unestimated"] == unestimated
+    assert facts["not_covered"] == sum(r["status"] == "not_covered" for r in rows) == not_covered
+
+
+def test_both_dry_runs_go_offline_alike_without_credentials(cli, sandbox, tmp_path) -> None:
+    send, bulk = both_dry_runs(cli, tmp_path, [NUMBER])
+    assert send.exit_code == bulk.exit_code == 0
+    note = said_about_charge(send.stderr)
+    assert note == said_about_charge(bulk.stderr)
+    assert note[0].startswith("Charge not estimated (offline preview): no API ID")
+    facts = cli("bulk", str(tmp_path / "numbers.csv"), "-t", "x", "--dry-run", "-o", "json")
+    assert json.loads(facts.stdout)["charge"] is None
+    assert sandbox.requests == []
+
+
+def test_both_dry_runs_go_offline_alike_when_the_gateway_is_down(
+    cli, monkeypatch, tmp_path
+) -> None:
+    port = point_at_closed_port(monkeypatch)
+    send, bulk = both_dry_runs(cli, tmp_path, [NUMBER])
+    assert send.exit_code == bulk.exit_code == 0
+    (note,) = said_about_charge(send.stderr)
+    offline = "Charge not estimated (offline preview): cannot connect to"
+    assert note.startswith(f"{offline} 127.0.0.1:{port}")
+    assert said_about_charge(bulk.stderr) == [note]
+
+
+def test_both_dry_runs_go_offline_alike_on_an_unreadable_answer(cli, impostor, tmp_path) -> None:
+    maybe = Reply(body=envelope("routecoverage", "Maybe"))
+    impostor.replies += [maybe, maybe]
+    send, bulk = both_dry_runs(cli, tmp_path, [NUMBER, CHEAP])
+    assert send.exit_code == bulk.exit_code == 0
+    said = ["Charge not estimated (offline preview): unexpected answer to routecoverage: 'Maybe'"]
+    assert said_about_charge(send.stderr) == said_about_charge(bulk.stderr) == said
+    assert impostor.seen.count("routecoverage") == 2  # each stops at the first failure
+
+
+def test_both_dry_runs_fail_alike_for_a_refused_account(cli, tmp_path) -> None:
+    send, bulk = both_dry_runs(cli, tmp_path, [NUMBER], "--sandbox", "--user", "frozen")
+    assert send.exit_code == bulk.exit_code == 3
+    for run in (send, bulk):
+        assert "frozen" in run.stderr and "Charge not estimated" not in run.stderr

@@ -35,6 +35,7 @@ from clicksms.bulk.journal import (
     ROW_IN_FLIGHT,
     ROW_PENDING,
     ROW_SKIPPED,
+    SCHEMA_VERSION,
     JobRow,
     Journal,
     JournalError,
@@ -93,7 +94,7 @@ def test_creates_a_private_directory_and_file(path: Path) -> None:
         assert again.summary(job.id).total == 10
         assert again._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert again._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-        assert again._db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert again._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_default_path_is_in_the_config_dir(config_dir: Path) -> None:
@@ -498,6 +499,18 @@ def test_several_requests_are_marked_in_one_transaction(journal: Journal) -> Non
     with pytest.raises(ValueError, match="not pending; refusing to send"):
         journal.mark_requests_in_flight(job.id, [([5], "r5"), ([4], "again")])  # all or none
     assert states(journal, job.id)[5] == ROW_PENDING
+
+
+def test_a_request_keeps_its_size_while_its_rows_settle(journal: Journal) -> None:
+    """Resume decides by what a request was: a lone row left in flight of three is not alone."""
+    job = journal.create_job("in.csv", {})
+    journal.add_rows(job.id, pending(range(1, 6)))
+    journal.mark_requests_in_flight(job.id, [([1, 2, 3], "r1"), ([4], "r4")])
+    settled = [JobRow(n, None, None, ROW_DONE, message_id=f"m{n}") for n in (1, 3)]
+    journal.record_results(job.id, settled)
+    assert journal.request_sizes(job.id) == {"r1": 3, "r4": 1}
+    journal.record_results(job.id, [JobRow(4, None, None, ROW_DONE, message_id="m4")])
+    assert journal.request_sizes(job.id) == {"r1": 3}  # requests with rows in flight only
 
 
 def test_release_puts_in_flight_rows_back(journal: Journal) -> None:

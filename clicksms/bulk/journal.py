@@ -55,7 +55,7 @@ JOB_RUNNING, JOB_INTERRUPTED, JOB_DONE, JOB_STOPPED = "running", "interrupted", 
 JOB_STATES = (JOB_RUNNING, JOB_INTERRUPTED, JOB_DONE, JOB_STOPPED)
 
 JOURNAL_FILE = "journal.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: job_rows.request_size (see _migrate)
 BUSY_TIMEOUT = 5.0  # seconds another clicksms may hold the write lock before we give up
 ROW_MAX = 2**32 - 1  # row numbers fill the low 32 bits of a row's key
 
@@ -95,7 +95,8 @@ CREATE TABLE job_rows (
     message_id TEXT,
     error_code TEXT,
     error      TEXT,
-    input      TEXT
+    input      TEXT,
+    request_size INTEGER             -- recipients of the request it last went out in
 )
 """,
 )
@@ -435,10 +436,13 @@ class Journal:
         """:meth:`mark_in_flight` for several requests (rows, client ID) in one transaction.
 
         A commit costs far more than the row updates in it, so bulk marks the next few
-        requests at once; all of them, or none, become in flight.
+        requests at once; all of them, or none, become in flight. Each row records how many
+        recipients its request carries (:meth:`request_sizes`).
         """
         base = self._held_base(job_id)
-        params = [(client_id, key) for rows, client_id in requests for key in _keys(base, rows)]
+        params = [
+            (client_id, len(rows), key) for rows, client_id in requests for key in _keys(base, rows)
+        ]
         if not params and not settle:
             return
         with self._write() as db:
@@ -447,7 +451,7 @@ class Journal:
             if not params:
                 return
             changed = db.executemany(
-                f"UPDATE job_rows SET state = '{ROW_IN_FLIGHT}', client_id = ?"
+                f"UPDATE job_rows SET state = '{ROW_IN_FLIGHT}', client_id = ?, request_size = ?"
                 f" WHERE key = ? AND state = '{ROW_PENDING}'",
                 params,
             ).rowcount
@@ -457,6 +461,22 @@ class Journal:
                     f"job {job_id}: {len(params) - changed} of rows {_row_list(rows)} "
                     "are not pending; refusing to send them"
                 )
+
+    def request_sizes(self, job_id: str) -> dict[str, int | None]:
+        """Client ID → recipients of that request, for every request with rows in flight.
+
+        Resume settles rows left in flight by what their request was: a client ID names one
+        message, so only a one-recipient request can be settled by asking about it, however
+        few of its rows are still in flight. None: no size recorded.
+        """
+        base = self._base(job_id)
+        with self._read() as db:
+            found = db.execute(
+                "SELECT client_id, MAX(request_size) FROM job_rows WHERE key BETWEEN ? AND ?"
+                f" AND state = '{ROW_IN_FLIGHT}' GROUP BY client_id",
+                (base, base | ROW_MAX),
+            ).fetchall()
+        return {client_id or "": size for client_id, size in found}
 
     def record_results(self, job_id: str, results: Sequence[JobRow]) -> None:
         """After the answer: each row's new state, message ID and error (all or none).
@@ -603,6 +623,11 @@ class Journal:
                     f"journal {self.path} was written by a newer clicksms (schema {version}); "
                     "upgrade clicksms or choose another --journal"
                 )
+            if version in _MIGRATIONS:  # an older clicksms's journal: brought up to date
+                for step in range(version, SCHEMA_VERSION):
+                    _MIGRATIONS[step](db)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                return
             if version or db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 raise JournalError(
                     f"{self.path} is not a clicksms journal; choose another --journal path"
@@ -688,6 +713,40 @@ class _Transaction:
                 journal._raise(exc)
         finally:
             journal._lock.release()
+
+
+def _add_request_sizes(db: sqlite3.Connection) -> None:
+    """Schema 1 → 2: rows in flight get the size of their request, as far as the rows tell.
+
+    Schema 1 did not record it. A request's rows keep its client ID once settled, and a row
+    sent back to pending keeps it until it goes out again, so the rows under an ID count its
+    recipients; short only of rows the gateway refused one by one (ERR 301, 130, 901) that
+    went out again since, which never became messages under that ID.
+    """
+    db.execute("ALTER TABLE job_rows ADD COLUMN request_size INTEGER")
+    in_flight = db.execute(
+        f"SELECT key, client_id FROM job_rows WHERE state = '{ROW_IN_FLIGHT}'"
+        " AND client_id IS NOT NULL"
+    ).fetchall()
+    wanted = sorted({client_id for _, client_id in in_flight})
+    sizes: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):  # SQLite's limit on ? parameters
+        chunk = wanted[start : start + 500]
+        sizes.update(
+            db.execute(
+                "SELECT client_id, COUNT(*) FROM job_rows"
+                f" WHERE client_id IN ({', '.join('?' * len(chunk))}) GROUP BY client_id",
+                chunk,
+            )
+        )
+    db.executemany(
+        "UPDATE job_rows SET request_size = ? WHERE key = ?",
+        [(sizes[client_id], key) for key, client_id in in_flight],
+    )
+
+
+#: schema version → the step that brings a journal of that version to the next one.
+_MIGRATIONS = {1: _add_request_sizes}
 
 
 def _process_alive(pid: int | None) -> bool:

@@ -150,6 +150,7 @@ class PlanSummary:
     encodings: Counter[str] = field(default_factory=Counter)
     problems: list[PlannedRow] = field(default_factory=list)
     prefixes: Counter[str] = field(default_factory=Counter)  # number prefix -> parts
+    prefix_messages: Counter[str] = field(default_factory=Counter)  # number prefix -> messages
     examples: dict[str, str] = field(default_factory=dict)  # number prefix -> a number on it
 
     MAX_PROBLEMS = 100
@@ -163,6 +164,7 @@ class PlanSummary:
             self.encodings[planned.message.encoding] += 1
             prefix = planned.number[: self.PREFIX_DIGITS]
             self.prefixes[prefix] += planned.message.parts
+            self.prefix_messages[prefix] += 1
             self.examples.setdefault(prefix, planned.number)
             return
         if planned.status == DUPLICATE:

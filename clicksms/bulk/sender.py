@@ -21,6 +21,14 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from clicksms.bulk.events import (
+    EventSink,
+    Progress,
+    StopRequested,
+    StrangerAnswers,
+    WaitingForLimit,
+    ignore,
+)
 from clicksms.bulk.interrupts import deferred_interrupts
 from clicksms.bulk.journal import (
     ROW_DONE,
@@ -32,8 +40,8 @@ from clicksms.bulk.journal import (
     Journal,
     client_message_id,
 )
+from clicksms.bulk.outcome import Stop, StopReason
 from clicksms.bulk.plan import MessageCache
-from clicksms.cli.render import note
 from clicksms.errors import (
     AuthError,
     ClickSmsError,
@@ -58,13 +66,7 @@ MT_LIMIT = "130"
 HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR)
 _UNTIL = re.compile(r"until\D*(\d{9,11})")
 
-# Why a run ended early; the job stays resumable.
-STOP_CREDIT = "credit"
-STOP_LIMIT = "limit"
-STOP_GATEWAY = "gateway"
-STOP_NETWORK = "network"
-STOP_AUTH = "auth"
-STOP_INTERRUPTED = "interrupted"
+_INTERRUPTED = Stop(StopReason.INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class RunResult:
     sent: int = 0
     failed: int = 0
     parts: int = 0  # SMS parts of the messages accepted in this run
-    stop: str | None = None
-    reason: str | None = None
+    strangers: int = 0  # answers for numbers no request carried
+    stop: Stop | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class _Outcome:
     parts: int = 0  # per recipient
     refused: GatewayError | None = None  # the whole request was refused
     failure: ClickSmsError | None = None  # the conversation broke
+    strangers: tuple[str, ...] = ()  # numbers the answer named that the request did not carry
 
 
 class _Request:
@@ -208,7 +211,7 @@ class BulkSender:
         concurrency: int,
         limiter: RateLimiter | None,
         wait_on_limit: bool,
-        on_progress: Callable[[int, int], None] = lambda sent, failed: None,
+        on_event: EventSink = ignore,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -219,7 +222,7 @@ class BulkSender:
         self.concurrency = concurrency
         self.limiter = limiter
         self.wait_on_limit = wait_on_limit
-        self.on_progress = on_progress
+        self.on_event = on_event
         self._clock = clock
         self._sleep = sleep
         self.result = RunResult()
@@ -244,7 +247,7 @@ class BulkSender:
         pool = _Workers(self.concurrency, self._send, self._finished)
         # The first Ctrl-C only sets result.stop, checked between steps, so the journal and
         # the requests in flight always agree; a second one interrupts the wait.
-        with deferred_interrupts(lambda: self._stop(STOP_INTERRUPTED, "interrupted")):
+        with deferred_interrupts(lambda: self._stop(_INTERRUPTED)):
             try:
                 try:
                     # Rows held back by ERR 130 with --on-limit wait go back to pending
@@ -376,8 +379,9 @@ class BulkSender:
         taken off the queue, so each wait also looks for a finished one the queue lost.
         """
         while True:
-            if self.result.stop == STOP_INTERRUPTED and not self._stop_announced:
-                self._announce_stop(len(in_flight))
+            if self.result.stop == _INTERRUPTED and not self._stop_announced:
+                self._stop_announced = True  # said from the loop: a signal handler must not
+                self.on_event(StopRequested(len(in_flight)))
             wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if wait <= 0:
                 raise queue.Empty
@@ -390,17 +394,9 @@ class BulkSender:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
 
-    def _announce_stop(self, in_flight: int) -> None:
-        """Say that the first Ctrl-C was heard (from the loop: a signal handler must not write)."""
-        self._stop_announced = True
-        note(
-            f"Stopping: waiting for {in_flight} request(s) in flight to finish; press Ctrl-C "
-            "again to stop waiting (--resume then asks the gateway about them)."
-        )
-
     def _give_up(self) -> None:
         """A second Ctrl-C: leave the requests in flight to --resume and stop now."""
-        self._stop(STOP_INTERRUPTED, "interrupted")
+        self._stop(_INTERRUPTED)
         self._abandoned = True
 
     def _save(self) -> None:
@@ -433,7 +429,11 @@ class BulkSender:
                 held.append((row, result))
             elif result.status == REJECTED:
                 settled.append(_settled(row, ROW_FAILED, result.error_code, result.error))
-            # UNKNOWN: the answer for this number was unreadable; it stays in flight.
+            # UNKNOWN: the answer for this number was missing or unreadable; it stays in
+            # flight; the end-of-run check settles it by its request (unknown if it had several).
+        if outcome.strangers:
+            self.result.strangers += len(outcome.strangers)
+            self.on_event(StrangerAnswers(outcome.strangers))
         self._unsaved += settled
         if len(rows) > 1:
             # A grouped request left in flight can only end "unknown" on resume (its client ID
@@ -445,7 +445,7 @@ class BulkSender:
         self.result.sent += accepted
         self.result.parts += accepted * outcome.parts
         self.result.failed += len(settled) - accepted
-        self.on_progress(self.result.sent, self.result.failed)
+        self.on_event(Progress(self.result.sent, self.result.failed))
 
     def _refused(self, error: GatewayError, rows: list[JobRow]) -> None:
         """A whole-request ``ERR``: nothing was sent; credit, MT limit and 901 hold the rows."""
@@ -457,40 +457,40 @@ class BulkSender:
         ]
         self.journal.record_results(self.job.id, failed)
         self.result.failed += len(failed)
-        self.on_progress(self.result.sent, self.result.failed)
+        self.on_event(Progress(self.result.sent, self.result.failed))
 
     def _hold(self, rows: list[JobRow], code: str, text: str) -> None:
         """Rows the gateway refused for its own or the account's sake: unsent, to go later."""
         self.journal.release(self.job.id, [r.row for r in rows])
         if code == NO_CREDIT:
-            self._stop(STOP_CREDIT, "no credit left (ERR 301)")
+            self._stop(Stop(StopReason.CREDIT))
             return
         if code == INTERNAL_ERROR:
-            self._stop(STOP_GATEWAY, "the gateway answered ERR 901 (internal error): try later")
+            self._stop(Stop(StopReason.GATEWAY))
             return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0
-        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(resume_at))
         if self.wait_on_limit:
             if resume_at > self._resume_at:  # say so once per new time, not per request
-                note(f"The account's MT limit is reached (ERR 130): waiting until {when}.")
+                self.on_event(WaitingForLimit(resume_at))
             self._resume_at = max(self._resume_at, resume_at)
         else:
-            self._stop(STOP_LIMIT, f"the account's MT limit is reached until {when} (ERR 130)")
+            self._stop(Stop(StopReason.LIMIT, until=resume_at))
 
     def _broken(self, failure: ClickSmsError, numbers: list[int]) -> None:
         """The conversation broke: rows that provably never left go back to pending."""
         if isinstance(failure, AuthError):
             self.journal.release(self.job.id, numbers)
-            self._stop(STOP_AUTH, str(failure))
+            self._stop(Stop(StopReason.AUTH, str(failure)))
             return
         if isinstance(failure, NetworkError) and not failure.may_have_arrived:
             self.journal.release(self.job.id, numbers)
-        self._stop(STOP_NETWORK, str(failure))
+        self._stop(Stop(StopReason.NETWORK, str(failure)))
 
-    def _stop(self, why: str, reason: str) -> None:
+    def _stop(self, stop: Stop) -> None:
+        """The first reason to stop wins; workers pausing before another try give up now."""
         if self.result.stop is None:
-            self.result.stop, self.result.reason = why, reason
+            self.result.stop = stop
             self.account.stop_retrying()  # workers pausing before another try give up now
 
     # --------------------------------------------------------------------- worker threads
@@ -504,8 +504,8 @@ class BulkSender:
         numbers = [r.number or "" for r in rows]
         try:
             replies = self.account.call("sendmsg", to=numbers, **fields)
-            results = match_replies(numbers, replies)
-            return _Outcome(rows, results=results, parts=message.parts)
+            answers = match_replies(numbers, replies)
+            return _Outcome(rows, answers.results, message.parts, strangers=answers.strangers)
         except GatewayError as exc:
             return _Outcome(rows, refused=exc)
         except ClickSmsError as exc:
@@ -539,11 +539,14 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
     go back to pending. Status 001 may mean "reporting delayed" (API.md §8), so those rows
     stay in flight for a later resume. A request with one recipient that the gateway knows
     is sent, with its message ID. With several recipients the ID names only one message,
-    so those rows end as *unknown*, never as sent and never resent.
+    so those rows end as *unknown*, never as sent and never resent: that is decided by how
+    many recipients the request carried, not by how many of its rows are still in flight
+    (the others may have been answered, or a recipient missing from the answer left alone).
     """
     by_client: dict[str, list[JobRow]] = {}
     for row in journal.rows(job.id, [ROW_IN_FLIGHT]):
         by_client.setdefault(row.client_id or "", []).append(row)
+    sizes = journal.request_sizes(job.id) if by_client else {}
     outcome = Reconciled()
     for client_id, rows in by_client.items():
         numbers = [r.row for r in rows]
@@ -570,7 +573,7 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
             outcome.released += len(rows)
         elif state.status == "001":
             outcome.in_doubt += len(rows)
-        elif len(rows) == 1:
+        elif len(rows) == 1 and sizes.get(client_id) == 1:
             journal.record_results(
                 job.id, [replace(rows[0], state=ROW_DONE, message_id=state.message_id)]
             )

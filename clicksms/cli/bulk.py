@@ -1,6 +1,12 @@
-"""``clicksms bulk``: a CSV file of numbers, one message each, every row sent exactly once."""
+"""``clicksms bulk``: a CSV file of numbers, one message each, every row sent exactly once.
+
+The flags become a :class:`~clicksms.bulk.job.NewJob` (or a job ID to resume) and
+:class:`~clicksms.bulk.job.RunOptions`; the job runs in :mod:`clicksms.bulk.job`, and
+:mod:`clicksms.cli.bulk_view` shows its events and its outcome.
+"""
 
 import math
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -9,7 +15,7 @@ import typer
 
 from clicksms.cli.context import Invocation
 from clicksms.cli.params import CountryOption, OutputOption
-from clicksms.cli.render import OutputFormat
+from clicksms.cli.render import OutputFormat, note
 from clicksms.cli.send import (
     CallbackOption,
     DeliverAtOption,
@@ -30,12 +36,50 @@ from clicksms.cli.send import (
 from clicksms.errors import UsageError
 
 if TYPE_CHECKING:
-    from clicksms.bulk.job import BulkRequest
+    from clicksms.bulk.job import NewJob
+    from clicksms.bulk.journal import Journal
+    from clicksms.message.options import SendOptions
 
 
 class OnLimit(str, Enum):
     stop = "stop"
     wait = "wait"
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    """Every flag of ``clicksms bulk``, as given."""
+
+    file: str | None
+    text: str | None
+    template_file: str | None
+    number_column: str | None
+    encoding: str | None
+    country: str | None
+    allow_duplicates: bool
+    sender: str | None
+    unicode: str
+    max_parts: int | None
+    flash: bool
+    msg_type: str | None
+    deliver_in: str | None
+    deliver_at: str | None
+    validity: str | None
+    client_id_prefix: str | None
+    callback: str | None
+    delivery_ack: bool
+    max_credits: str | None
+    queue: int | None
+    escalate: bool
+    mo: bool
+    concurrency: int
+    rate: float
+    wait_on_limit: bool
+    dry_run: bool
+    resume: str | None
+    journal: Path | None
+    results: Path | None
+    output: OutputFormat
 
 
 def bulk(
@@ -140,8 +184,6 @@ def bulk(
         clicksms bulk numbers.csv -t "Maintenance tonight 22:00" --from ACME --dry-run
         clicksms bulk --resume k3f9a2c1
     """
-    from clicksms.bulk.job import BulkRequest, run_bulk
-
     rt: Invocation = ctx.obj
     request = BulkRequest(
         file=file,
@@ -176,10 +218,100 @@ def bulk(
         output=output,
     )
     _check_combinations(request)
-    raise typer.Exit(run_bulk(rt, request))
+    raise typer.Exit(_run(rt, request))
 
 
-def _check_combinations(request: "BulkRequest") -> None:
+def _run(rt: Invocation, request: BulkRequest) -> int:
+    """Run the job the flags describe; the rows and summary are shown, the exit code returned."""
+    from clicksms.bulk.job import RunOptions, resume_job, start_job
+    from clicksms.cli.bulk_view import BulkView, show_dry_run, show_outcome
+
+    run = RunOptions(request.concurrency, request.rate, request.wait_on_limit, request.results)
+
+    def journal() -> "Journal":
+        return _open_journal(rt, request.journal)
+
+    with BulkView(rt.use_sandbox) as view:
+        if request.resume is not None:
+            outcome = resume_job(
+                request.resume, client=rt.account, journal=journal, run=run, on_event=view
+            )
+        else:
+            new = _new_job(rt, request)
+            if request.dry_run:
+                from clicksms.bulk.dry_run import dry_run
+
+                report = dry_run(new, client=lambda: rt.account(prompt=False), on_event=view)
+                show_dry_run(report, request.output)
+                return report.exit_code
+            outcome = start_job(new, client=rt.account, journal=journal, run=run, on_event=view)
+    show_outcome(outcome, request.output, request.results, view)
+    return outcome.exit_code
+
+
+def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
+    """The job the flags describe, every value checked, in the order they are reported."""
+    from clicksms.bulk.job import NewJob, check_client_prefix
+    from clicksms.bulk.template import load_template
+    from clicksms.send import check_sender
+
+    template = load_template(request.text, request.template_file)
+    options = _send_options(request)
+    if options.deliv_time:
+        from clicksms.message.schedule import describe_delay
+
+        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
+    sender = check_sender(request.sender)
+    prefix = check_client_prefix(request.client_id_prefix)
+    return NewJob(
+        file=request.file or "-",
+        template=template,
+        options=options,
+        sender=sender,
+        client_id_prefix=prefix,
+        country=rt.country(request.country),
+        unicode=request.unicode,
+        encoding=request.encoding,
+        number_column=request.number_column,
+        allow_duplicates=request.allow_duplicates,
+    )
+
+
+def _send_options(request: BulkRequest) -> "SendOptions":
+    from clicksms.message.options import (
+        SendOptions,
+        check_msg_type,
+        parse_callback,
+        parse_max_credits,
+    )
+    from clicksms.message.schedule import delivery_delay, validity_minutes
+
+    return SendOptions(
+        msg_type=check_msg_type(request.msg_type, request.flash),
+        deliv_time=delivery_delay(request.deliver_in, request.deliver_at),
+        validity=validity_minutes(request.validity),
+        callback=parse_callback(request.callback),
+        delivery_ack=request.delivery_ack,
+        max_credits=parse_max_credits(request.max_credits),
+        queue=request.queue,
+        escalate=request.escalate,
+        mo=request.mo,
+        max_parts=request.max_parts,
+    )
+
+
+def _open_journal(rt: Invocation, path: Path | None) -> "Journal":
+    """--journal, else the one beside the session (the throwaway one under --sandbox)."""
+    from clicksms.bulk.journal import Journal, default_journal_path
+    from clicksms.config import resolve_config_dir
+
+    if path is None:
+        config_dir = rt.settings().config_dir if rt.use_sandbox else resolve_config_dir()
+        path = default_journal_path(Path(config_dir))
+    return Journal(path)
+
+
+def _check_combinations(request: BulkRequest) -> None:
     """Flags that contradict each other, refused before reading anything."""
     if not (request.rate == 0 or 1 <= request.rate < math.inf):  # inf: 0 means no limit
         raise UsageError(f"--rate {request.rate:g}: use 0 (no limit) or at least 1 per second")
@@ -196,7 +328,7 @@ def _check_combinations(request: "BulkRequest") -> None:
         raise UsageError("no CSV file: give FILE.csv ('-' for stdin) or --resume JOB")
 
 
-def _started_with(request: "BulkRequest") -> list[tuple[str, object]]:
+def _started_with(request: BulkRequest) -> list[tuple[str, object]]:
     """The flags a job is started with and keeps: a resume may not change them."""
     return [
         ("FILE", request.file),

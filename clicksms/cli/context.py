@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from clicksms.cli.render import note
+from clicksms.cli.render import note, warn
 from clicksms.errors import AuthError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class Invocation:
         if self._account is None:
             from clicksms.gateway.client import GatewayClient
 
-            self._account = GatewayClient(self.settings(), self._password)
+            self._account = GatewayClient(self.settings(), self._password, on_warning=warn)
             self._ctx.call_on_close(self._account.close)
         return self._account
 

@@ -1,4 +1,5 @@
-"""Rendering for ``send --dry-run`` (the core is :mod:`clicksms.preview`)."""
+"""Rendering for ``send --dry-run`` (the core is :mod:`clicksms.preview`), and the wording of
+the charge estimate that ``bulk --dry-run`` shares."""
 
 from typing import TYPE_CHECKING
 
@@ -8,9 +9,9 @@ from clicksms.cli.context import Invocation
 from clicksms.cli.render import Column, OutputFormat, emit, format_credits, note
 
 if TYPE_CHECKING:
-    from clicksms.message.numbers import NumberCheck
+    from clicksms.errors import ClickSmsError
     from clicksms.message.options import Content
-    from clicksms.preview import Routes
+    from clicksms.preview import ChargeEstimate
     from clicksms.send import Recipients
 
 PREVIEW_TABLE = [
@@ -45,52 +46,45 @@ def show_preview(
 ) -> None:
     """Print what would be sent; exit as the real send would for the numbers themselves."""
     from clicksms.errors import outcome_exit_code
-    from clicksms.preview import preview
+    from clicksms.preview import Routes, ask_routes, estimate, preview
 
-    valid = tuple(c for c in recipients.checks if c.valid and c.number)
-    routes = _routes(rt, valid) if valid else None
-    rows = preview(recipients.checks, content, routes)
+    valid = [c.number for c in recipients.checks if c.valid and c.number]
+    routes = ask_routes(lambda: rt.account(prompt=False), valid) if valid else None
+    if routes is not None and routes.offline is not None:
+        note(offline_note(routes.offline))
+    online = routes is not None and routes.offline is None
+    rows = preview(recipients.checks, content, routes or Routes())
     data = [r.as_dict() for r in rows]
     for row in data:
         row["size"] = f"{row['length']} {row['length_unit']}" if row["length"] is not None else None
         if output is OutputFormat.table and row["charge"] is not None:
             row["charge"] = format_credits(row["charge"])
     columns = PREVIEW_TABLE if output is OutputFormat.table else PREVIEW_FIELDS
-    if routes is None and output is OutputFormat.table:
+    if not online and output is OutputFormat.table:
         columns = [c for c in columns if c.key != "charge"]
     emit(data, columns, output)
     sending = [r for r in rows if r.ok]
     parts = sum(r.shape.parts for r in sending if r.shape)
     summary = f"Dry run, nothing sent: {len(sending)} message(s), {parts} part(s)"
-    if routes is not None:
-        total = round(sum(r.charge or 0 for r in sending), 6)
-        summary += (
-            f", estimated charge {format_credits(total)} credit{'' if total == 1 else 's'} "
-            "(route's lowest charge × parts)"
-        )
-        unestimated = sum(r.charge is None for r in sending)
-        if unestimated:
-            summary += f" for all but {unestimated} of them"
+    if online:
+        summary += f", {charge_clause(estimate(rows))}"
     failed = len(rows) - len(sending)
     note(summary + (f"; {failed} would fail." if failed else "."))
     raise typer.Exit(outcome_exit_code(r.ok for r in rows))
 
 
-def _routes(rt: Invocation, checks: "tuple[NumberCheck, ...]") -> "Routes | None":
-    """routecoverage's answer for each valid number, or None when offline.
+def offline_note(failure: "ClickSmsError") -> str:
+    """Why a dry run shows no charge (no credentials, network, an unreadable answer)."""
+    return f"Charge not estimated (offline preview): {failure}"
 
-    A coded error about one number is that number's answer; an auth or network failure,
-    including an unreadable answer, makes the whole preview offline; Ctrl-C ends it.
-    """
-    from clicksms.errors import AuthError, NetworkError
-    from clicksms.queries import route_coverage
 
-    report = route_coverage(lambda: rt.account(prompt=False), checks)
-    if isinstance(report.failure, AuthError) and report.failure.code is not None:
-        raise report.failure  # the gateway refused the account: the real send would too
-    if isinstance(report.failure, AuthError | NetworkError):
-        note(f"Charge not estimated (offline preview): {report.failure}")
-        return None
-    if report.failure is not None:
-        raise report.failure
-    return {r.number: r for r in report.results if r.number}
+def charge_clause(charge: "ChargeEstimate") -> str:
+    """The estimated charge as both dry runs say it."""
+    total = charge.total
+    clause = (
+        f"estimated charge {format_credits(total)} credit{'' if total == 1 else 's'} "
+        "(route's lowest charge × parts)"
+    )
+    if charge.unestimated:
+        clause += f" for all but {charge.unestimated} of them"
+    return clause

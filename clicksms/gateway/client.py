@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from clicksms.cli.render import warn
 from clicksms.config import Settings
 from clicksms.errors import AuthError, ClickSmsError, NetworkError
 from clicksms.gateway.responses import parse_session_id, session_expired
@@ -26,6 +25,13 @@ from clicksms.gateway.session import SessionStore, StoredSession
 _TOUCH_INTERVAL = 10.0
 
 PasswordSource = Callable[[], "str | None"]
+#: Told about a failure that does not change a call's outcome (the session file could not be
+#: updated); the CLI prints it as a warning. The client itself never prints.
+WarningSink = Callable[[str], None]
+
+
+def _ignore(message: str) -> None:
+    pass
 
 
 class GatewayClient:
@@ -37,10 +43,12 @@ class GatewayClient:
         password: PasswordSource,
         store: SessionStore | None = None,
         clock: Callable[[], float] = time.time,
+        on_warning: WarningSink = _ignore,
     ) -> None:
         self.settings = settings
         self.store = store or SessionStore(settings.config_dir)
         self._password = password
+        self._warn = on_warning
         self._clock = clock
         self._client: Any = None
         self._retry = RetryPolicy(settings.retries, settings.retry_delay)
@@ -185,7 +193,7 @@ class GatewayClient:
         try:
             self.store.forget()
         except ClickSmsError as exc:
-            warn(f"could not remove the expired session: {exc}")
+            self._warn(f"could not remove the expired session: {exc}")
 
     def _touch(self) -> None:
         """Slide the stored last-use time; best effort, as the call itself already succeeded.
@@ -202,4 +210,4 @@ class GatewayClient:
             try:
                 self._session = self.store.touch(self._session, now)
             except (ClickSmsError, OSError) as exc:
-                warn(f"could not update the stored session: {exc}")
+                self._warn(f"could not update the stored session: {exc}")

@@ -1,0 +1,318 @@
+"""What ``clicksms bulk`` shows: its events as notes and a progress bar, then its outcome.
+
+The job itself (:mod:`clicksms.bulk.job`) prints nothing; it hands events to
+:class:`BulkView` while it runs and returns a :class:`~clicksms.bulk.outcome.BulkOutcome`,
+which :func:`show_outcome` turns into the result table (or JSON/CSV rows), the ``--results``
+file and the summary line. Notes and the bar go to stderr, rows to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clicksms.bulk.events import (
+    BulkEvent,
+    InFlightChecked,
+    JobRecorded,
+    Progress,
+    ReadingFile,
+    Resumable,
+    SendingEnded,
+    SendingStarted,
+    StopRequested,
+    StrangerAnswers,
+    WaitingForLimit,
+)
+from clicksms.bulk.outcome import RESULT_KEYS, StopReason
+from clicksms.cli.render import (
+    Column,
+    OutputFormat,
+    emit,
+    emit_object,
+    note,
+    stdout_reader_may_leave,
+    warn,
+    write_csv,
+    write_json_rows,
+)
+
+if TYPE_CHECKING:
+    from clicksms.bulk.dry_run import DryRun
+    from clicksms.bulk.outcome import BulkOutcome, JobResults, Stop
+
+TABLE_ROWS_WHEN_ALL_OK = 20  # more accepted rows than this: the table shows failures only
+TABLE_ROWS_MAX = 100  # a terminal is not the place for a million rows: -o json / --results
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+PROBLEM_COLUMNS = [
+    Column("row", "Row"),
+    Column("input", "Number"),
+    Column("status", "Skipped because", wrap=False),
+    Column("error", "Error", wrap=True),
+]
+
+
+class BulkView:
+    """The events of one run, drawn on stderr; a ``with`` block closes the bar whatever
+    ends the run."""
+
+    def __init__(self, use_sandbox: bool) -> None:
+        self.use_sandbox = use_sandbox
+        self._bar: _Bar | None = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ReadingFile: self._reading,
+            JobRecorded: self._recorded,
+            InFlightChecked: self._checked,
+            SendingStarted: self._started,
+            Progress: self._progress,
+            SendingEnded: self._ended,
+            StopRequested: self._stopping,
+            WaitingForLimit: self._waiting,
+            StrangerAnswers: self._strangers,
+            Resumable: self._resumable,
+        }
+
+    def __call__(self, event: BulkEvent) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def __enter__(self) -> BulkView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ended(SendingEnded())
+
+    def resume_hint(self, job_id: str) -> None:
+        if self.use_sandbox:
+            note("The --sandbox journal is thrown away on exit: this job cannot be resumed.")
+        else:
+            note(f"Resume with: clicksms bulk --resume {job_id}")
+
+    def _reading(self, event: ReadingFile) -> None:
+        layout = "with a header row" if event.has_header else "without a header row"
+        how = "detected; choose with --number-column" if event.column_guessed else "chosen"
+        separated = _DELIMITERS.get(event.delimiter, repr(event.delimiter))
+        note(
+            f"Reading {event.name}: {separated}-separated, {layout}; numbers in column "
+            f"{event.number_column!r} ({how})."
+        )
+
+    def _recorded(self, event: JobRecorded) -> None:
+        note(f"Job {event.job_id}: {event.rows} row(s) recorded (journal {event.journal}).")
+
+    def _checked(self, event: InFlightChecked) -> None:
+        total = event.found + event.released + event.unknown + event.in_doubt
+        if not event.at_resume or not total:  # at the end of a run the summary says it
+            return
+        note(
+            f"Checked {total} row(s) left in flight: {event.found} had reached the gateway, "
+            f"{event.released} had not (it does not know their client message IDs) and will "
+            f"be sent now, {event.unknown} are unknown (their request arrived, its answer was "
+            f"lost), {event.in_doubt} are not known yet and stay for a later resume."
+        )
+
+    def _started(self, event: SendingStarted) -> None:
+        if sys.stderr.isatty():  # nothing at all in cron or a pipe
+            self._bar = _Bar(event.todo)
+
+    def _progress(self, event: Progress) -> None:
+        if self._bar is not None:
+            self._bar.update(event.sent, event.failed)
+
+    def _ended(self, event: SendingEnded) -> None:
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.close()
+
+    def _stopping(self, event: StopRequested) -> None:
+        note(
+            f"Stopping: waiting for {event.in_flight} request(s) in flight to finish; press "
+            "Ctrl-C again to stop waiting (--resume then asks the gateway about them)."
+        )
+
+    def _waiting(self, event: WaitingForLimit) -> None:
+        note(f"The account's MT limit is reached (ERR 130): waiting until {_when(event.until)}.")
+
+    def _strangers(self, event: StrangerAnswers) -> None:
+        from clicksms.send import strangers_line
+
+        warn(strangers_line(event.numbers))
+
+    def _resumable(self, event: Resumable) -> None:
+        self.resume_hint(event.job_id)
+
+
+class _Bar:
+    """A live, transient progress bar on stderr: sent of total, failed, rate, time left."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed · {task.fields[rate]} msg/s"),
+            TimeRemainingColumn(),
+        )
+        self._bar = RichProgress(*columns, console=Console(stderr=True), transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task("Sending", total=total, failed=0, rate="-")
+        self._started = time.monotonic()
+
+    def update(self, sent: int, failed: int) -> None:
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        rate = f"{(sent + failed) / elapsed:.0f}"
+        self._bar.update(self._task, completed=sent + failed, failed=failed, rate=rate)
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+# ------------------------------------------------------------------------------- outcome
+def show_outcome(
+    outcome: BulkOutcome, output: OutputFormat, results: Path | None, view: BulkView
+) -> None:
+    """The rows (a table of those not sent, or every row as JSON/CSV), then the summary."""
+    from clicksms.cli.send import SEND_TABLE
+
+    if results is not None:
+        _write_results(outcome.rows, results)
+    if output is not OutputFormat.table:
+        write = write_json_rows if output is OutputFormat.json else write_csv
+        with stdout_reader_may_leave():
+            write(outcome.rows.all(), RESULT_KEYS, sys.stdout)
+            sys.stdout.flush()
+    else:
+        show_all = outcome.summary.sent <= TABLE_ROWS_WHEN_ALL_OK
+        wanted = outcome.rows.not_sent_first(with_sent=show_all)
+        rows = list(islice(wanted, TABLE_ROWS_MAX + 1))
+        if rows:
+            emit(rows[:TABLE_ROWS_MAX], [Column("row", "Row"), *SEND_TABLE], OutputFormat.table)
+        if len(rows) > TABLE_ROWS_MAX:
+            note(f"Only the first {TABLE_ROWS_MAX} rows are shown: see -o json or --results.")
+    _summary_line(outcome, view)
+
+
+def _write_results(rows: JobResults, path: Path) -> None:
+    try:
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            write = write_json_rows if path.suffix.lower() == ".json" else write_csv
+            write(rows.all(), RESULT_KEYS, stream)
+    except OSError as exc:  # checked before sending; the send's own exit code still stands
+        warn(f"could not write --results {path}: {exc.strerror}")
+        return
+    note(f"Results written to {path}.")
+
+
+def _summary_line(outcome: BulkOutcome, view: BulkView) -> None:
+    s = outcome.summary
+    parts = f"; {outcome.parts} part(s) sent in this run" if outcome.parts else ""
+    unknown = (
+        f", {s.unknown} unknown (their request arrived but its answer was lost: they may have "
+        "been sent, so check before resending)"
+        if s.unknown
+        else ""
+    )
+    strangers = (
+        f", {outcome.strangers} answer(s) for numbers it was not sent to (see above)"
+        if outcome.strangers
+        else ""
+    )
+    note(
+        f"Job {outcome.job_id}: {s.sent} sent, {s.failed} failed, {s.skipped} skipped "
+        f"(invalid or duplicate), {s.pending} not sent yet{unknown}{strangers}{parts}."
+    )
+    if s.pending:
+        if outcome.stop is not None:
+            note(f"Stopped: {stop_sentence(outcome.stop)}.")
+        view.resume_hint(outcome.job_id)
+
+
+def stop_sentence(stop: Stop) -> str:
+    """Why a run stopped, as the summary's "Stopped: …" line says it."""
+    if stop.reason is StopReason.CREDIT:
+        return "no credit left (ERR 301)"
+    if stop.reason is StopReason.GATEWAY:
+        return "the gateway answered ERR 901 (internal error): try later"
+    if stop.reason is StopReason.LIMIT:
+        until = _when(stop.until) if stop.until is not None else "later"
+        return f"the account's MT limit is reached until {until} (ERR 130)"
+    return stop.detail or stop.reason.value  # network, auth: the failure's own line
+
+
+def _when(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(epoch))
+
+
+# ------------------------------------------------------------------------------- dry run
+def show_dry_run(report: DryRun, output: OutputFormat) -> None:
+    """Counts, encodings, parts, the first problems and the estimated charge."""
+    from clicksms.cli.preview import offline_note
+
+    if report.offline is not None:
+        note(offline_note(report.offline))
+    plan, charge = report.plan, report.charge
+    problems = [
+        {"row": p.row, "input": p.input, "status": p.status, "error": p.error}
+        for p in plan.problems
+    ]
+    if output is OutputFormat.table:
+        _dry_run_table(report, problems)
+        return
+    facts: dict[str, Any] = {
+        "rows": plan.rows,
+        "messages": plan.messages,
+        "parts": plan.parts,
+        "invalid": plan.invalid,
+        "duplicates": plan.duplicates,
+        "encodings": dict(plan.encodings),
+        "charge": charge.total if charge else None,
+        "not_covered": charge.not_covered if charge else None,
+        "unestimated": charge.unestimated if charge else None,
+        "problems": problems,
+    }
+    if output is OutputFormat.json:
+        emit_object(facts, "", output)
+    else:
+        emit_object(_flat(facts), "", OutputFormat.csv)
+
+
+def _dry_run_table(report: DryRun, problems: list[dict[str, Any]]) -> None:
+    from clicksms.cli.preview import charge_clause
+
+    plan, charge = report.plan, report.charge
+    if problems:
+        emit(problems, PROBLEM_COLUMNS, OutputFormat.table)
+        hidden = plan.invalid + plan.duplicates - len(problems)
+        if hidden > 0:
+            note(f"… and {hidden} more skipped row(s) not shown.")
+    encodings = ", ".join(f"{n} {name}" for name, n in plan.encodings.most_common())
+    cost = f", {charge_clause(charge)}" if charge is not None else ""
+    uncovered = f", {charge.not_covered} not covered" if charge and charge.not_covered else ""
+    note(
+        f"Dry run, nothing sent: {plan.rows} row(s): {plan.messages} message(s) "
+        f"({encodings or 'none'}), {plan.parts} part(s){cost}; "
+        f"{plan.invalid} invalid, {plan.duplicates} duplicate{uncovered}."
+    )
+
+
+def _flat(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """One CSV row: the encodings become columns of their own, the problems are left out."""
+    flat = {k: v for k, v in facts.items() if k not in ("encodings", "problems")}
+    encodings: Iterable[tuple[str, int]] = facts["encodings"].items()
+    for name, count in encodings:
+        flat[f"encoding_{name}"] = count
+    return flat
