@@ -34,7 +34,7 @@ from typing import Any
 
 from clicksms import __version__
 from clicksms.errors import ClickSmsError, ProtocolError
-from clicksms.gateway.responses import clip
+from clicksms.gateway.responses import clip, mask
 
 BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
 WSDL_RESOURCE = "data/document_literal.wsdl"
@@ -92,23 +92,24 @@ class SoapClient:
         if operation_obj is None:  # what zeep's service proxy raises for a typo
             raise AttributeError(f"Service has no operation {operation!r}")
         response: Any = None
+        secrets = _secrets(fields)
         try:
             envelope, headers = self._envelope(operation, fields)
             body = self._to_bytes(envelope)
             response = self._transport.post(self._options["address"], body, headers)
             result = self._reply(operation_obj, response)
         except Exception as exc:
-            ours = self._translate(exc, response)
+            ours = self._translate(exc, response, secrets)
             if ours is None:
                 raise
             # Not chained: zeep's messages can quote the server's answer, which may echo the
             # request (password, session ID) and would show up in a --debug traceback.
-            ours.args = tuple(_masked(str(arg), fields) for arg in ours.args)
+            ours.args = tuple(mask(str(arg), secrets) for arg in ours.args)
             raise ours from None
         items = result if isinstance(result, list) else [result]
         if not items or any(item is None for item in items):
             raise ProtocolError(f"{self._host} sent an empty {operation} response")
-        return [_masked(str(item), fields) for item in items]
+        return [mask(str(item), secrets) for item in items]
 
     def close(self) -> None:
         """Close every thread's connection."""
@@ -208,10 +209,13 @@ class SoapClient:
             with self._reply_lock:
                 self._reply_shapes.setdefault(operation_obj.name, verdict)
 
-    def _translate(self, exc: Exception, response: Any) -> Exception | None:
+    def _translate(
+        self, exc: Exception, response: Any, secrets: dict[str, str]
+    ) -> Exception | None:
         """Map zeep and lxml exceptions to our one-line errors (never echoing request fields).
 
-        ``response`` is the HTTP reply, None when nothing was received.
+        ``response`` is the HTTP reply, None when nothing was received. A fault's text is
+        masked before it is clipped, so a secret it echoes cannot straddle the cut.
         """
         from lxml.etree import XMLSyntaxError
         from zeep import exceptions as zeep_errors
@@ -220,7 +224,8 @@ class SoapClient:
         if isinstance(exc, ClickSmsError):  # the transport's: already one line, already ours
             return exc
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
-            return ProtocolError(f"{host} answered with a SOAP fault: {clip(exc.message)}")
+            text = clip(mask(str(exc.message), secrets))
+            return ProtocolError(f"{host} answered with a SOAP fault: {text}")
         status = None if response is None else response.status_code
         if (
             status is not None
@@ -268,13 +273,13 @@ def _http_error(host: str, status: int, retry_after: str | None) -> ProtocolErro
 _SECRET_FIELDS = ("password", "session_id")
 
 
-def _masked(text: str, fields: dict[str, Any]) -> str:
-    """``text`` with this call's password and session ID hidden (a fault or ERR may echo them)."""
-    for name in _SECRET_FIELDS:
-        secret = fields.get(name)
-        if isinstance(secret, str) and secret and secret in text:
-            text = text.replace(secret, f"<{name.replace('_', ' ')} hidden>")
-    return text
+def _secrets(fields: dict[str, Any]) -> dict[str, str]:
+    """This call's secrets by the name they are shown as: ``<password hidden>``."""
+    return {
+        name.replace("_", " "): value
+        for name in _SECRET_FIELDS
+        if isinstance(value := fields.get(name), str) and value
+    }
 
 
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
