@@ -256,7 +256,7 @@ def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
     from clicksms.send import check_sender
 
     template = load_template(request.text, request.template_file)
-    options = _send_options(request)
+    options = _send_options(request, rt.soap_style())
     if options.deliv_time:
         from clicksms.message.schedule import describe_delay
 
@@ -277,7 +277,7 @@ def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
     )
 
 
-def _send_options(request: BulkRequest) -> "SendOptions":
+def _send_options(request: BulkRequest, soap_style: str) -> "SendOptions":
     from clicksms.message.options import (
         SendOptions,
         check_msg_type,
@@ -292,7 +292,7 @@ def _send_options(request: BulkRequest) -> "SendOptions":
         validity=validity_minutes(request.validity),
         callback=parse_callback(request.callback),
         delivery_ack=request.delivery_ack,
-        max_credits=parse_max_credits(request.max_credits),
+        max_credits=parse_max_credits(request.max_credits, soap_style),
         queue=request.queue,
         escalate=request.escalate,
         mo=request.mo,
@@ -302,13 +302,7 @@ def _send_options(request: BulkRequest) -> "SendOptions":
 
 def _open_journal(rt: Invocation, path: Path | None) -> "Journal":
     """--journal, else the one beside the session (the throwaway one under --sandbox)."""
-    from clicksms.bulk.journal import Journal, default_journal_path
-    from clicksms.config import resolve_config_dir
-
-    if path is None:
-        config_dir = rt.settings().config_dir if rt.use_sandbox else resolve_config_dir()
-        path = default_journal_path(Path(config_dir))
-    return Journal(path)
+    return rt.open_journal(path)
 
 
 def _check_combinations(request: BulkRequest) -> None:

@@ -87,7 +87,8 @@ def ping(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
     """Check the gateway accepts our session, and keep it alive (logs in if needed).
 
     Any command resets the session's 15-minute idle timer; ping does only that, so a
-    cron job can keep a session warm.
+    cron job can keep a session warm. With --no-session it checks the credentials instead
+    (session_reused is null).
 
     \b
         clicksms ping
@@ -96,11 +97,12 @@ def ping(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
     from clicksms.queries import ping as ping_gateway
 
     result = ping_gateway(ctx.obj.account())
-    how = (
-        "the stored session was reused"
-        if result.reused
-        else "logged in for a new session (none was stored, or the gateway had expired it)"
-    )
+    if result.reused is None:
+        how = "it accepts the credentials (--no-session: no session to keep alive)"
+    elif result.reused:
+        how = "the stored session was reused"
+    else:
+        how = "logged in for a new session (none was stored, or the gateway had expired it)"
     emit_object(
         {
             "ok": True,
