@@ -43,7 +43,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml.etree import XMLParser, XMLSyntaxError, fromstring
+from lxml.etree import XMLParser, XMLSyntaxError, _Element, fromstring
 from zeep import Client, Settings
 from zeep import exceptions as zeep_errors
 from zeep.cache import Base as Cache
@@ -215,6 +215,7 @@ class SoapClient:
             if exchange.reply is not None:
                 with self._reply_lock:  # rare (learning, errors): the lock costs nothing
                     self.zeep_replies += 1
+        result = _strings(result)
         if operation not in self._reply_shapes:
             self._learn(operation, exchange.reply, result)
         return result
@@ -380,6 +381,21 @@ class _BundledSchemas(Cache):
 
     def add(self, url: str, content: bytes) -> None:
         pass
+
+
+def _strings(result: Any) -> Any:
+    """zeep's result with what it could not type read as text.
+
+    An item of a SOAP-encoded array without an ``xsi:type`` comes back from zeep as the
+    element itself (the WSDL's ArrayOfString does not type its items): its text is the
+    string. An element with elements inside is no string, and stays as it is (the parsers
+    of :mod:`clicksms.gateway.responses` refuse it).
+    """
+    if isinstance(result, list):
+        return [_strings(item) for item in result]
+    if isinstance(result, _Element) and not len(result):
+        return result.text
+    return result
 
 
 def _plain(response: Response) -> bool:
