@@ -47,7 +47,7 @@ def test_every_command_over_rpc(cli, rpc_sandbox, config_dir, tmp_path: Path) ->
     run = cli("auth")
     assert run.exit_code == 0, run.stderr
     sent = cli(
-        *("send", NUMBER, "-t", "Grüße, Ωmega", "--client-id", "rpc1", "--max-credits", "1.5"),
+        *("send", NUMBER, "-t", "Grüße, Жизнь", "--client-id", "rpc1", "--max-credits", "1.5"),
         *("--from", "ACME", "--deliver-in", "2h", "--validity", "1h", "--callback", "all"),
         *("--delivery-ack", "--queue", "1", "--escalate", "--mo", "--flash", "-o", "json"),
     )
