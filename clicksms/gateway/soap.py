@@ -23,11 +23,13 @@ the learned structure — goes to zeep after all: a zeep service call of the sam
 fields is made whose transport hands back the reply already received instead of posting again,
 so zeep's results and errors stay exactly what they are, and nothing is ever sent twice.
 
-Each of Clickatell's SOAP servers is a :class:`SoapStyle`. Document/Literal is the one there is;
-RPC/Encoded would be a second one: its WSDL and binding, and a zeep egress plugin adding the
-encoding attributes zeep leaves out. Templates copy what plugins produced, and replies whose
-elements carry attributes (``xsi:type``, ``href``) are never read through a learned shape: they
-stay zeep's, or go to a reader of that style's own.
+Each of Clickatell's SOAP servers is a :class:`SoapStyle`: Document/Literal here, RPC/Encoded
+in :mod:`clicksms.gateway.rpc` (its WSDL and binding, the bundled schema its WSDL imports, the
+zeep egress plugin adding the encoding zeep leaves out, and the WSDL's own names and types for
+the client's fields). Templates copy what plugins produced, encoded arrays included. RPC
+replies, typed with ``xsi:type``, have a learned shape of their own (:class:`_EncodedReplyShape`:
+string returns and inline arrays, checked against zeep like the other); multi-reference
+(``href``) replies always stay zeep's.
 """
 
 from __future__ import annotations
