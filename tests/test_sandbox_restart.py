@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -146,6 +147,16 @@ def test_a_new_ledger_starts_empty(start: Callable[..., Sandbox], ledger_file: P
     assert not ledger_file.exists()  # nothing written until a message is accepted
 
 
+def test_a_ledger_the_sandbox_creates_is_private_one_it_finds_keeps_its_mode(
+    start: Callable[..., Sandbox], connect: Callable[[Sandbox], Any], ledger_file: Path
+) -> None:
+    send(connect(start()), [GOOD])
+    assert stat.S_IMODE(ledger_file.stat().st_mode) == 0o600  # numbers and texts
+    ledger_file.chmod(0o640)  # its owner's choice, not the sandbox's to undo
+    send(connect(start()), [GOOD2])
+    assert stat.S_IMODE(ledger_file.stat().st_mode) == 0o640
+
+
 # ----------------------------------------------------------------- torn and bad lines
 def test_a_last_line_cut_short_by_a_kill_is_dropped(
     start: Callable[..., Sandbox], connect: Callable[[Sandbox], Any], ledger_file: Path
@@ -274,6 +285,7 @@ def test_the_sandbox_command_remembers_across_a_kill(
     ledger = tmp_path / "sent.jsonl"
     monkeypatch.setenv("CLICKSMS_SANDBOX_PASSWORD", PASSWORD)
     first, banner = serve(ledger, monkeypatch)
+    assert stat.S_IMODE(ledger.stat().st_mode) == 0o600  # created at start, private
     try:
         sent = cli("send", GOOD, "-t", "before the crash", "--client-id", "Crash1", "-o", "json")
         assert sent.exit_code == 0, sent.stderr

@@ -19,6 +19,7 @@ from clicksms.sandbox import (
     Sandbox,
     SandboxConfig,
 )
+from clicksms.sandbox.ledger import open_for_append
 from clicksms.sandbox.spec import format_credit
 
 #: Lets a demo or a test fix the sandbox password without putting it on the command line.
@@ -48,8 +49,7 @@ def run_foreground(
 
     if ledger is not None:
         try:  # fail now, not on the first accepted message
-            with ledger.open("a", encoding="utf-8"):
-                pass
+            os.close(open_for_append(ledger))
         except OSError as exc:
             raise UsageError(f"cannot write the ledger {ledger}: {exc.strerror}") from None
     password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)

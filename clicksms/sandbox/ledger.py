@@ -76,7 +76,7 @@ class Ledger:
             return
         data = "".join(self._unwritten).encode("utf-8")
         self._unwritten.clear()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = open_for_append(self.path)
         try:
             view = memoryview(data)
             while view:
@@ -95,6 +95,12 @@ class Ledger:
             return Loaded()
         self.records.extend(loaded.records)
         return loaded
+
+
+def open_for_append(path: Path) -> int:
+    """The ledger's file descriptor for appending; a ledger the sandbox creates is 0600, as it
+    holds numbers and message texts (an existing file keeps the mode its owner gave it)."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 def _read(path: Path, each: Callable[[dict[str, Any]], None]) -> Loaded:
