@@ -839,7 +839,7 @@ def test_operation_tables_are_the_wsdls_and_the_command_tables() -> None:
 def test_404_for_other_paths(sb: Sandbox) -> None:
     assert get(sb, "/")[0] == 404
     assert get(sb, "/soap/webservice.php?wsdl")[0] == 404
-    assert post(sb, envelope("ping", ""), path="/soap/webservice_vs.php")[0] == 404
+    assert post(sb, envelope("ping", ""), path="/soap/webservice.php")[0] == 404
 
 
 def test_get_endpoint_without_wsdl_is_405(sb: Sandbox) -> None:

@@ -78,7 +78,7 @@ def test_a_restarted_sandbox_knows_every_message_of_its_ledger(
     pair = send(svc, [GOOD, GOOD2], climsgid="Pair")
     (held,) = send(svc, [QUEUED], validity=30)
     (later,) = send(svc, [GOOD], deliv_time=60, climsgid="Later")
-    (capped,) = send(svc, [GOOD], max_credits="0.5")  # below the price of a part: 009
+    (capped,) = send(svc, [UK], max_credits=2)  # below the price of a part: 009
     (failing,) = send(svc, [FAILING])
     (dear,) = send(svc, [UK], text="x" * 200, concat=2)  # 2 parts at 2.5
     clock.advance(10)
@@ -286,6 +286,9 @@ def test_the_sandbox_command_remembers_across_a_kill(
     monkeypatch.setenv("CLICKSMS_SANDBOX_PASSWORD", PASSWORD)
     first, banner = serve(ledger, monkeypatch)
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o600  # created at start, private
+    endpoint = os.environ["CLICKSMS_ENDPOINT"]
+    rpc = endpoint.replace("/document_literal/webservice", "/webservice_vs.php")
+    assert f"RPC/Encoded server (same account, arrays inline): {rpc}" in banner
     try:
         sent = cli("send", GOOD, "-t", "before the crash", "--client-id", "Crash1", "-o", "json")
         assert sent.exit_code == 0, sent.stderr

@@ -37,6 +37,7 @@ def run_foreground(
     coverage: dict[str, float | None] | None = None,
     delivery_seconds: float = 5.0,
     faults: list[Fault] | None = None,
+    rpc_arrays: str = "inline",
 ) -> None:
     """Serve until Ctrl-C, after printing the endpoint and matching credentials.
 
@@ -64,6 +65,7 @@ def run_foreground(
             ledger_path=ledger,
             coverage={**DEFAULT_COVERAGE, **(coverage or {})},
             delivery_seconds=delivery_seconds,
+            rpc_arrays=rpc_arrays,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -85,6 +87,8 @@ def run_foreground(
     out.write(f"  export CLICKSMS_API_ID={config.api_id}\n")
     out.write(f"  export CLICKSMS_USER={shlex.quote(config.user)}\n")
     out.write(f"  export CLICKSMS_PASSWORD={shlex.quote(password)}\n")
+    arrays = "inline" if rpc_arrays == "inline" else "as multi-reference values"
+    out.write(f"RPC/Encoded server (same account, arrays {arrays}): {sandbox.rpc_endpoint}\n")
     if ledger is not None:
         _say_restored(out, sandbox, ledger)
         out.write(f"Accepted messages are appended to {ledger}\n")

@@ -135,8 +135,11 @@ class Gateway:
             ]
 
     # ------------------------------------------------------------------- dispatch
-    def dispatch(self, op: str, pairs: Pairs) -> list[str]:
-        """Run one operation; return its ``<return>`` strings or raise GatewayFault."""
+    def dispatch(
+        self, op: str, pairs: Pairs, fractional: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """Run one operation; return its ``<return>`` strings or raise GatewayFault.
+        ``fractional``: fields the request's WSDL types xsd:float (``Fields.fractional``)."""
         with self._lock:
             self._requests.append({"op": op, "fields": as_sent(pairs)})
             command = COMMANDS.get(op)
@@ -148,7 +151,7 @@ class Gateway:
                 raise GatewayFault("Client", f"Procedure '{op}' not present")
             self._settle(self.clock())  # expiry refunds land before anything reads them
             try:
-                return command(self, Fields(pairs))
+                return command(self, Fields(pairs, fractional))
             finally:
                 self._ledger.flush()  # this request's records, in one append
 
@@ -157,11 +160,12 @@ class Gateway:
         return self.clock()
 
     def authenticate(self, f: Fields) -> str | None:
-        """session_id wins; else the credential triple; else 005 (API.md §3)."""
+        """session_id wins; else the credential triple; else 005 (API.md §3). An empty part
+        is one not set (RPC clients send every part, API.md §10.2)."""
         session_id = f.first("session_id")
         if session_id:
             return self._touch_session(session_id)
-        if f.has("api_id") or f.has("user") or f.has("password"):
+        if f.first("api_id") or f.first("user") or f.first("password"):
             return self._check_credentials(f)
         return err(5)
 

@@ -10,6 +10,7 @@ batch and push operations can reuse them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -105,14 +106,21 @@ def parse_options(f: Fields) -> dict[str, int] | None:
         return None
     if any(options[name] not in allowed for name, allowed in spec.OPTION_RANGES.items()):
         return None
-    # Documented values are decimals (0.8, 1.5) although the doc/literal WSDL says xsd:int.
+    # Documented values are decimals (0.8, 1.5), but only the RPC WSDL types max_credits
+    # xsd:float; the doc/literal one says xsd:int, so a fraction there is 101 (API.md §2.3).
     raw_max = (f.first("max_credits") or "").strip()
     if raw_max:
-        try:
-            max_credits = float(raw_max)
-        except ValueError:
-            return None
-        if not max_credits >= 0:  # also rejects nan
+        if "max_credits" in f.fractional:
+            try:
+                max_credits = float(raw_max)
+            except ValueError:
+                return None
+        else:
+            whole = spec.parse_int(raw_max)
+            if whole is None:
+                return None
+            max_credits = float(whole)
+        if not 0 <= max_credits < math.inf:  # also rejects nan
             return None
         options["max_credits_milli"] = round(max_credits * 1000)
     climsgid = f.first("climsgid") or ""
@@ -230,7 +238,8 @@ def reaccepted(record: dict[str, Any], config: SandboxConfig) -> Message:
     Whether a message of charge 0 was a 009 is decided again with the route prices of
     ``config``: the record keeps max_credits but not the price it was compared with.
     ValueError when the record's fields are not options ``parse_options`` accepts."""
-    options = parse_options(Fields.from_logged(record["fields"]))
+    # Read as the more lenient WSDL would: the record was accepted through one of them.
+    options = parse_options(Fields.from_logged(record["fields"], frozenset({"max_credits"})))
     if options is None:
         raise ValueError("its fields are not sendmsg options the sandbox accepts")
     price = config.price_for(record["to"]) if record["charge"] == 0 else None
