@@ -179,3 +179,19 @@ def fault_of(body: bytes) -> tuple[str, str]:
     node = ET.fromstring(body).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
     assert node is not None, body
     return node.findtext("faultcode") or "", node.findtext("faultstring") or ""
+
+
+STYLES = ("document", "rpc")
+
+
+def caller(sb: Sandbox, style: str) -> Any:
+    """``call(op, **fields) -> list[str]`` over one style; ``to`` given as a list. Over RPC
+    a string return comes back as a one-item list (``rpc_answer`` checked its shape)."""
+    if style == "document":
+        return lambda op, **fields: doc_call(sb, op, **fields)
+
+    def call(op: str, **parts: Any) -> list[str]:
+        answer = rpc_call(sb, "routeCoverage" if op == "routecoverage" else op, **parts)
+        return answer if isinstance(answer, list) else [answer]
+
+    return call

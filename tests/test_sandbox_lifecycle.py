@@ -509,6 +509,7 @@ def test_ledger_records_every_option_and_the_charge(
     expected_fields = {"text": "a" * 200, **{k: str(v) for k, v in options.items()}}
     assert sb.ledger == [
         {
+            "op": "sendmsg",
             "to": to,
             "text": "a" * 200,
             "unicode": 0,

@@ -82,7 +82,8 @@ def sandbox_command(
                slow-drip (seconds= between bytes, 1), expire-session,
                err-130 (seconds= until the limit lifts, 60), no-credit, err-901
       ops      SOAP operations it applies to, e.g. sendmsg+querymsg (default: all;
-               err-130 and no-credit: sendmsg only, once it passed auth and checks)
+               err-130 and no-credit: the ones that send, sendmsg, senditem,
+               quicksend, si_push, ind_push, once they passed auth and checks)
       after    let N matching requests through first (default 0)
       times    hit N requests, then stop (default: until cleared)
     While it runs: GET (list), POST (add: JSON or specs), DELETE (clear)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from clicksms.sandbox import sendmsg, spec
+from clicksms.sandbox import batch, sendmsg, spec
 from clicksms.sandbox.clock import Clock, system_clock
 from clicksms.sandbox.config import SandboxConfig
 from clicksms.sandbox.fields import Fields, Pairs, as_sent
@@ -44,7 +44,7 @@ class Gateway:
     """One Clickatell account plus its sessions and messages; every public method is
     thread-safe. The others run inside ``dispatch``, with the lock held.
 
-    ``faults``: the sandbox's injected faults, asked at sendmsg's credit stage (None: none).
+    ``faults``: the sandbox's injected faults, asked at the credit stage (None: none).
     """
 
     def __init__(
@@ -59,6 +59,7 @@ class Gateway:
         self._messages: dict[str, Message] = {}
         self._by_climsgid: dict[str, str] = {}  # climsgid -> latest apimsgid
         self._expiring: list[tuple[float, str]] = []  # heap of (expires_at, apimsgid)
+        self.batches = batch.Batches()  # never in the ledger: a restart forgets them
         self._ledger = Ledger(config.ledger_path)
         self._requests: list[dict[str, Any]] = []
         # What the ledger held at start: its records, and the bytes of a torn last line dropped.
@@ -347,4 +348,8 @@ COMMANDS: dict[str, Callable[[Gateway, Fields], list[str]]] = {
     "getbalance": Gateway._op_getbalance,
     "routecoverage": Gateway._op_routecoverage,
     "getmsgcharge": Gateway._op_getmsgcharge,
+    "startbatch": batch.start,
+    "senditem": batch.send_item,
+    "quicksend": batch.quick_send,
+    "endbatch": batch.end,
 }

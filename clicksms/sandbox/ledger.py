@@ -35,14 +35,17 @@ class Loaded:
 def record_of(
     message: Message,
     *,
+    op: str,
     text: str,
     unicode: int,
     concat: int,
     sender: str | None,
     fields: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ledger record of a message just accepted (README lists its keys)."""
+    """The ledger record of a message just accepted (README lists its keys); ``op`` is the
+    operation that sent it (sendmsg, senditem, quicksend, si_push, ind_push)."""
     return {
+        "op": op,
         "to": message.to,
         "text": text,
         "unicode": unicode,

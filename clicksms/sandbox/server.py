@@ -11,7 +11,7 @@ back into an envelope. Both servers run at once on one port and share one accoun
 gateway never sees which style a request came in.
 
 Injected faults (``faults.py`` decides when) are acted out here, in ``_Handler._inject``,
-except ``err-130`` and ``no-credit``, which the gateway acts out at sendmsg's credit stage;
+except ``err-130`` and ``no-credit``, which the gateway acts out at the credit stage;
 ``CONTROL_PATH`` lets another process list (GET), add (POST) and clear (DELETE) them.
 """
 

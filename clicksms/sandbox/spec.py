@@ -98,11 +98,16 @@ IMPLEMENTED_OPS = (
     "getbalance",
     "routecoverage",
     "getmsgcharge",
+    "startbatch",
+    "senditem",
+    "quicksend",
+    "endbatch",
 )
 #: In the WSDLs but not answered yet: a SOAP Fault that says so (not "Procedure not present").
 PENDING_OPS = OPERATIONS - frozenset(IMPLEMENTED_OPS)
-#: Operations with a credit stage (API.md §11.5), the only ones err-130 / no-credit act on.
-CREDIT_OPS = frozenset({"sendmsg"})
+#: Operations that send messages, so have a credit stage (API.md §11.5): the only ones
+#: err-130 / no-credit act on.
+CREDIT_OPS = frozenset({"sendmsg", "senditem", "quicksend", "si_push", "ind_push"})
 
 # ---------------------------------------------------------------------- magic numbers
 # Sandbox choices, not API.md's: destinations with fixed outcomes (README's table).
@@ -137,6 +142,7 @@ MAX_PARTS = 35  # "max 35 parts if no escaping" (API.md §5.1 concat, §6)
 MAX_DELIV_TIME = 10080  # minutes, 7 days (API.md §5.1 deliv_time)
 MAX_VALIDITY = 1440  # minutes; also the default (API.md §5.1 validity, 2009 spec)
 DAY = 86400.0
+BATCH_SECONDS = DAY  # "batches expire after 24 h" (API.md §4, §9)
 QUERY_DAYS = 6  # querymsg/delmsg: "queryable ≈6 days after submission" (API.md §4)
 CHARGE_DAYS = 15  # getmsgcharge: "only messages < 15 days old" (API.md §4)
 
