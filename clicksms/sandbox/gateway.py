@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from clicksms.sandbox import batch, sendmsg, spec
+from clicksms.sandbox import batch, push, sendmsg, spec
 from clicksms.sandbox.clock import Clock, system_clock
 from clicksms.sandbox.config import SandboxConfig
 from clicksms.sandbox.fields import Fields, Pairs, as_sent
@@ -60,6 +60,7 @@ class Gateway:
         self._by_climsgid: dict[str, str] = {}  # climsgid -> latest apimsgid
         self._expiring: list[tuple[float, str]] = []  # heap of (expires_at, apimsgid)
         self.batches = batch.Batches()  # never in the ledger: a restart forgets them
+        self._vouchers_used: set[str] = set()  # nor are vouchers, nor the credit they added
         self._ledger = Ledger(config.ledger_path)
         self._requests: list[dict[str, Any]] = []
         # What the ledger held at start: its records, and the bytes of a torn last line dropped.
@@ -145,10 +146,6 @@ class Gateway:
             self._requests.append({"op": op, "fields": as_sent(pairs)})
             command = COMMANDS.get(op)
             if command is None:
-                if op in spec.PENDING_OPS:
-                    raise GatewayFault(
-                        "Server", f"Operation '{op}' is not implemented by the sandbox yet"
-                    )
                 raise GatewayFault("Client", f"Procedure '{op}' not present")
             self._settle(self.clock())  # expiry refunds land before anything reads them
             try:
@@ -336,6 +333,20 @@ class Gateway:
             return [spec.COVERAGE_NONE]
         return [f"{spec.COVERAGE_OK} Charge: {format_credit(price)}"]
 
+    def _op_token_pay(self, f: Fields) -> list[str]:
+        """A sandbox voucher adds its credits once; any other token is an invalid parameter
+        (API.md names no code for a bad voucher)."""
+        problem = self.authenticate(f)
+        if problem:
+            return [problem]
+        token = f.first("token") or ""
+        credits = spec.voucher_credits(token)
+        if credits is None or token in self._vouchers_used:
+            return [err(101)]
+        self._vouchers_used.add(token)
+        self._balance += credits
+        return [spec.VOUCHER_ACCEPTED]
+
 
 #: Operation name (as the codec gives it) -> its semantics: plain values in, ``<return>``
 #: strings out, the same for either SOAP style. Names must be in ``spec.IMPLEMENTED_OPS``.
@@ -352,4 +363,7 @@ COMMANDS: dict[str, Callable[[Gateway, Fields], list[str]]] = {
     "senditem": batch.send_item,
     "quicksend": batch.quick_send,
     "endbatch": batch.end,
+    "token_pay": Gateway._op_token_pay,
+    "si_push": push.si_push,
+    "ind_push": push.ind_push,
 }
