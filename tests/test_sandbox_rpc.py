@@ -205,6 +205,15 @@ BREAKAGES = {
         ),
         "Array 'to': an item is xsi:type 'xsd:long', not xsd:string",
     ),
+    "array item of an unbound prefix": (
+        lambda: rpc_envelope(
+            "sendmsg",
+            sendmsg_parts().replace(
+                f'<item xsi:type="xsd:string">{GOOD}', f'<item xsi:type="xs:string">{GOOD}'
+            ),
+        ),
+        "Array 'to': item xsi:type 'xs:string' uses an undeclared prefix",
+    ),
     "sparse array": (
         lambda: rpc_envelope(
             "sendmsg", sendmsg_parts().replace("<to ", '<to SOAP-ENC:offset="[1]" ')

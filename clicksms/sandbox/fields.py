@@ -1,9 +1,9 @@
 """A request as the operations see it: named string values, whatever SOAP style carried them.
 
-A codec (``soapxml`` for Document/Literal) turns an envelope into ``(name, value)`` pairs in
-the order sent, with ``None`` for an explicit nil; the operations read those through
-``Fields`` and never see XML. Repeated names (``to``) keep every value, and the RPC spelling
-``cliMsgId`` reads as ``climsgid`` (API.md §2.3).
+A codec (``soapxml`` for Document/Literal, ``rpcxml`` for RPC/Encoded) turns an envelope into
+``(name, value)`` pairs in the order sent, with ``None`` for an explicit nil; the operations
+read those through ``Fields`` and never see XML. Repeated names (``to``) keep every value, and
+the RPC spelling ``cliMsgId`` reads as ``climsgid`` (API.md §2.3).
 """
 
 from __future__ import annotations

@@ -223,8 +223,8 @@ class RpcCodec:
                 independent = f'<multiRef id="id1" SOAP-ENC:root="0" {array}>{items}</multiRef>'
             else:
                 value = f"<return {array}>{items}</return>"
-        else:
-            value = f'<return xsi:type="xsd:string">{escape(chr(10).join(returns))}</return>'
+        else:  # one string: the gateway gives these operations exactly one
+            value = f'<return xsi:type="xsd:string">{escape("".join(returns))}</return>'
         return (
             f"{_XML_DECL}"
             f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV_NS}" xmlns:ns1="{operation.namespace}"'
@@ -300,6 +300,10 @@ def _array_items(
         typed = item.get(_XSI_TYPE)
         if typed is not None:
             given = wsdl.resolve(typed, scopes[item])
+            if given is None:
+                raise SoapFault(
+                    "Client", f"Array '{name}': item xsi:type {typed!r} uses an undeclared prefix"
+                )
             if given not in (wsdl.XSD_STRING, (SOAP_ENC_NS, "string")):
                 raise SoapFault(
                     "Client", f"Array '{name}': an item is xsi:type {typed!r}, not xsd:string"

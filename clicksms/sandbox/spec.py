@@ -144,12 +144,6 @@ VOUCHER_PREFIX = "4242"
 VOUCHER_ACCEPTED = "OK: 605"
 
 
-def voucher_credits(token: str) -> int | None:
-    """The credits a sandbox voucher adds; None when ``token`` is not one."""
-    if not (VOUCHER.fullmatch(token) and token.startswith(VOUCHER_PREFIX)):
-        return None
-    return int(token[-6:]) or None
-
 # ------------------------------------------------------------------------------ limits
 MAX_RECIPIENTS = 300  # per request (API.md §1, §5.1)
 MAX_PARTS = 35  # "max 35 parts if no escaping" (API.md §5.1 concat, §6)
@@ -234,6 +228,13 @@ def parse_int(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if _INT_MIN <= number <= _INT_MAX else None
+
+
+def voucher_credits(token: str) -> int | None:
+    """The credits a sandbox voucher adds; None when ``token`` is not one."""
+    if not (VOUCHER.fullmatch(token) and token.startswith(VOUCHER_PREFIX)):
+        return None
+    return int(token[-6:]) or None
 
 
 def format_credit(value: float) -> str:
