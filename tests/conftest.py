@@ -181,10 +181,12 @@ def audit_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     AUDIT.basetemp = tmp_path_factory.getbasetemp()
     dispatch = Gateway.dispatch
 
-    def watched(self: Gateway, op: str, pairs: list[tuple[str, str | None]]) -> list[str]:
+    def watched(
+        self: Gateway, op: str, pairs: list[tuple[str, str | None]], *args: Any, **kwargs: Any
+    ) -> list[str]:
         AUDIT.secret(PASSWORD_KIND, self.config.password)
         AUDIT.secret(PASSWORD_KIND, *(v for k, v in pairs if k == "password"))
-        returns = dispatch(self, op, pairs)
+        returns = dispatch(self, op, pairs, *args, **kwargs)
         if op == "auth":
             AUDIT.secret(SESSION_KIND, *(r[4:].strip() for r in returns if r.startswith("OK:")))
         return returns
