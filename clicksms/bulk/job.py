@@ -233,8 +233,10 @@ def _check_results_path(path: Path | None, source: str | None) -> None:
         return
     if source not in (None, "-") and path.resolve() == Path(source).resolve():
         raise UsageError(f"--results {path} is the input file: choose another name")
+    from clicksms.private_files import open_private
+
     try:
-        with path.open("a", encoding="utf-8"):
+        with open_private(path, "a"):
             pass
     except OSError as exc:
         raise UsageError(f"cannot write --results {path}: {exc.strerror}") from None
@@ -416,9 +418,10 @@ def _report(
 
 def _write_results(journal: Journal, job: Job, path: Path) -> None:
     from clicksms.cli.render import write_csv, write_json_rows
+    from clicksms.private_files import open_private
 
     try:
-        with path.open("w", encoding="utf-8", newline="") as stream:
+        with open_private(path, "w") as stream:
             if path.suffix.lower() == ".json":
                 write_json_rows(_result_rows(journal, job), RESULT_KEYS, stream)
             else:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from clicksms.errors import ConfigError, UsageError
+from clicksms.private_files import create_private, make_private_dir
 
 ROW_PENDING, ROW_IN_FLIGHT, ROW_DONE, ROW_FAILED, ROW_SKIPPED = (
     "pending",
@@ -718,7 +719,7 @@ def _prepare_file(path: Path) -> None:
     """Make sure the journal is private: dir created 0700, file 0600; refuse looser ones."""
     folder = path.parent
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(folder)
         mode = folder.stat().st_mode
     except OSError as exc:
         raise ConfigError(f"cannot use journal directory {folder}: {exc.strerror}") from None
@@ -729,11 +730,15 @@ def _prepare_file(path: Path) -> None:
             f"journal directory {folder} is writable by other users (mode "
             f"{stat.S_IMODE(mode):o}); run `chmod go-w {folder}` or choose another --journal"
         )
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags, 0o600)
+        fd = create_private(path, os.O_RDWR | os.O_EXCL)
     except FileExistsError:
-        pass
+        if path.is_symlink() and not path.exists():  # SQLite would create the link's target
+            raise ConfigError(
+                f"journal {path} is a symbolic link to a file that does not exist: clicksms "
+                "does not create a file through a link; give the real path or create the file "
+                "first"
+            ) from None
     except OSError as exc:
         raise ConfigError(f"cannot create journal {path}: {exc.strerror}") from None
     else:
