@@ -9,7 +9,8 @@ Durability: WAL with ``synchronous=NORMAL``. Every commit survives the process d
 instant. A power cut or OS crash may lose the last commits (never the file), so a message sent
 just before one could be sent again: the price of not calling fsync once per request. Each
 state change is one short transaction, so two clicksms processes can share the file; the busy
-timeout covers the moments one waits for the other.
+timeout covers the moments one waits for the other. A job itself is run by one process at a
+time, which holds its lock (:mod:`clicksms.bulk.ownership`).
 
 Layout, chosen for speed: a row's key is ``(job seq << 32) | row number``, so the rows table
 needs no second index and a job's rows are one key range. Rows change only while their job
@@ -37,6 +38,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NoReturn
 
+from clicksms.bulk import ownership
 from clicksms.errors import ConfigError, UsageError
 from clicksms.private_files import create_private, make_private_dir
 
@@ -214,12 +216,18 @@ class Journal:
     # -- jobs ---------------------------------------------------------------------------------
 
     def create_job(self, file: str, options: dict[str, Any]) -> Job:
-        """A new job in state running, owned by this process."""
+        """A new job in state running, owned by this process (it holds the job's lock)."""
         _refuse_secrets(options)
         encoded = json.dumps(options, sort_keys=True)
         now = time.time()
         while True:
             job = Job(_new_job_id(), file, JOB_RUNNING, now, now, options, os.getpid())
+            lock = self._lock_path(job.id)
+            try:
+                if not self._take(lock, new=True):
+                    continue
+            except FileExistsError:
+                continue  # a lock file left by a job with that ID: draw another
             try:
                 with self._write() as db:
                     seq = db.execute(
@@ -228,7 +236,11 @@ class Journal:
                         (job.id, file, job.state, now, now, encoded, job.pid),
                     ).lastrowid
             except sqlite3.IntegrityError:
+                ownership.release(lock)
                 continue  # that ID is taken: draw another
+            except BaseException:
+                ownership.release(lock)
+                raise
             assert seq is not None
             self._bases[job.id] = seq << 32
             self._held.add(job.id)
@@ -251,12 +263,15 @@ class Journal:
             return self._load(db, job_id)[0]
 
     def claim(self, job_id: str) -> Job:
-        """Take a job over for ``--resume``: refused when it is done or another process runs it."""
-        with self._write() as db:
+        """Take a job over for ``--resume``: refused when it is done or another process runs it.
+
+        The job's lock is taken first, so two processes claiming at once cannot both win.
+        """
+        what_to_do = "wait for it to finish or stop it first"
+        with self._owning(job_id, what_to_do), self._write() as db:
             job, _ = self._load(db, job_id)
             if job.state == JOB_DONE:
                 raise UsageError(f"job {job_id} is done: nothing left to send")
-            self._refuse_if_running_elsewhere(job, "wait for it to finish or stop it first")
             now = time.time()
             db.execute(
                 "UPDATE jobs SET state = ?, pid = ?, updated_at = ?, counts = NULL WHERE id = ?",
@@ -297,16 +312,17 @@ class Journal:
             )
         if state != JOB_RUNNING:
             self._held.discard(job_id)
+            ownership.release(self._lock_path(job_id))
 
     def forget(self, job_id: str) -> None:
         """Delete a job and all its rows in one transaction; refused while another process
-        runs it."""
-        with self._write() as db:
-            job, _ = self._load(db, job_id)
-            self._refuse_if_running_elsewhere(job, "stop it before forgetting it")
+        runs it (its lock is held meanwhile, so nobody claims it halfway)."""
+        with self._owning(job_id, "stop it before forgetting it"), self._write() as db:
+            self._load(db, job_id)
             base = self._bases.pop(job_id)
             db.execute("DELETE FROM job_rows WHERE key BETWEEN ? AND ?", (base, base | ROW_MAX))
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        ownership.release(self._lock_path(job_id))
         self._texts.pop(job_id, None)
         self._held.discard(job_id)
 
@@ -578,13 +594,43 @@ class Journal:
         )
 
     def _running_here_or_elsewhere(self, job: Job) -> bool:
-        return job.id in self._held or _process_alive(job.pid)
+        return job.id in self._held or self._runs_elsewhere(job)
+
+    def _runs_elsewhere(self, job: Job) -> bool:
+        return ownership.runs_elsewhere(self._lock_path(job.id), job.pid, job.updated_at)
 
     def _refuse_if_running_elsewhere(self, job: Job, what_to_do: str) -> None:
-        if job.state == JOB_RUNNING and job.id not in self._held and _process_alive(job.pid):
-            raise UsageError(
-                f"job {job.id} is being run by another clicksms (pid {job.pid}); {what_to_do}"
-            )
+        if job.state == JOB_RUNNING and job.id not in self._held and self._runs_elsewhere(job):
+            raise _running_elsewhere(job, what_to_do)
+
+    @contextmanager
+    def _owning(self, job_id: str, what_to_do: str) -> Iterator[None]:
+        """Hold the job's lock for the block (UsageError if another process runs the job);
+        a lock taken here is given back if the block fails."""
+        job = self.get_job(job_id)
+        lock = self._lock_path(job_id)
+        if job_id in self._held or ownership.holds(lock):
+            yield
+            return
+        self._refuse_if_running_elsewhere(job, what_to_do)  # a job recorded without a lock
+        if not self._take(lock):
+            raise _running_elsewhere(self.get_job(job_id), what_to_do)
+        try:
+            yield
+        except BaseException:
+            ownership.release(lock)
+            raise
+
+    def _lock_path(self, job_id: str) -> Path:
+        return ownership.lock_path(self.path, job_id)
+
+    def _take(self, lock: Path, new: bool = False) -> bool:
+        try:
+            return ownership.take(lock, new=new)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise JournalError(f"cannot use the job's lock file {lock}: {exc.strerror}") from None
 
     def _setup(self) -> None:
         """WAL + NORMAL, then the schema, created once under the write lock."""
@@ -691,30 +737,6 @@ class _Transaction:
             journal._lock.release()
 
 
-def _process_alive(pid: int | None) -> bool:
-    """Whether a process other than this one runs under ``pid``.
-
-    A job recorded with our own pid that this process did not create or claim was run by an
-    earlier process whose pid we got again (a container's clicksms is often pid 1 every time),
-    so our pid counts as gone. So does a zombie. A process we may not signal exists: alive.
-    """
-    if pid is None or pid <= 0 or pid == os.getpid():
-        return False
-    if os.name == "nt":  # os.kill would terminate it there; assume it is alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rpartition(b")")[2].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _prepare_file(path: Path) -> None:
     """Make sure the journal is private: dir created 0700, file 0600; refuse looser ones."""
     folder = path.parent
@@ -806,6 +828,15 @@ def _refuse_secrets(value: Any) -> None:
     elif isinstance(value, (list, tuple)):
         for item in value:
             _refuse_secrets(item)
+
+
+def _running_elsewhere(job: Job, what_to_do: str) -> UsageError:
+    """The refusal, with the way out: that process ends, and its lock with it."""
+    way_out = f" (`kill {job.pid}` stops it as Ctrl-C would)" if job.pid else ""
+    return UsageError(
+        f"job {job.id} is being run by another clicksms (pid {job.pid or 'unknown'}); "
+        f"{what_to_do}{way_out}"
+    )
 
 
 def _job(found: tuple[Any, ...]) -> tuple[Job, dict[str, int] | None]:
