@@ -519,11 +519,9 @@ def _client_prefix(prefix: str | None) -> str | None:
 
 def _open_journal(rt: Invocation, path: Path | None) -> Journal:
     from clicksms.bulk.journal import Journal, default_journal_path
-    from clicksms.config import resolve_config_dir
 
     if path is None:
-        config_dir = rt.settings().config_dir if rt.use_sandbox else resolve_config_dir()
-        path = default_journal_path(Path(config_dir))
+        path = default_journal_path(rt.config_dir())
     return Journal(path)
 
 
