@@ -23,6 +23,11 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_DELAY = 0.5
+#: Seconds between a request that may have left and a querymsg about its client message ID:
+#: Clickatell does not say how soon it knows one, and ERR 104 read too early would send a
+#: message twice (see clicksms.bulk.sender.reconcile).
+DEFAULT_QUERY_DELAY = 10.0
+MAX_QUERY_DELAY = 300.0
 
 ENV_API_ID = "CLICKSMS_API_ID"
 ENV_USER = "CLICKSMS_USER"
@@ -34,6 +39,7 @@ ENV_TIMEOUT = "CLICKSMS_TIMEOUT"
 ENV_CONNECT_TIMEOUT = "CLICKSMS_CONNECT_TIMEOUT"
 ENV_RETRIES = "CLICKSMS_RETRIES"
 ENV_RETRY_DELAY = "CLICKSMS_RETRY_DELAY"
+ENV_QUERY_DELAY = "CLICKSMS_QUERY_DELAY"
 
 #: The flag that sets each variable, to name it when a flag is given but empty.
 _FLAGS = {
@@ -71,6 +77,7 @@ class Settings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     retries: int = DEFAULT_RETRIES  # extra attempts for a call that is safe to repeat
     retry_delay: float = DEFAULT_RETRY_DELAY  # base of the exponential backoff
+    query_delay: float = DEFAULT_QUERY_DELAY  # before asking about a request left in flight
     # Where three settings came from ("flag", "environment", ".env" or "default"): a .env in
     # the working directory may not take a password it did not give, nor move the config dir
     # without a word.
@@ -175,6 +182,7 @@ def load_settings(
         ),
         retries=parse_retries(src.get(ENV_RETRIES, _text(retries))),
         retry_delay=parse_retry_delay(src.get(ENV_RETRY_DELAY)),
+        query_delay=parse_query_delay(src.get(ENV_QUERY_DELAY)),
         endpoint_source=endpoint_from,
         password_source=password_from,
         config_dir_source=config_from,
@@ -326,6 +334,19 @@ def parse_retry_delay(value: str | None) -> float:
         raise ConfigError(
             f"retry delay must be from 0 to {MAX_RETRY_DELAY:g} seconds, "
             f"got {_shown(value, seconds)!r} ({ENV_RETRY_DELAY})"
+        )
+    return seconds
+
+
+def parse_query_delay(value: str | None) -> float:
+    """Seconds to let the gateway learn a client message ID before asking about it (0 to 300)."""
+    if value is None:
+        return DEFAULT_QUERY_DELAY
+    seconds = _number(value)
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_QUERY_DELAY:
+        raise ConfigError(
+            f"query delay must be from 0 to {MAX_QUERY_DELAY:g} seconds, "
+            f"got {_shown(value, seconds)!r} ({ENV_QUERY_DELAY})"
         )
     return seconds
 

@@ -190,6 +190,10 @@ class Journal:
         self._bases: dict[str, int] = {}  # job ID → seq << 32
         self._texts: dict[str, dict[str, int]] = {}  # job ID → text → key of the row storing it
         self._held: set[str] = set()  # jobs this process runs: created or claimed, not ended
+        # Per held job, the latest time a request of an earlier run can have left: when that
+        # run stopped, or the claim itself after a crash (when it died is unknown).
+        self._quiet_since: dict[str, float] = {}
+        self._sent_here: set[str] = set()  # held jobs this Journal has marked requests for
         _prepare_file(path)
         try:
             self._db = sqlite3.connect(
@@ -246,6 +250,17 @@ class Journal:
             self._held.add(job.id)
             return job
 
+    def sent_at_latest(self, job_id: str) -> float:
+        """The latest time a request of the job now in flight may have gone out.
+
+        Now, if this process sent any; else when the run before stopped, or the claim if that
+        run crashed, since when it died is unknown. Resume waits from there before asking the
+        gateway about those requests (see :func:`clicksms.bulk.sender.reconcile`).
+        """
+        if job_id in self._sent_here:
+            return time.time()
+        return self._quiet_since.get(job_id, time.time())
+
     def update_options(self, job_id: str, changes: dict[str, Any]) -> None:
         """Merge ``changes`` into a job's stored options (e.g. "every row is recorded")."""
         _refuse_secrets(changes)
@@ -273,6 +288,8 @@ class Journal:
             if job.state == JOB_DONE:
                 raise UsageError(f"job {job_id} is done: nothing left to send")
             now = time.time()
+            stopped = job.state in (JOB_STOPPED, JOB_INTERRUPTED)
+            self._quiet_since[job_id] = min(job.updated_at, now) if stopped else now
             db.execute(
                 "UPDATE jobs SET state = ?, pid = ?, updated_at = ?, counts = NULL WHERE id = ?",
                 (JOB_RUNNING, os.getpid(), now, job_id),
@@ -458,6 +475,8 @@ class Journal:
         params = [(client_id, key) for rows, client_id in requests for key in _keys(base, rows)]
         if not params and not settle:
             return
+        if params:
+            self._sent_here.add(job_id)
         with self._write() as db:
             if settle:
                 self._settle(db, job_id, base, settle)

@@ -11,6 +11,7 @@ transaction, which also writes the results that came in since the last one. What
 
 from __future__ import annotations
 
+import math
 import queue
 import re
 import threading
@@ -544,6 +545,8 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
     by_client: dict[str, list[JobRow]] = {}
     for row in journal.rows(job.id, [ROW_IN_FLIGHT]):
         by_client.setdefault(row.client_id or "", []).append(row)
+    if by_client:
+        _let_the_gateway_learn(journal.sent_at_latest(job.id), account, len(by_client))
     outcome = Reconciled()
     for client_id, rows in by_client.items():
         numbers = [r.row for r in rows]
@@ -580,6 +583,24 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
             journal.record_results(job.id, unknown)
             outcome.unknown += len(rows)
     return outcome
+
+
+def _let_the_gateway_learn(sent: float, account: GatewayClient, requests: int) -> None:
+    """Ask no sooner than CLICKSMS_QUERY_DELAY seconds after the requests may have left.
+
+    Only ERR 104 proves that a request never arrived, and API.md does not say how soon the
+    gateway knows a client message ID: asked too early, it could call a message it took
+    unknown, and the row would go out twice.
+    """
+    delay = account.settings.query_delay
+    wait = min(delay, sent + delay - time.time())
+    if wait <= 0:
+        return
+    note(
+        f"Waiting {math.ceil(wait)} s before asking the gateway about {requests} request(s) "
+        "left in flight: it may not know their client message IDs yet (CLICKSMS_QUERY_DELAY)."
+    )
+    time.sleep(wait)
 
 
 def _settled(
