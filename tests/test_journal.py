@@ -672,7 +672,11 @@ def test_a_lock_held_too_long_is_a_clear_error(path: Path, monkeypatch: pytest.M
         holder = run_python(_LOCK_HOLDER, str(path), "5")
         try:
             assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-            with pytest.raises(JournalError, match=r"another clicksms held it for over 0\.2s"):
+            with pytest.raises(
+                JournalError,
+                match=rf"^journal {path} stayed locked by another program for over 0\.2s, so "
+                rf"the run stopped; .* Resume with: clicksms bulk --resume {job.id}$",
+            ):
                 journal.mark_in_flight(job.id, [1], "r1")
         finally:
             holder.kill()

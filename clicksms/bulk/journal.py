@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from clicksms.bulk import ownership
-from clicksms.errors import ConfigError, UsageError
+from clicksms.errors import ConfigError, ExitCode, UsageError
 from clicksms.private_files import create_private, make_private_dir
 
 ROW_PENDING, ROW_IN_FLIGHT, ROW_DONE, ROW_FAILED, ROW_SKIPPED = (
@@ -59,7 +59,11 @@ JOB_STATES = (JOB_RUNNING, JOB_INTERRUPTED, JOB_DONE, JOB_STOPPED)
 
 JOURNAL_FILE = "journal.sqlite3"
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT = 5.0  # seconds another clicksms may hold the write lock before we give up
+#: Seconds another program (another clicksms, the sqlite3 shell, a backup) may hold the write
+#: lock before a write gives up; a run then stops, resumable. Once one write has given up, the
+#: few writes of the run stopping wait a second at most.
+BUSY_TIMEOUT = 30.0
+_BUSY_AGAIN = 1.0
 ROW_MAX = 2**32 - 1  # row numbers fill the low 32 bits of a row's key
 
 _JOB_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -153,6 +157,16 @@ class JournalError(ConfigError):
     """The journal file cannot be used (locked too long, disk full, damaged)."""
 
 
+class JournalBusy(JournalError):
+    """Another program held the journal's write lock past the bound: try again later.
+
+    Exit code 5, like a network failure: the run stopped part way, some messages may have
+    gone out, and resuming the job finishes it (2 would say that nothing happened).
+    """
+
+    exit_code = ExitCode.NETWORK
+
+
 def default_journal_path(config_dir: Path) -> Path:
     """Next to the session, so one CLICKSMS_CONFIG_DIR keeps all of a user's state."""
     return config_dir / JOURNAL_FILE
@@ -194,10 +208,15 @@ class Journal:
         # run stopped, or the claim itself after a crash (when it died is unknown).
         self._quiet_since: dict[str, float] = {}
         self._sent_here: set[str] = set()  # held jobs this Journal has marked requests for
+        self._busy_timeout = BUSY_TIMEOUT
+        self._gave_up = False  # a write timed out waiting for another program's lock
         _prepare_file(path)
         try:
             self._db = sqlite3.connect(
-                str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+                str(path),
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
         except sqlite3.Error as exc:
             raise JournalError(f"cannot open journal {path}: {exc}") from None
@@ -308,7 +327,7 @@ class Journal:
             raise ValueError(f"unknown job state {state!r}")
         if state == JOB_RUNNING and job_id not in self._held:
             raise ValueError(f"job {job_id} is not run by this process: claim it to run it")
-        with self._write() as db:
+        with self._write(job_id if job_id in self._held else None) as db:
             job, _ = self._load(db, job_id)
             self._refuse_if_running_elsewhere(job, "stop it first")
             counts = None
@@ -477,7 +496,7 @@ class Journal:
             return
         if params:
             self._sent_here.add(job_id)
-        with self._write() as db:
+        with self._write(job_id) as db:
             if settle:
                 self._settle(db, job_id, base, settle)
             if not params:
@@ -502,7 +521,7 @@ class Journal:
         when given; number, text and input are never changed.
         """
         base = self._held_base(job_id)
-        with self._write() as db:
+        with self._write(job_id) as db:
             self._settle(db, job_id, base, results)
 
     def release(self, job_id: str, rows: Sequence[int]) -> None:
@@ -513,7 +532,7 @@ class Journal:
         as they are, so releasing twice is harmless.
         """
         base = self._held_base(job_id)
-        with self._write() as db:
+        with self._write(job_id) as db:
             db.executemany(
                 f"UPDATE job_rows SET state = '{ROW_PENDING}'"
                 f" WHERE key = ? AND state = '{ROW_IN_FLIGHT}'",
@@ -677,9 +696,10 @@ class Journal:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _write(self) -> _Transaction:
-        """One short write transaction (see :class:`_Transaction`)."""
-        return _Transaction(self)
+    def _write(self, job_id: str | None = None) -> _Transaction:
+        """One short write transaction (see :class:`_Transaction`); ``job_id``: the running
+        job it writes for, which a journal locked too long stops (and says how to resume)."""
+        return _Transaction(self, job_id)
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -689,10 +709,10 @@ class Journal:
             except sqlite3.Error as exc:
                 self._raise(exc)
 
-    def _raise(self, exc: sqlite3.Error) -> NoReturn:
-        raise self._translate(exc) from None
+    def _raise(self, exc: sqlite3.Error, job_id: str | None = None) -> NoReturn:
+        raise self._translate(exc, job_id) from None
 
-    def _translate(self, exc: sqlite3.Error) -> Exception:
+    def _translate(self, exc: sqlite3.Error, job_id: str | None = None) -> Exception:
         """sqlite3 failures (locked too long, disk full, not a database) as one-line errors;
         an IntegrityError is ours to explain, so it goes on as it is."""
         if isinstance(exc, sqlite3.IntegrityError):
@@ -700,9 +720,24 @@ class Journal:
         text = str(exc)
         if isinstance(exc, sqlite3.OperationalError):
             if "locked" in text or "busy" in text:
-                text = f"another clicksms held it for over {BUSY_TIMEOUT:g}s; try again"
+                return self._busy(job_id)
             return JournalError(f"journal {self.path}: {text}")
         return JournalError(f"journal {self.path} is unusable: {text}")
+
+    def _busy(self, job_id: str | None) -> JournalBusy:
+        """The lock was held past the bound: the run stops, and its last writes wait briefly."""
+        if not self._gave_up:
+            self._gave_up = True
+            wait = min(_BUSY_AGAIN, self._busy_timeout)
+            self._db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        held = f"journal {self.path} stayed locked by another program for over "
+        held += f"{self._busy_timeout:g}s"
+        if job_id is None:
+            return JournalBusy(f"{held}; try again when it is free")
+        return JournalBusy(
+            f"{held}, so the run stopped; every message sent is recorded or checked on resume. "
+            f"Resume with: clicksms bulk --resume {job_id}"
+        )
 
 
 class _Transaction:
@@ -713,10 +748,11 @@ class _Transaction:
     generator: it runs for nearly every request, and this way costs a third as much.
     """
 
-    __slots__ = ("_journal", "_outer")
+    __slots__ = ("_job", "_journal", "_outer")
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, job_id: str | None) -> None:
         self._journal = journal
+        self._job = job_id
         self._outer = False
 
     def __enter__(self) -> sqlite3.Connection:
@@ -729,7 +765,7 @@ class _Transaction:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 journal._lock.release()
-                journal._raise(exc)
+                journal._raise(exc, self._job)
         return db
 
     def __exit__(
@@ -749,9 +785,9 @@ class _Transaction:
             except sqlite3.Error as error:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                journal._raise(error)
+                journal._raise(error, self._job)
             if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                journal._raise(exc)
+                journal._raise(exc, self._job)
         finally:
             journal._lock.release()
 

@@ -257,9 +257,11 @@ class BulkSender:
                 if not self._abandoned:
                     self._drain(in_flight, until_empty=True)
             finally:
-                self._save()
-                pool.shutdown()
-                self.account.keep_retrying()  # reconcile and later passes may pause again
+                try:
+                    self._save()  # may fail too (a journal locked too long): still shut down
+                finally:
+                    pool.shutdown()
+                    self.account.keep_retrying()  # reconcile and later passes may pause again
         return self.result
 
     def _one_pass(self, pool: _Workers, in_flight: dict[_Request, list[JobRow]], size: int) -> bool:
