@@ -114,7 +114,7 @@ def runs_elsewhere(path: Path, pid: int | None, claimed_at: float) -> bool:
         return True  # cannot tell: never guess "free", that could send rows twice
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except OSError:  # held (BlockingIOError), or it cannot tell: either way, not free
         return True
     finally:
         os.close(fd)  # drops the shared lock at once

@@ -86,11 +86,13 @@ def stream_stdin_lines(what: str) -> Iterator[str]:
     first = next(lines, None)
     if first is None:
         raise UsageError(f"no {what} on stdin")
-    return chain([first.removeprefix("\ufeff").strip()], lines)
+    return chain([first], lines)
 
 
 def _nonblank_lines(what: str) -> Iterator[str]:
+    """Stripped non-blank lines of stdin (split as str.splitlines splits), read one by one."""
     stream = sys.stdin
+    start = True
     while True:
         try:
             line = stream.readline(MAX_LINE)
@@ -102,8 +104,11 @@ def _nonblank_lines(what: str) -> Iterator[str]:
             raise UsageError(f"{what} on standard input is not valid UTF-8") from None
         if not line:
             return
-        if line.strip():
-            yield line.strip()
+        if start:
+            line, start = line.removeprefix("\ufeff"), False  # a BOM from Windows editors
+        for part in line.splitlines():
+            if part.strip():
+                yield part.strip()
 
 
 def raise_if_nothing_answered(report: "Report") -> None:
