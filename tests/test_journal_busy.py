@@ -21,7 +21,7 @@ import pytest
 from clicksms.bulk.journal import Journal, default_journal_path
 from clicksms.sandbox import Sandbox
 
-ROWS = [f"2782{n:07d}" for n in range(3_000_000, 3_000_060)]
+ROWS = [f"2782{n:07d}" for n in range(3_000_000, 3_000_060)]  # >= 6 s at --rate 10
 
 _HOLDER = """
 import sqlite3, sys, time
@@ -63,14 +63,18 @@ def locking(journal: Path, ledger: Path, after: int, seconds: float) -> Iterator
 
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
+    return numbers_csv(tmp_path, ROWS)
+
+
+def numbers_csv(tmp_path: Path, numbers: list[str]) -> Path:
     path = tmp_path / "numbers.csv"
-    path.write_text("phone,name\n" + "".join(f"{n},p{i}\n" for i, n in enumerate(ROWS)))
+    path.write_text("phone,name\n" + "".join(f"{n},p{i}\n" for i, n in enumerate(numbers)))
     return path
 
 
-def each_row_sent_once(sandbox: Sandbox) -> None:
+def each_row_sent_once(sandbox: Sandbox, numbers: list[str] = ROWS) -> None:
     counts = Counter(record["to"] for record in sandbox.ledger)
-    assert sorted(counts) == ROWS
+    assert sorted(counts) == numbers
     assert set(counts.values()) == {1}
 
 
@@ -88,9 +92,11 @@ def test_a_journal_locked_for_seconds_is_waited_for(
 
 
 def test_a_journal_that_stays_locked_stops_the_run_resumably(
-    cli, creds: Sandbox, csv_file: Path, config_dir: Path, tmp_path: Path, monkeypatch
+    cli, creds: Sandbox, config_dir: Path, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setattr("clicksms.bulk.journal.BUSY_TIMEOUT", 0.5)  # not 30 s, in a test
+    many = [f"2782{n:07d}" for n in range(3_000_000, 3_000_300)]  # >= 30 s at --rate 10
+    csv_file = numbers_csv(tmp_path, many)
     ledger = tmp_path / "ledger.jsonl"
     journal = default_journal_path(config_dir)
     with locking(journal, ledger, after=3, seconds=600) as holder:
@@ -104,7 +110,7 @@ def test_a_journal_that_stays_locked_stops_the_run_resumably(
         f"stopped; every message sent is recorded or checked on resume. Resume with: "
         f"clicksms bulk --resume {job.id}"
     )
-    assert 3 <= len(creds.ledger) < len(ROWS)
+    assert 3 <= len(creds.ledger) < len(many)
     resumed = cli("bulk", "--resume", job.id, "--rate", "0")
     assert resumed.exit_code == 0, resumed.stderr
-    each_row_sent_once(creds)
+    each_row_sent_once(creds, many)
