@@ -56,6 +56,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("CLICKSMS_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("CLICKSMS_RETRY_DELAY", "0")  # retries happen, but never sleep
+    monkeypatch.setenv("CLICKSMS_QUERY_DELAY", "0")  # resume asks about rows in flight at once
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
