@@ -1,17 +1,22 @@
 """The Document/Literal envelope codec: a SOAP 1.1 request in, the operation and its fields
-out; ``<return>`` strings or a fault in, an answer envelope out (``server.Codec``). A codec for
-another style reuses ``SoapRequest``, ``SoapFault`` and ``build_fault`` and gives the
-operations the same fields, so they never learn which style carried them.
+out; ``<return>`` strings or a fault in, an answer envelope out (``server.Codec``). The
+RPC/Encoded codec (``rpcxml``) reuses ``SoapRequest``, ``SoapFault``, the envelope checks and
+``build_fault`` and gives the operations the same fields, so they never learn which style
+carried them.
 
 Parsing is lenient where API.md says the real server was (child order, qualified or
 unqualified children, any wrapper namespace, SOAPAction ignored) and strict where being
-lenient would be unsafe: a DOCTYPE is refused outright, so no entity is ever expanded.
+lenient would be unsafe: a DOCTYPE is refused outright, so no entity is ever expanded. Both
+styles answer a header the sender marked ``mustUnderstand`` with a MustUnderstand fault, as
+SOAP 1.1 §4.2.3 requires of a server that understands no header.
 """
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from importlib import resources
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV_NS = "http://www.w3.org/2003/05/soap-envelope"
@@ -32,11 +37,14 @@ class SoapFault(Exception):
 
 @dataclass
 class SoapRequest:
-    """The Body's operation element: its local name and its children as sent, in order."""
+    """The Body's operation element: its name (as ``spec.OPERATIONS`` spells it) and its
+    children as sent, in order. ``fractional``: the fields this operation's WSDL types
+    xsd:float, so a value such as 1.5 is legal there (API.md §2.3: RPC's max_credits)."""
 
     op: str
     namespace: str | None
     fields: list[tuple[str, str | None]] = field(default_factory=list)  # None = xsi:nil
+    fractional: frozenset[str] = frozenset()
 
 
 class _NoDoctypeBuilder(ET.TreeBuilder):
@@ -44,6 +52,37 @@ class _NoDoctypeBuilder(ET.TreeBuilder):
 
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
         raise SoapFault("Client", "DOCTYPE is not allowed in SOAP messages")
+
+
+#: prefix -> namespace URI in scope at an element ("" is the default namespace).
+Scope = dict[str, str]
+
+
+class _ScopedBuilder(_NoDoctypeBuilder):
+    """Also records the namespace declarations in scope at each element, which ElementTree
+    forgets: QName-valued attributes (``xsi:type="xsd:int"``) need them to mean anything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: dict[ET.Element, Scope] = {}
+        self._stack: list[Scope] = [{"xml": "http://www.w3.org/XML/1998/namespace"}]
+        self._declared: Scope = {}
+
+    def start_ns(self, prefix: str, uri: str) -> None:
+        self._declared[prefix] = uri
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        element = super().start(tag, attrs)
+        scope = self._stack[-1]
+        if self._declared:
+            scope, self._declared = {**scope, **self._declared}, {}
+        self._stack.append(scope)
+        self.scopes[element] = scope
+        return element
+
+    def end(self, tag: str) -> ET.Element:
+        self._stack.pop()
+        return super().end(tag)
 
 
 def split_tag(tag: str) -> tuple[str | None, str]:
@@ -55,7 +94,17 @@ def split_tag(tag: str) -> tuple[str | None, str]:
 
 
 def parse_xml(body: bytes) -> ET.Element:
-    parser = ET.XMLParser(target=_NoDoctypeBuilder())
+    return _parse(body, _NoDoctypeBuilder())
+
+
+def parse_scoped(body: bytes) -> tuple[ET.Element, dict[ET.Element, Scope]]:
+    """The document, and the namespaces in scope at each of its elements."""
+    builder = _ScopedBuilder()
+    return _parse(body, builder), builder.scopes
+
+
+def _parse(body: bytes, builder: ET.TreeBuilder) -> ET.Element:
+    parser = ET.XMLParser(target=builder)
     try:
         parser.feed(body)
         return parser.close()
@@ -63,19 +112,34 @@ def parse_xml(body: bytes) -> ET.Element:
         raise SoapFault("Client", f"Malformed XML: {exc}") from None
 
 
-def parse_request(body: bytes) -> SoapRequest:
-    """Parse a SOAP 1.1 request envelope; raise SoapFault for anything not dispatchable."""
-    if not body.strip():
-        raise SoapFault("Client", "Empty request body")
-    root = parse_xml(body)
+def envelope_body(root: ET.Element) -> ET.Element:
+    """The Body of a SOAP 1.1 envelope, once the envelope and its headers are acceptable."""
     ns, local = split_tag(root.tag)
     if local != "Envelope":
         raise SoapFault("Client", "Root element is not a SOAP Envelope")
     if ns != SOAP_ENV_NS:
         raise SoapFault("VersionMismatch", "Only SOAP 1.1 envelopes are supported")
+    header = root.find(f"{{{SOAP_ENV_NS}}}Header")
+    for entry in () if header is None else header:
+        if entry.get(f"{{{SOAP_ENV_NS}}}mustUnderstand", "").strip() in ("1", "true"):
+            _, name = split_tag(entry.tag)
+            raise SoapFault("MustUnderstand", f"Header '{name}' is not understood")
     body_el = root.find(f"{{{SOAP_ENV_NS}}}Body")
     if body_el is None:
         raise SoapFault("Client", "SOAP Envelope has no Body")
+    return body_el
+
+
+def is_nil(element: ET.Element) -> bool:
+    return element.get(f"{{{XSI_NS}}}nil", "").strip() in ("true", "1")
+
+
+def parse_request(body: bytes, soap_action: str | None = None) -> SoapRequest:
+    """Parse a SOAP 1.1 request envelope; raise SoapFault for anything not dispatchable.
+    ``soap_action`` is ignored: API.md §2.1 reads the real server as dispatching on the body."""
+    if not body.strip():
+        raise SoapFault("Client", "Empty request body")
+    body_el = envelope_body(parse_xml(body))
     op_el = next(iter(body_el), None)
     if op_el is None:
         raise SoapFault("Client", "SOAP Body is empty")
@@ -83,18 +147,27 @@ def parse_request(body: bytes) -> SoapRequest:
     fields: list[tuple[str, str | None]] = []
     for child in op_el:
         _, name = split_tag(child.tag)
-        nil = child.get(f"{{{XSI_NS}}}nil", "").strip() in ("true", "1")
-        fields.append((name, None if nil else (child.text or "")))
-    return SoapRequest(op=op, namespace=op_ns, fields=fields)
+        fields.append((name, None if is_nil(child) else (child.text or "")))
+    return SoapRequest(op, op_ns, fields, _float_elements().get(op, frozenset()))
 
 
-def _escape(text: str) -> str:
+@functools.cache
+def _float_elements() -> dict[str, frozenset[str]]:
+    """Per operation, the children the bundled WSDL types xsd:float (none: its max_credits
+    is an xsd:int, API.md §2.3), read from the file rather than assumed."""
+    from clicksms.sandbox import wsdl
+
+    data = resources.files("clicksms").joinpath("data", "document_literal.wsdl").read_bytes()
+    return wsdl.document_floats(data)
+
+
+def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def build_response(op: str, returns: list[str]) -> bytes:
     """``<ns1:{op}Response>`` with one unqualified ``<return>`` per string (API.md §11)."""
-    items = "".join(f"<return>{_escape(r)}</return>" for r in returns)
+    items = "".join(f"<return>{escape(r)}</return>" for r in returns)
     return (
         f"{_XML_DECL}"
         f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV_NS}" xmlns:ns1="{SERVICE_NS}">'
@@ -108,6 +181,6 @@ def build_fault(code: str, message: str) -> bytes:
     return (
         f"{_XML_DECL}"
         f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
-        f"<faultcode>SOAP-ENV:{code}</faultcode><faultstring>{_escape(message)}</faultstring>"
+        f"<faultcode>SOAP-ENV:{code}</faultcode><faultstring>{escape(message)}</faultstring>"
         "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>\n"
     ).encode()
