@@ -74,6 +74,9 @@ def test_every_command_over_rpc(cli, rpc_sandbox, config_dir, tmp_path: Path) ->
     assert status["status"] == "006"  # cancelled: delmsg went through
     rows = ["number,name", "27821234567,Ann", "27831234567,Bob"]
     (tmp_path / "people.csv").write_text("\n".join(rows) + "\n")
+    dry = cli("bulk", str(tmp_path / "people.csv"), "-t", "Hi {name}", "--dry-run", "-o", "json")
+    assert dry.exit_code == 0, dry.stderr
+    assert json.loads(dry.stdout)["charge"] == 2.0, "priced by routeCoverage over RPC"
     bulk = cli("bulk", str(tmp_path / "people.csv"), "-t", "Hi {name}", "--max-credits", "0.8")
     assert bulk.exit_code == 0, bulk.stderr
     assert len(sent_ops(rpc_sandbox, "auth")) == 1, "one login, reused by every command"
