@@ -102,7 +102,8 @@ class HttpTransport:
         except ValueError:
             port = -1
         if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-            raise ConfigError(f"endpoint must be an http(s) URL, got {clip(endpoint)!r}")
+            shown = "with user:pass@" if "@" in parts.netloc else repr(clip(endpoint))
+            raise ConfigError(f"endpoint must be an http(s) URL, got {shown}")
         self.endpoint = endpoint
         self.host = f"{parts.hostname}:{port}" if port else str(parts.hostname)
         self.timeout = timeout  # the whole exchange, from writing to the answer's last byte
