@@ -43,6 +43,7 @@ from clicksms.sandbox.faults import Fault, Faults, parse_control_body
 from clicksms.sandbox.gateway import Gateway, GatewayFault
 from clicksms.sandbox.rpcxml import RpcCodec
 from clicksms.sandbox.spec import err
+from clicksms.sandbox.xmltree import SoapFault
 
 ENDPOINT_PATH = "/soap/document_literal/webservice"
 RPC_PATH = "/soap/webservice_vs.php"  # the RPC/Encoded server, Visual Studio flavour (API.md §1)
@@ -64,7 +65,7 @@ _SOAP_ADDRESS = re.compile(rb'(<(?:\w+:)?address\b[^>]*?\blocation=")[^"]*(")')
 
 
 class Codec(Protocol):
-    """One SOAP style's envelopes. ``parse_request`` raises ``soapxml.SoapFault`` for what
+    """One SOAP style's envelopes. ``parse_request`` raises ``SoapFault`` for what
     cannot be dispatched (``soap_action``: the SOAPAction header, None when absent);
     operation names come out as ``spec.OPERATIONS`` spells them."""
 
@@ -272,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _BadRequest as exc:
             self._send_fault("Client", exc.message, exc.status)
             return
-        except soapxml.SoapFault as exc:
+        except SoapFault as exc:
             self._send_fault(exc.code, exc.message)
             return
         except Exception as exc:  # answer instead of dropping the connection
