@@ -14,9 +14,11 @@ The modules, from the wire inwards: ``server`` (HTTP, faults acted out), ``soapx
 Document/Literal envelope codec), ``rpcxml`` (the RPC/Encoded one, strict), ``wsdl`` (what the
 bundled WSDLs declare), ``gateway`` (account state and the command table),
 ``sendmsg`` (its checks in order, then acceptance), ``messages`` (a message's lifecycle),
+``batch`` (startbatch, senditem, quicksend, endbatch), ``push`` (si_push, ind_push),
 ``ledger`` (the file of accepted messages, read back at start), ``fields`` (a request as
-names and values), ``spec`` (API.md's tables), ``gsm`` (text and parts), ``faults``,
-``config``, ``clock``.
+names and values), ``xmltree`` (safe XML reading), ``spec`` (API.md's tables), ``gsm`` (text
+and parts), ``faults``, ``config``, ``clock``, and ``foreground`` (what ``clicksms sandbox``
+runs).
 """
 
 from __future__ import annotations
