@@ -3,7 +3,13 @@
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import CountryOption, NumbersArgument, OutputOption, stdin_lines
+from clicksms.cli.params import (
+    CountryOption,
+    NumbersArgument,
+    OutputOption,
+    QuietOption,
+    stdin_lines,
+)
 from clicksms.cli.render import Column, OutputFormat, emit
 
 
@@ -12,6 +18,7 @@ def validate_number(
     numbers: NumbersArgument = None,
     country: CountryOption = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Check numbers offline and show them in Clickatell's form (no gateway call).
 
