@@ -101,7 +101,7 @@ def run_foreground(
     out.write(
         "Restart with the same port and password: "
         f"{PASSWORD_ENV}={shlex.quote(password)} clicksms sandbox --port {sandbox.port}"
-        f"{_ledger_flag(ledger)}\n"
+        f"{_restart_flags(ledger, rpc_arrays)}\n"
     )
     out.write("Press Ctrl-C to stop.\n")
     out.flush()
@@ -115,8 +115,10 @@ def run_foreground(
     sys.stderr.write("Sandbox stopped.\n")
 
 
-def _ledger_flag(ledger: Path | None) -> str:
-    return "" if ledger is None else f" --ledger {shlex.quote(str(ledger))}"
+def _restart_flags(ledger: Path | None, rpc_arrays: str) -> str:
+    """The flags a restart needs to be the same sandbox to its clients."""
+    flags = "" if ledger is None else f" --ledger {shlex.quote(str(ledger))}"
+    return flags if rpc_arrays == "inline" else f"{flags} --rpc-arrays {rpc_arrays}"
 
 
 def _say_restored(out: TextIO, sandbox: Sandbox, ledger: Path) -> None:
