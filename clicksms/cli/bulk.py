@@ -150,7 +150,9 @@ def bulk(
     rate: Annotated[
         float,
         typer.Option(
-            min=0, help="Messages per second at most (Clickatell's default cap); 0 = no limit."
+            min=0,
+            help="Messages per second at most (Clickatell's default cap): 0 for no limit, "
+            "else at least 1.",
         ),
     ] = 100.0,
     on_limit: Annotated[

@@ -42,6 +42,7 @@ CountryOption = Annotated[
     typer.Option(
         "--country",
         "-c",
+        metavar="REGION",
         help="Region for numbers written without a country code, e.g. ZA (env CLICKSMS_COUNTRY).",
     ),
 ]

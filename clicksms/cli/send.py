@@ -120,8 +120,8 @@ QueueOption = Annotated[
         "--queue",
         min=1,
         max=3,
-        help="Priority queue, 1 (highest) to 3.  [default: 3]",
-        show_default=False,
+        help="Priority queue; 1 is the highest.",
+        show_default="3",
     ),
 ]
 EscalateOption = Annotated[

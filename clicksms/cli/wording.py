@@ -116,12 +116,14 @@ class _WordedOption(TyperOption):
         if record is None:
             return None
         names, text = record
-        return names, _RANGE.sub(_range_in_words, _FLOAT_DEFAULT.sub(r"\1", text))
+        text = _QUOTED_DEFAULT.sub(r"default: \1", _FLOAT_DEFAULT.sub(r"\1", text))
+        return names, _RANGE.sub(_range_in_words, text)
 
 
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
 _RANGE = re.compile(rf"{_NUMBER}<=?x<=?{_NUMBER}|x>=?{_NUMBER}|x<=?{_NUMBER}")
 _FLOAT_DEFAULT = re.compile(r"(default: -?\d+)\.0(?=[;\]])")
+_QUOTED_DEFAULT = re.compile(r"default: \(([^()]*)\)")  # click's way with show_default="3"
 
 
 def _range_in_words(match: re.Match[str]) -> str:
