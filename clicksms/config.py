@@ -294,6 +294,9 @@ def resolve_country(flag: str | None, source: SettingsSource | None = None) -> s
 def check_endpoint(url: str, allow_insecure_http: bool) -> None:
     """HTTPS everywhere; plain HTTP only to loopback or with an explicit opt-in."""
     parts = urlsplit(url)
+    authority = url.split("://", 1)[-1].split("/", 1)[0]  # netloc, even without a scheme
+    if "@" in authority:  # before any message quotes the URL: it would show the password
+        raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}")
     try:
@@ -301,8 +304,6 @@ def check_endpoint(url: str, allow_insecure_http: bool) -> None:
     except ValueError:
         where = parts.netloc.rpartition("@")[2]
         raise ConfigError(f"endpoint has an invalid port: {where}") from None
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: the password would travel unencrypted; "

@@ -158,12 +158,16 @@ class _Scan:
 
 def echo_shapes(password: str) -> set[str]:
     """``password`` and the shapes a server may echo it in: with its whitespace collapsed,
-    XML-escaped (quotes too, or not), and both."""
+    XML-escaped (quotes too, or not; named or numeric references, as PHP's and Python's
+    escapers write them), and both."""
     forms = {password, " ".join(password.split())}
-    return forms | {escape(f) for f in forms} | {escape(f, _QUOTES) for f in forms}
+    escapes = ({}, _QUOTES, _PHP_QUOTES, _PY_QUOTES)
+    return forms | {escape(f, extra) for f in forms for extra in escapes}
 
 
 _QUOTES = {'"': "&quot;", "'": "&apos;"}
+_PHP_QUOTES = {'"': "&quot;", "'": "&#039;"}  # htmlspecialchars(ENT_QUOTES)
+_PY_QUOTES = {'"': "&quot;", "'": "&#x27;"}  # html.escape
 
 
 def may_hold(name: str) -> str | None:

@@ -129,6 +129,9 @@ SECRETS = {"password": "S3cret&PW<x>  y\tz", "session id": SESSION}
         ("bad S3cret&PW<x>  y\tz!", "bad <password hidden>!"),
         ("bad S3cret&amp;PW&lt;x&gt; y z!", "bad <password hidden>!"),  # escaped, collapsed
         ("bad S3cret&PW<x>\ny   z!", "bad <password hidden>!"),  # other whitespace
+        ("bad S3cret&#38;PW&#060;x&#x3E; y z!", "bad <password hidden>!"),  # numeric references
+        ("bad S3cret&#X26;PW&#x3c;x> y z!", "bad <password hidden>!"),  # hex in either case
+        ("bad &#83;3cret&PW<x> y z!", "bad <password hidden>!"),  # any character may be one
         ("bad S3cret&PW<x>y z", "bad S3cret&PW<x>y z"),  # not the password: a gap missing
         ("cut: S3cret&P", "cut: <password hidden>"),
         ("cut: S3cret&amp;PW<…", "cut: <password hidden>…"),

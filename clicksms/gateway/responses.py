@@ -218,14 +218,18 @@ def mask(text: str, secrets: Mapping[str, str]) -> str:
 _CUT_PREFIX = 4
 #: Where a cut text ends: a cut mark, or the end (after spaces or dots).
 _CUT = r"(?=…|\.\.\.|[\s.]*\Z)"
-#: What each character XML-escaping changes may be echoed as.
-_ESCAPED = {
-    "&": "(?:&|&amp;)",
-    "<": "(?:<|&lt;)",
-    ">": "(?:>|&gt;)",
-    '"': '(?:"|&quot;)',
-    "'": "(?:'|&apos;)",
-}
+#: The named entities XML-escaping uses; any character may also come back as a numeric
+#: character reference (``&#39;``, ``&#x27;``: PHP's and Python's escapers write those).
+_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+
+
+def _echo_of(char: str) -> str:
+    """A pattern for one character of a secret as it may be echoed: itself, escaped or not."""
+    code = ord(char)
+    forms = [re.escape(char), f"&#0*{code};", f"(?i:&#x0*{code:x};)"]
+    if char in _NAMED:
+        forms.append(_NAMED[char])
+    return "(?:" + "|".join(forms) + ")"
 
 
 @functools.lru_cache(maxsize=32)
@@ -236,7 +240,7 @@ def _echoes(secret: str) -> tuple[re.Pattern[str], ...] | None:
     for; whitespace inside matches any whitespace. None for a secret of whitespace only.
     """
     units = [
-        r"\s+" if piece.isspace() else _ESCAPED.get(piece, re.escape(piece))
+        r"\s+" if piece.isspace() else _echo_of(piece)
         for piece in re.findall(r"\s+|.", secret.strip(), re.DOTALL)
     ]
     if not units:

@@ -17,8 +17,9 @@ answers. This module adds what clicksms promises on top of it:
   the connection (refused, DNS, connect timeout, untrusted certificate, TLS handshake, a proxy
   refusing the tunnel) proves the gateway never saw the request: ``may_have_arrived=False``,
   which lets :mod:`clicksms.gateway.retry` send it again. A pooled connection the server closed
-  while idle is noticed by urllib3 before a byte is written, and replaced, so a keep-alive
-  timeout never turns into "it may have arrived". Anything after that leaves the outcome unknown.
+  while idle is almost always noticed by urllib3 before a byte is written, and replaced; only a
+  close racing the write itself reads as "it may have arrived", the safe side. Anything after
+  the request leaves makes the outcome unknown.
 * **No redirects** (a 3xx would re-post the body, password included, to wherever it points),
   **no urllib3 retries** (retry.py decides what may be sent again), and a **bounded answer**
   (``max_response`` bytes, after gzip decoding too) so a hostile server cannot exhaust memory.
@@ -102,7 +103,8 @@ class HttpTransport:
         except ValueError:
             port = -1
         if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-            raise ConfigError(f"endpoint must be an http(s) URL, got {clip(endpoint)!r}")
+            shown = "with user:pass@" if "@" in parts.netloc else repr(clip(endpoint))
+            raise ConfigError(f"endpoint must be an http(s) URL, got {shown}")
         self.endpoint = endpoint
         self.host = f"{parts.hostname}:{port}" if port else str(parts.hostname)
         self.timeout = timeout  # the whole exchange, from writing to the answer's last byte
@@ -427,6 +429,7 @@ class _Opening:
     port: int
     proxy: Any
     socket_options: Any
+    source_address: Any
     has_connected_to_proxy: bool
 
     def connect(self) -> None:
@@ -447,10 +450,14 @@ class _Opening:
     def _new_conn(self) -> socket.socket:
         """TCP to the first of the host's addresses that accepts, all within the deadline.
 
-        urllib3's own (``create_connection``) would give each address the whole timeout.
+        urllib3's own (``create_connection``) would give each address the whole timeout. The
+        one private urllib3 method overridden here: :data:`_OVERRIDDEN` fails loudly at import
+        if a urllib3 release renames it, rather than losing the deadline silently.
         """
+        sock = _connect(self.host, self.port, self.socket_options or (), self.source_address)
         sys.audit("http.client.connect", self, self.host, self.port)
-        return _connect(self.host, self.port, self.socket_options or ())
+        return sock
+
 
 
 class _Connection(_Opening, HTTPConnection):
@@ -470,10 +477,14 @@ class _TLSPool(HTTPSConnectionPool):
 
 
 _POOL_CLASSES = {"http": _Pool, "https": _TLSPool}
+#: The urllib3 method _Opening replaces must exist under that name, or the deadline is lost.
+_OVERRIDDEN = "_new_conn"
+if not callable(getattr(HTTPConnection, _OVERRIDDEN, None)):  # pragma: no cover
+    raise ImportError(f"urllib3 without HTTPConnection.{_OVERRIDDEN}: clicksms needs urllib3 2.x")
 _PORTS = {"http": 80, "https": 443}
 
 
-def _connect(host: str, port: int, options: Any) -> socket.socket:
+def _connect(host: str, port: int, options: Any, source: Any = None) -> socket.socket:
     """TCP to the first of ``host``'s addresses that accepts, each try within the deadline."""
     failure: OSError = OSError(f"{host} has no address")
     for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
@@ -482,6 +493,8 @@ def _connect(host: str, port: int, options: Any) -> socket.socket:
             for option in options:
                 sock.setsockopt(*option)
             sock.settimeout(_left())
+            if source:
+                sock.bind(source)
             sock.connect(address)
         except OSError as exc:
             sock.close()

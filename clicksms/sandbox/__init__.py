@@ -14,9 +14,11 @@ The modules, from the wire inwards: ``server`` (HTTP, faults acted out), ``soapx
 Document/Literal envelope codec), ``rpcxml`` (the RPC/Encoded one, strict), ``wsdl`` (what the
 bundled WSDLs declare), ``gateway`` (account state and the command table),
 ``sendmsg`` (its checks in order, then acceptance), ``messages`` (a message's lifecycle),
+``batch`` (startbatch, senditem, quicksend, endbatch), ``push`` (si_push, ind_push),
 ``ledger`` (the file of accepted messages, read back at start), ``fields`` (a request as
-names and values), ``spec`` (API.md's tables), ``gsm`` (text and parts), ``faults``,
-``config``, ``clock``.
+names and values), ``xmltree`` (safe XML reading), ``spec`` (API.md's tables), ``gsm`` (text
+and parts), ``faults``, ``config``, ``clock``, and ``foreground`` (what ``clicksms sandbox``
+runs).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from clicksms.sandbox.faults import KINDS as FAULT_KINDS
 from clicksms.sandbox.faults import Fault, Faults, parse_spec
 from clicksms.sandbox.gateway import Gateway
 from clicksms.sandbox.ledger import LedgerError
-from clicksms.sandbox.server import CONTROL_PATH, ENDPOINT_PATH, RPC_PATH, Sandbox
+from clicksms.sandbox.server import CONTROL_PATH, CREDITS_PATH, ENDPOINT_PATH, RPC_PATH, Sandbox
 from clicksms.sandbox.spec import MAGIC_NUMBERS, MAGIC_STATUSES
 
 __all__ = [
     "CONTROL_PATH",
+    "CREDITS_PATH",
     "DEFAULT_COVERAGE",
     "ENDPOINT_PATH",
     "FAULT_KINDS",

@@ -36,17 +36,14 @@ from clicksms.sandbox.config import RPC_ARRAY_STYLES
 from clicksms.sandbox.soapxml import (
     SOAP_ENV_NS,
     XSI_NS,
-    Scope,
-    SoapFault,
     SoapRequest,
     build_fault,
     envelope_body,
     escape,
     is_nil,
-    parse_scoped,
-    split_tag,
 )
 from clicksms.sandbox.wsdl import SOAP_ENC_NS, XSD_NS, QName
+from clicksms.sandbox.xmltree import Scope, SoapFault, parse_scoped, split_tag
 
 _XSI_TYPE = f"{{{XSI_NS}}}type"
 _ARRAY_TYPE = f"{{{SOAP_ENC_NS}}}arrayType"

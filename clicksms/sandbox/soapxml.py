@@ -18,21 +18,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from importlib import resources
 
+from clicksms.sandbox import wsdl
+from clicksms.sandbox.xmltree import SoapFault, parse_xml, split_tag
+
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV_NS = "http://www.w3.org/2003/05/soap-envelope"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 SERVICE_NS = "http://api.clickatell.com/soap/document_literal/webservice"
 
 _XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
-
-
-class SoapFault(Exception):
-    """A condition answered with a SOAP Fault (HTTP 500) instead of a ``<return>`` string."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code  # "Client", "Server" or "VersionMismatch"
-        self.message = message
 
 
 @dataclass
@@ -45,71 +39,6 @@ class SoapRequest:
     namespace: str | None
     fields: list[tuple[str, str | None]] = field(default_factory=list)  # None = xsi:nil
     fractional: frozenset[str] = frozenset()
-
-
-class _NoDoctypeBuilder(ET.TreeBuilder):
-    """Tree builder that aborts at the DOCTYPE, before any entity declaration is read."""
-
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise SoapFault("Client", "DOCTYPE is not allowed in SOAP messages")
-
-
-#: prefix -> namespace URI in scope at an element ("" is the default namespace).
-Scope = dict[str, str]
-
-
-class _ScopedBuilder(_NoDoctypeBuilder):
-    """Also records the namespace declarations in scope at each element, which ElementTree
-    forgets: QName-valued attributes (``xsi:type="xsd:int"``) need them to mean anything."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scopes: dict[ET.Element, Scope] = {}
-        self._stack: list[Scope] = [{"xml": "http://www.w3.org/XML/1998/namespace"}]
-        self._declared: Scope = {}
-
-    def start_ns(self, prefix: str, uri: str) -> None:
-        self._declared[prefix] = uri
-
-    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
-        element = super().start(tag, attrs)
-        scope = self._stack[-1]
-        if self._declared:
-            scope, self._declared = {**scope, **self._declared}, {}
-        self._stack.append(scope)
-        self.scopes[element] = scope
-        return element
-
-    def end(self, tag: str) -> ET.Element:
-        self._stack.pop()
-        return super().end(tag)
-
-
-def split_tag(tag: str) -> tuple[str | None, str]:
-    """'{ns}local' -> ('ns', 'local'); 'local' -> (None, 'local')."""
-    if tag.startswith("{"):
-        ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return None, tag
-
-
-def parse_xml(body: bytes) -> ET.Element:
-    return _parse(body, _NoDoctypeBuilder())
-
-
-def parse_scoped(body: bytes) -> tuple[ET.Element, dict[ET.Element, Scope]]:
-    """The document, and the namespaces in scope at each of its elements."""
-    builder = _ScopedBuilder()
-    return _parse(body, builder), builder.scopes
-
-
-def _parse(body: bytes, builder: ET.TreeBuilder) -> ET.Element:
-    parser = ET.XMLParser(target=builder)
-    try:
-        parser.feed(body)
-        return parser.close()
-    except ET.ParseError as exc:
-        raise SoapFault("Client", f"Malformed XML: {exc}") from None
 
 
 def envelope_body(root: ET.Element) -> ET.Element:
@@ -155,8 +84,6 @@ def parse_request(body: bytes, soap_action: str | None = None) -> SoapRequest:
 def _float_elements() -> dict[str, frozenset[str]]:
     """Per operation, the children the bundled WSDL types xsd:float (none: its max_credits
     is an xsd:int, API.md §2.3), read from the file rather than assumed."""
-    from clicksms.sandbox import wsdl
-
     data = resources.files("clicksms").joinpath("data", "document_literal.wsdl").read_bytes()
     return wsdl.document_floats(data)
 

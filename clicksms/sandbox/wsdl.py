@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from clicksms.sandbox.soapxml import Scope, parse_scoped
+from clicksms.sandbox.xmltree import Scope, parse_scoped
 
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 SOAP_ENC_NS = "http://schemas.xmlsoap.org/soap/encoding/"
