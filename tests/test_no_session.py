@@ -77,7 +77,7 @@ def test_every_command_without_a_session(cli, on, config_dir, monkeypatch, style
     monkeypatch.setenv("CLICKSMS_NO_SESSION", "1")
     auth = cli("auth", "-o", "json")
     assert auth.exit_code == 0, auth.stderr
-    assert json.loads(auth.stdout)[0]["file"] is None
+    assert json.loads(auth.stdout)["file"] is None
     sent = cli("send", NUMBER, "-t", "hi €", "--client-id", "nosession1", "-o", "json")
     assert sent.exit_code == 0, sent.stderr
     message_id = json.loads(sent.stdout)[0]["message_id"]
