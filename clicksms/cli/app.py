@@ -50,7 +50,7 @@ def main_options(
         typer.Option(
             metavar="URL",
             help="SOAP endpoint URL (env CLICKSMS_ENDPOINT).  [default: Clickatell's "
-            "Document/Literal endpoint]",
+            "endpoint for the --soap-style]",
             show_default=False,
         ),
     ] = None,
@@ -97,8 +97,8 @@ def main_options(
             "--soap-style",
             case_sensitive=False,
             help="Clickatell's SOAP server: document (Document/Literal) or rpc (RPC/Encoded) "
-            "(env CLICKSMS_SOAP_STYLE; default: rpc for an endpoint ending in "
-            "webservice_vs.php, else document).",
+            "(env CLICKSMS_SOAP_STYLE).  [default: rpc for an endpoint ending in "
+            "webservice_vs.php, else document]",
             show_default=False,
         ),
     ] = None,
