@@ -16,7 +16,9 @@ machine; they are printed for reference only):
   are <= 0.42x naive and <= 2.5x raw;
 * ``--rate 100``: the sustained rate and the busiest one-second window, from the times the
   sandbox accepted each message;
-* ``--dry-run`` on 100 000 and 1 000 000 generated rows: peak memory of each.
+* ``--dry-run`` on 100 000 and 1 000 000 generated rows: peak memory of each;
+* the personalised runs again over RPC/Encoded (``webservice_vs.php``), when the sandbox
+  serves it: client CPU per message for both SOAP styles, side by side.
 
 Run: python benchmarks/bulk.py [--rows 10000] [--naive 300] [--rated 2000] [--latency 0.02]
      [--skip-dry-run]
@@ -167,13 +169,18 @@ def baselines(sandbox: SandboxProcess, count: int, when: str) -> tuple[float, fl
     return naive, naive_cpu, raw_cpu
 
 
-def run_bulk(sandbox: SandboxProcess, workdir: Path, csv: Path, *args: str) -> dict[str, float]:
+def run_bulk(
+    sandbox: SandboxProcess, workdir: Path, csv: Path, *args: str, endpoint: str | None = None
+) -> dict[str, float]:
     """One `clicksms bulk` run: wall time, child CPU, and the sandbox's acceptance times."""
     before = sandbox.ledger_size()
     config = workdir / f"config-{time.monotonic_ns()}"
     cmd = [sys.executable, "-m", "clicksms", "bulk", str(csv), *args]
+    env = sandbox.env(config)
+    if endpoint is not None:
+        env["CLICKSMS_ENDPOINT"] = endpoint
     cpu0, wall0 = _cpu_children(), time.perf_counter()
-    done = subprocess.run(cmd, env=sandbox.env(config), capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - wall0, _cpu_children() - cpu0
     if done.returncode != 0:
         raise SystemExit(f"bulk failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -254,12 +261,14 @@ def main() -> None:
                 "-t", "Hi {name}", "--rate", "0", "--concurrency", "16",
             )  # fmt: skip
             marginal = (personal["cpu"] - small["cpu"]) / (args.rows - small_rows) * 1000
+            rpc = personalised_rpc(sandbox, work, args.rows, small_rows)
             # Other load on the machine drifts: the CPU baselines are the mean of a measurement
             # just before and one just after the personalised runs.
             _, naive_after, raw_after = baselines(sandbox, args.naive, "after")
             naive_cpu, raw_cpu = (naive_cpu + naive_after) / 2, (raw_cpu + raw_after) / 2
             report_cpu(personal["cpu"] / args.rows * 1000, marginal, naive_cpu, raw_cpu)
             print(f"  (marginal from {small_rows} vs {args.rows} rows)")
+            report_styles(personal["cpu"] / args.rows * 1000, marginal, rpc)
 
             rated_csv = write_csv(work / "rated.csv", args.rated, True)
             before = sandbox.ledger_size()
@@ -325,6 +334,43 @@ def report_cpu(whole: float, marginal: float, naive: float, raw: float) -> None:
         f"    vs raw POST of a prebuilt envelope ({raw:.2f} ms, this run): {whole / raw:.2f}x "
         f"(marginal {marginal / raw:.2f}x); goal <= {CPU_GOAL_VS_RAW:.1f}x (0.5/0.2): "
         f"{_verdict(whole / raw <= CPU_GOAL_VS_RAW)}"
+    )
+
+
+def personalised_rpc(
+    sandbox: SandboxProcess, work: Path, rows: int, small_rows: int
+) -> tuple[float, float] | None:
+    """The personalised runs again over RPC/Encoded: (whole, marginal) CPU ms per message.
+
+    None when the sandbox serves no RPC/Encoded server (its WSDL is not found).
+    """
+    url = urlsplit(sandbox.endpoint)
+    endpoint = f"{url.scheme}://{url.netloc}/soap/webservice_vs.php"
+    conn = http.client.HTTPConnection(url.hostname or "", url.port or 80, timeout=30)
+    conn.request("GET", "/soap/webservice_vs.php?wsdl")
+    served = conn.getresponse()
+    served.read()
+    conn.close()
+    if served.status != 200:
+        return None
+    args = ("-t", "Hi {name}", "--rate", "0", "--concurrency", "16")
+    csv = write_csv(work / "personal-rpc.csv", rows, True)
+    whole = run_bulk(sandbox, work, csv, *args, endpoint=endpoint)
+    csv = write_csv(work / "small-rpc.csv", small_rows, True)
+    small = run_bulk(sandbox, work, csv, *args, endpoint=endpoint)
+    marginal = (whole["cpu"] - small["cpu"]) / (rows - small_rows) * 1000
+    return whole["cpu"] / rows * 1000, marginal
+
+
+def report_styles(whole: float, marginal: float, rpc: tuple[float, float] | None) -> None:
+    """Client CPU per personalised message over each SOAP style, measured in this run."""
+    if rpc is None:
+        print("  RPC/Encoded: the sandbox serves no RPC server here; not measured")
+        return
+    print(
+        f"  client CPU per personalised message by SOAP style: document {whole:.3f} ms "
+        f"(marginal {marginal:.3f}), rpc {rpc[0]:.3f} ms (marginal {rpc[1]:.3f}); "
+        f"rpc / document = {rpc[0] / whole:.2f}x"
     )
 
 

@@ -286,7 +286,7 @@ def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
     from clicksms.send import check_sender
 
     template = load_template(request.text, request.template_file)
-    options = _send_options(request)
+    options = _send_options(request, rt.soap_style())
     if options.deliv_time:
         from clicksms.message.schedule import describe_delay
 
@@ -307,7 +307,7 @@ def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
     )
 
 
-def _send_options(request: BulkRequest) -> "SendOptions":
+def _send_options(request: BulkRequest, soap_style: str) -> "SendOptions":
     from clicksms.message.options import (
         SendOptions,
         check_msg_type,
@@ -322,7 +322,7 @@ def _send_options(request: BulkRequest) -> "SendOptions":
         validity=validity_minutes(request.validity),
         callback=parse_callback(request.callback),
         delivery_ack=request.delivery_ack,
-        max_credits=parse_max_credits(request.max_credits),
+        max_credits=parse_max_credits(request.max_credits, soap_style),
         queue=request.queue,
         escalate=request.escalate,
         mo=request.mo,
@@ -332,11 +332,7 @@ def _send_options(request: BulkRequest) -> "SendOptions":
 
 def _open_journal(rt: Invocation, path: Path | None) -> "Journal":
     """--journal, else the one beside the session (the throwaway one under --sandbox)."""
-    from clicksms.bulk.journal import Journal, default_journal_path
-
-    if path is None:
-        path = default_journal_path(rt.config_dir())
-    return Journal(path)
+    return rt.open_journal(path)
 
 
 def _check_combinations(request: BulkRequest) -> None:

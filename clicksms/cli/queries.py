@@ -106,7 +106,8 @@ def ping(
     """Check the gateway accepts our session, and keep it alive (logs in if needed).
 
     Any command resets the session's 15-minute idle timer; ping does only that, so a
-    cron job can keep a session warm.
+    cron job can keep a session warm. With --no-session it checks the credentials instead
+    (session_reused is null).
 
     \b
         clicksms ping
@@ -115,11 +116,12 @@ def ping(
     from clicksms.queries import ping as ping_gateway
 
     result = ping_gateway(ctx.obj.account())
-    how = (
-        "the stored session was reused"
-        if result.reused
-        else "logged in for a new session (none was stored, or the gateway had expired it)"
-    )
+    if result.reused is None:
+        how = "it accepts the credentials (--no-session: no session to keep alive)"
+    elif result.reused:
+        how = "the stored session was reused"
+    else:
+        how = "logged in for a new session (none was stored, or the gateway had expired it)"
     emit_object(
         {
             "ok": True,

@@ -115,7 +115,9 @@ DeliveryAckOption = Annotated[
 MaxCreditsOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
-        "--max-credits", metavar="N", help="Highest charge to route it at (whole credits)."
+        "--max-credits",
+        metavar="N",
+        help="Highest charge to route it at (whole credits; fractions with --soap-style rpc).",
     ),
 ]
 QueueOption = Annotated[
@@ -210,7 +212,7 @@ def send(
     from clicksms.send import send as send_messages
 
     rt: Invocation = ctx.obj
-    rt.settings()  # a bad setting is a usage error even if no number turns out valid
+    settings = rt.settings()  # a bad setting is a usage error even if no number turns out valid
     content = _content(text, udh, data, unicode.value)
     options = SendOptions(
         msg_type=check_msg_type(msg_type, flash),
@@ -219,7 +221,7 @@ def send(
         client_id=check_client_id(client_id),
         callback=parse_callback(callback),
         delivery_ack=delivery_ack,
-        max_credits=parse_max_credits(max_credits),
+        max_credits=parse_max_credits(max_credits, settings.soap_style),
         queue=queue,
         escalate=escalate,
         mo=mo,
