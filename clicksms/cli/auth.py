@@ -34,18 +34,18 @@ def auth(
     \b
         printf '%s\\n' "$PW" | clicksms auth --password-stdin
     """
-    rt: Invocation = ctx.obj
+    invocation: Invocation = ctx.obj
     if status + logout + password_stdin > 1:
         raise UsageError("use only one of --status, --logout and --password-stdin")
-    if (status or logout) and rt.no_session():
+    if (status or logout) and invocation.no_session():
         raise UsageError(
             f"--{'status' if status else 'logout'} is about the stored session, which "
             "--no-session never reads or writes: run it without --no-session"
         )
     if status:
-        raise typer.Exit(_auth_status(rt, output))
+        raise typer.Exit(_auth_status(invocation, output))
     if logout:
-        store = rt.store()
+        store = invocation.store()
         forgotten = store.forget()
         _auth_result(
             {"forgotten": forgotten, "file": str(store.path)},
@@ -54,8 +54,8 @@ def auth(
         )
         return
     if password_stdin:
-        rt.password_from_stdin()
-    account = rt.account()
+        invocation.password_from_stdin()
+    account = invocation.gateway()
     if account.store is None:
         _check_only(account, output)
         return
@@ -106,9 +106,9 @@ def _auth_result(
         note(sentence)
 
 
-def _auth_status(rt: Invocation, output: OutputFormat) -> int:
+def _auth_status(invocation: Invocation, output: OutputFormat) -> int:
     """Exit 0 when a session is stored that the next command would use, else 3."""
-    store = rt.store()
+    store = invocation.store()
     session = store.load()
     if session is None:
         _auth_result(
@@ -118,7 +118,7 @@ def _auth_status(rt: Invocation, output: OutputFormat) -> int:
             to_stdout=True,
         )
         return ExitCode.AUTH
-    settings = rt.settings()
+    settings = invocation.settings()
     fresh = session.is_fresh()
     ours = session.matches(settings.endpoint, settings.api_id, settings.user)
     idle = round(session.idle_seconds())

@@ -56,7 +56,7 @@ class Invocation:
         self._allow_insecure_http = allow_insecure_http
         self.use_sandbox = use_sandbox
         self._settings: Settings | None = None
-        self._account: GatewayClient | None = None
+        self._gateway: GatewayClient | None = None
         self._stdin_password: str | None = None
         self._stdin_was_terminal = False
         self._may_prompt = True
@@ -150,15 +150,15 @@ class Invocation:
 
         return check_country(flag if self.use_sandbox else resolve_country(flag))
 
-    def account(self, *, prompt: bool = True) -> GatewayClient:
-        """The account for this invocation; ``prompt=False`` never asks for a password."""
+    def gateway(self, *, prompt: bool = True) -> GatewayClient:
+        """The gateway client for this invocation; ``prompt=False`` never asks for a password."""
         self._may_prompt = self._may_prompt and prompt
-        if self._account is None:
+        if self._gateway is None:
             from clicksms.gateway.client import GatewayClient
 
-            self._account = GatewayClient(self.settings(), self._password, on_warning=warn)
-            self._ctx.call_on_close(self._account.close)
-        return self._account
+            self._gateway = GatewayClient(self.settings(), self._password, on_warning=warn)
+            self._ctx.call_on_close(self._gateway.close)
+        return self._gateway
 
     def password_from_stdin(self) -> None:
         """``--password-stdin``: the first line of stdin; on a terminal, typed without echo."""
@@ -254,7 +254,7 @@ class Invocation:
         return settings
 
 
-def journal_path(given: Path | None, rt: Invocation | None = None) -> Path:
+def journal_path(given: Path | None, invocation: Invocation | None = None) -> Path:
     """``--journal``, else journal.sqlite3 in the config dir (the throwaway one under
     --sandbox); a config dir that cannot be had is an error that names ``--journal``."""
     from clicksms.bulk.journal import default_journal_path
@@ -263,7 +263,7 @@ def journal_path(given: Path | None, rt: Invocation | None = None) -> Path:
     if given is not None:
         return given
     try:
-        config_dir = rt.config_dir() if rt is not None else resolve_config_dir()
+        config_dir = invocation.config_dir() if invocation is not None else resolve_config_dir()
     except ConfigError as exc:
         raise ConfigError(f"{exc}; {JOURNAL_HINT}") from None
     if not config_dir.is_absolute():  # HOME unset, and no home in the user database

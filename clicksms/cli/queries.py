@@ -34,7 +34,7 @@ def balance(
     """
     from clicksms.queries import balance as get_balance
 
-    value = get_balance(ctx.obj.account())
+    value = get_balance(ctx.obj.gateway())
     emit_object(
         {"balance": credits_value(value)}, f"Balance: {format_credits(value)} credits", output
     )
@@ -60,10 +60,10 @@ def coverage(
     from clicksms.message.numbers import check_number
     from clicksms.queries import route_coverage
 
-    rt = ctx.obj
-    region = rt.country(country)
+    invocation = ctx.obj
+    region = invocation.country(country)
     checks = [check_number(n, region) for n in (numbers or stdin_lines("numbers"))]
-    report = route_coverage(rt.account, checks)
+    report = route_coverage(invocation.gateway, checks)
     raise_if_nothing_answered(report)
     rows = []
     for r in report.results:
@@ -115,7 +115,7 @@ def ping(
     """
     from clicksms.queries import ping as ping_gateway
 
-    result = ping_gateway(ctx.obj.account())
+    result = ping_gateway(ctx.obj.gateway())
     if result.reused is None:
         how = "it accepts the credentials (--no-session: no session to keep alive)"
     elif result.reused:

@@ -211,8 +211,9 @@ def send(
     from clicksms.send import SendReport, check_sender, split_recipients
     from clicksms.send import send as send_messages
 
-    rt: Invocation = ctx.obj
-    settings = rt.settings()  # a bad setting is a usage error even if no number turns out valid
+    invocation: Invocation = ctx.obj
+    # A bad setting is a usage error even if no number turns out valid.
+    settings = invocation.settings()
     content = _content(text, udh, data, unicode.value)
     options = SendOptions(
         msg_type=check_msg_type(msg_type, flash),
@@ -232,7 +233,7 @@ def send(
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender_id = check_sender(sender)
-    recipients = split_recipients(to, rt.country(country))
+    recipients = split_recipients(to, invocation.country(country))
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
     check_content(content, options, len(recipients.valid))
@@ -241,11 +242,11 @@ def send(
     if dry_run:
         from clicksms.cli.preview import show_preview
 
-        show_preview(rt, recipients, content, output)
+        show_preview(invocation, recipients, content, output)
         return
     sent = SendReport(())
     if recipients.valid:
-        sent = send_messages(rt.account(), recipients.valid, content, sender_id, options)
+        sent = send_messages(invocation.gateway(), recipients.valid, content, sender_id, options)
     _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
 
 

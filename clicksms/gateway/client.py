@@ -66,7 +66,8 @@ class GatewayClient:
         self._stopping = threading.Event()  # set by stop_retrying()
 
     @property
-    def client(self) -> Any:
+    def soap(self) -> Any:
+        """The SOAP client, built on first use (it parses the WSDL)."""
         with self._lock:
             if self._client is None:
                 from clicksms.gateway.soap import SoapClient, soap_style
@@ -171,7 +172,7 @@ class GatewayClient:
 
     def _exchange(self, operation: str, **fields: Any) -> list[str]:
         """One SOAP call, repeated only where :mod:`clicksms.gateway.retry` says it is safe."""
-        client = self.client
+        client = self.soap
         return call_with_retries(
             operation, lambda: client.call(operation, **fields), self._retry, self._pause
         )
