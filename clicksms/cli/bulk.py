@@ -77,6 +77,7 @@ class BulkRequest:
     queue: int | None
     escalate: bool
     mo: bool
+    batch: bool
     concurrency: int
     rate: float
     wait_on_limit: bool
@@ -144,6 +145,14 @@ def bulk(
     queue: QueueOption = None,
     escalate: EscalateOption = False,
     mo: MoOption = False,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="Use Clickatell's batch messaging: the template goes once (startbatch), then "
+            "each message only its numbers and {column} values (senditem, quicksend).",
+        ),
+    ] = False,
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Requests in flight at once.")
     ] = 8,
@@ -203,6 +212,7 @@ def bulk(
     \b
         clicksms bulk customers.csv --text "Hi {name}, your order {order} has shipped"
         clicksms bulk numbers.csv -t "Maintenance tonight 22:00" --from ACME --dry-run
+        clicksms bulk customers.csv -t "Hi {name}, your code is {code}" --batch
         clicksms bulk --resume k3f9a2c1
     """
     invocation: Invocation = ctx.obj
@@ -229,6 +239,7 @@ def bulk(
         queue=queue,
         escalate=escalate,
         mo=mo,
+        batch=batch,
         concurrency=concurrency,
         rate=rate,
         wait_on_limit=on_limit is OnLimit.wait,
@@ -312,6 +323,8 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         encoding=request.encoding,
         number_column=request.number_column,
         allow_duplicates=request.allow_duplicates,
+        batch=request.batch,
+        soap_style=invocation.soap_style(),
     )
 
 
@@ -388,4 +401,5 @@ def _started_with(request: BulkRequest) -> list[tuple[str, object]]:
         ("--queue", request.queue),
         ("--escalate", request.escalate),
         ("--mo", request.mo),
+        ("--batch", request.batch),
     ]

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from clicksms.errors import UsageError
+from clicksms.gateway.limits import si_push_unicode
 from clicksms.gateway.responses import clip
 from clicksms.message.options import FEAT_ALPHA, FEAT_DELIVACK, FEAT_NUMER, SendOptions
 from clicksms.message.options import delivery_fields as _delivery_fields
@@ -140,7 +141,7 @@ def wap_fields(
     push: WapPush, sender: str | None, options: SendOptions, soap_style: str
 ) -> dict[str, Any]:
     """Every si_push field but the recipients and ``climsgid``."""
-    if push.text.unicode and soap_style == "rpc":
+    if push.text.unicode and not si_push_unicode(soap_style):
         listed = "".join(dict.fromkeys(ch for _, ch in push.text.non_gsm))[:10]
         raise UsageError(
             f"--text has characters that are not GSM ({listed!r}), and RPC/Encoded's si_push "
