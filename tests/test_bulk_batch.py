@@ -229,3 +229,28 @@ def test_a_batch_the_gateway_will_not_open_sends_nothing_and_resumes(cli, creds,
     again = cli("bulk", "--resume", job)
     assert again.exit_code == 0, again.stderr
     assert sorted(m["to"] for m in creds.ledger) == [f"2782100000{n}" for n in range(1, 6)]
+
+
+def test_a_new_batch_refused_mid_run_holds_the_rows_for_a_resume(
+    cli, creds, clock, tmp_path
+) -> None:
+    people = write(tmp_path / "people.csv", PEOPLE)
+    creds.faults.add("no-credit", ops={"senditem"}, after=1)
+    first = cli("bulk", str(people), "-t", TEMPLATE, "--batch", "--concurrency", "1")
+    job = first.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
+    creds.faults.clear()
+    creds.gateway.add_credits(100)
+    clock.advance(25 * 3600)  # the batch expired at the gateway
+    creds.faults.add("err-901", ops={"startbatch"})
+    again = cli("bulk", "--resume", job)
+    assert again.exit_code == 6, again.stderr
+    assert (
+        "Stopped: the batch expired (ERR 201) and the gateway would not open a new one: "
+        "internal gateway error: retry later (ERR 901)." in again.stderr
+    )
+    waiting = {"27821000002", "27821000005"}  # the items left: held, unsent
+    assert not waiting & {m["to"] for m in creds.ledger}
+    creds.faults.clear()
+    last = cli("bulk", "--resume", job)
+    assert last.exit_code == 0, last.stderr
+    assert sorted(m["to"] for m in creds.ledger) == [f"2782100000{n}" for n in range(1, 6)]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from clicksms.bulk.requests import Sendmsg
-from clicksms.errors import GatewayError, NetworkError, UsageError
+from clicksms.errors import ClickSmsError, GatewayError, NetworkError, UsageError
 from clicksms.gateway.limits import STYLE_NAMES, senditem_fields
 from clicksms.gateway.responses import parse_batch_id, parse_end_batch, parse_error, single_reply
 from clicksms.message.options import (
@@ -227,13 +227,13 @@ class BatchRequests:
             return {"open_batch": None if self._batch is None else self._batch.as_kept()}
 
     def close(self, account: GatewayClient) -> None:
-        """endbatch; a batch that is gone already (ERR 201) or an answer lost changes nothing:
+        """endbatch; a batch that is gone already (ERR 201), or any failure, changes nothing:
         the gateway lets it expire after 24 hours anyway."""
         with self._lock:
             batch, self._batch = self._batch, None
         if batch is None:
             return
-        with contextlib.suppress(GatewayError, NetworkError):
+        with contextlib.suppress(ClickSmsError):
             parse_end_batch(single_reply(account.call("endbatch", batch_id=batch.id), "endbatch"))
 
     # ---------------------------------------------------------------------- requests
@@ -255,6 +255,10 @@ class BatchRequests:
         replies = self._item(account, batch, numbers, fields)
         if _gone(replies):  # the batch expired or was closed: nothing of this was taken
             replies = self._item(account, self._renew(account, batch), numbers, fields)
+            if _gone(replies):
+                raise GatewayError(
+                    BATCH_GONE, "the gateway answered ERR 201 for a batch it had just opened"
+                )
         return replies
 
     def _fields(self, text: str) -> dict[str, str] | None:
@@ -293,8 +297,8 @@ class BatchRequests:
         """A new batch in place of ``stale``; workers that find the same one gone share it.
 
         The request that found it gone was not taken, so a failure here leaves its rows
-        unsent: a refusal as ``ERR 201`` (the sender holds the rows and stops), a network
-        failure as one that provably never arrived.
+        unsent: a refusal as ``ERR 201`` with the whole story (the sender holds the rows and
+        stops, saying it), a network failure as one that provably never arrived.
         """
         with self._lock:
             if self._batch is not None and self._batch != stale and not self._old(self._batch):
@@ -304,7 +308,8 @@ class BatchRequests:
             except GatewayError as exc:
                 raise GatewayError(
                     BATCH_GONE,
-                    f"the batch expired and a new one was refused: {exc.reason} (ERR {exc.code})",
+                    "the batch expired (ERR 201) and the gateway would not open a new one: "
+                    f"{exc.reason} (ERR {exc.code})",
                 ) from None
             except NetworkError as exc:
                 raise NetworkError(

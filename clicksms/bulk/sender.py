@@ -480,8 +480,8 @@ class BulkSender:
         if code == INTERNAL_ERROR:
             self._stop(Stop(StopReason.GATEWAY))
             return
-        if code == BATCH_GONE:
-            self._stop(Stop(StopReason.GATEWAY, f"{text} (ERR {code})"))
+        if code == BATCH_GONE:  # clicksms.bulk.batch's words say what happened
+            self._stop(Stop(StopReason.GATEWAY, text))
             return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0
