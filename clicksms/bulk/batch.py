@@ -115,15 +115,10 @@ def batch_layout(
     ``static`` is the message every row gets when the template has no placeholder.
     """
     literals, names = template.pieces
-    marked = _FIELD_MARK.search("".join(literals))
-    if marked:
-        raise UsageError(
-            f"--batch: the template's text has {marked.group()}, which Clickatell's batch would "
-            "fill in itself: reword it, or drop --batch"
-        )
     columns = tuple(dict.fromkeys(names))
     if not columns:
         assert static is not None
+        _refuse_marks([static.text])
         return BatchLayout(static.text, (static.text,), (), (), static.unicode, re.compile(""))
     most = senditem_fields(soap_style)
     if len(columns) > most:
@@ -146,10 +141,29 @@ def batch_layout(
             "drop --batch, or the placeholders"
         )
     slot = {name: n for n, name in enumerate(columns)}
-    gateway = normal[0] + "".join(
-        f"#field{slot[name] + 1}#{literal}" for name, literal in zip(names, normal[1:], strict=True)
-    )
-    return BatchLayout(gateway, normal, names, columns, False, _reader(literals, names, slot))
+    pieces = [normal[0]]
+    for name, literal in zip(names, normal[1:], strict=True):
+        pieces += [f"#field{slot[name] + 1}#", literal]
+    _refuse_marks(pieces)
+    layout = "".join(pieces)
+    return BatchLayout(layout, normal, names, columns, False, _reader(literals, names, slot))
+
+
+def _refuse_marks(pieces: list[str]) -> None:
+    """Refuse a template whose own text the gateway would read as a ``#fieldN#`` (alone, or
+    run together with one of ours): ``pieces`` alternate literal text and our marks, and the
+    marks found must be ours, where we put them."""
+    ours, at = [], 0
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            ours.append((at, piece))
+        at += len(piece)
+    for found in _FIELD_MARK.finditer("".join(pieces)):
+        if (found.start(), found.group()) not in ours:
+            raise UsageError(
+                f"--batch: the template's text reads as {found.group()}, which Clickatell's "
+                "batch would fill in itself: reword it, or drop --batch"
+            )
 
 
 def _reader(literals: tuple[str, ...], names: tuple[str, ...], slot: dict[str, int]) -> Any:

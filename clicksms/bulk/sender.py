@@ -1,5 +1,9 @@
 """Send a bulk job's pending rows: grouped, concurrent, rate-limited, journalled.
 
+What goes on the wire for one request, a sendmsg or an item of a batch (``bulk --batch``),
+is :mod:`clicksms.bulk.requests`'s business; which rows go together, when, under which client
+message ID, and what the answer means for the journal, this module's.
+
 The journal is the source of truth. A row is marked in flight (with its request's client
 message ID) before the request leaves, and settled after the answer; only the coordinating
 thread writes to the journal, worker threads only talk to the gateway. A commit costs more CPU

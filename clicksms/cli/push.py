@@ -132,10 +132,10 @@ def wap(
     output: OutputOption = OutputFormat.table,
     quiet: QuietOption = False,
 ) -> None:
-    """Push a link with a text (WAP service indication, si_push); one row per recipient.
+    """Push a URL with a text: a WAP service indication (si_push).
 
-    Text that is not GSM goes as UCS-2 over Document/Literal only: RPC/Encoded's
-    si_push has no unicode field.
+    One result row per recipient, as send prints them. Text that is not GSM goes as
+    UCS-2 over Document/Literal only: RPC/Encoded's si_push has no unicode field.
 
     \b
         clicksms push wap 27821234567 --url https://example.com/app --text "Update ready"
@@ -239,7 +239,9 @@ def mms(
     output: OutputOption = OutputFormat.table,
     quiet: QuietOption = False,
 ) -> None:
-    """Notify handsets of an MMS to fetch (ind_push); one row per recipient.
+    """Notify handsets of an MMS to fetch from a URL (ind_push).
+
+    One result row per recipient, as send prints them.
 
     \b
         clicksms push mms 27821234567 --url https://mms.example.com/m/42 --subject "Your photo"
