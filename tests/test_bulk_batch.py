@@ -130,7 +130,8 @@ def test_a_static_text_goes_by_quicksend_in_requests_of_300(cli, creds, tmp_path
         ),
         ("document", "Привет {a}", "auto", "--batch: the template's own text is not GSM"),
         ("document", "Hi {a}", "always", "--batch: --unicode always makes every message UCS-2"),
-        ("document", "Hi {a} #field2#", "auto", "--batch: the template's text has #field2#"),
+        ("document", "Hi {a} #field2#", "auto", "--batch: the template's text reads as #field2#"),
+        ("document", "Hi #field1{a}", "auto", "--batch: the template's text reads as #field1#"),
     ],
 )
 def test_what_a_batch_cannot_carry_is_refused_before_anything_is_sent(
