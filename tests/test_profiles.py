@@ -327,10 +327,13 @@ def test_a_wrong_value_names_the_profile_and_its_file(
     assert sandbox.requests == []
 
 
-def test_sandbox_refuses_a_profile(cli) -> None:
+def test_sandbox_refuses_a_profile_flag_and_ignores_the_variable(cli, monkeypatch) -> None:
     run = cli("--sandbox", "--profile", "alerts", "send", NUMBER, "-t", "hi")
     assert run.exit_code == 2
     assert error_line(run) == "Error: --sandbox runs its own account: drop --profile"
+    monkeypatch.setenv("CLICKSMS_PROFILE", "no-such-profile")
+    run = cli("--sandbox", "send", NUMBER, "-t", "hi")
+    assert run.exit_code == 0, run.stderr
 
 
 # -- where the password may go ----------------------------------------------------------------
