@@ -1,7 +1,8 @@
 """What one invocation needs, built on first use so offline commands stay offline.
 
-:class:`Invocation` is the Typer context object: it resolves settings, the session store, the
-account and the password, and for ``--sandbox`` starts a throwaway in-process sandbox.
+:class:`Invocation` is the Typer context object: it resolves settings (with the profile
+``--profile`` names), the session store, the account and the password, and for ``--sandbox``
+starts a throwaway in-process sandbox, once a command has checked its input and needs it.
 """
 
 from __future__ import annotations
