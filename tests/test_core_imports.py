@@ -26,6 +26,7 @@ CORE = (
     "clicksms.preview",
     "clicksms.queries",
     "clicksms.config",
+    "clicksms.profiles",
     "clicksms.errors",
     "clicksms.private_files",
 )

@@ -17,6 +17,7 @@ from clicksms import __version__
 from clicksms.cli import auth, bulk, completion, jobs, numbers, queries, sandbox, send, tracking
 from clicksms.cli.context import Invocation
 from clicksms.cli.exits import ClickSmsGroup
+from clicksms.cli.profiles import list_profiles, profile_names
 
 app = typer.Typer(
     cls=ClickSmsGroup,
@@ -110,6 +111,16 @@ def main_options(
             "file (env CLICKSMS_NO_SESSION=1; for CI and cron).",
         ),
     ] = False,
+    profile: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            help="Settings from [profiles.NAME] in config.toml (env CLICKSMS_PROFILE); "
+            "flags, the environment and .env still win.",
+            autocompletion=profile_names,
+        ),
+    ] = None,
     allow_insecure_http: Annotated[
         bool,
         typer.Option(
@@ -151,6 +162,7 @@ def main_options(
         use_sandbox=sandbox,
         soap_style=None if soap_style is None else soap_style.value,
         no_session=no_session,
+        profile=profile,
     )
 
 
@@ -167,6 +179,7 @@ app.command("coverage")(queries.coverage)
 app.command("ping")(queries.ping)
 app.command("sandbox")(sandbox.sandbox_command)
 app.command("completion")(completion.completion)
+app.command("profiles")(list_profiles)
 
 
 def main() -> None:

@@ -291,7 +291,6 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     """The job the flags describe, every value checked, in the order they are reported."""
     from clicksms.bulk.job import NewJob, check_client_prefix
     from clicksms.bulk.template import load_template
-    from clicksms.send import check_sender
 
     template = load_template(request.text, request.template_file)
     options = _send_options(request, invocation.soap_style())
@@ -299,7 +298,7 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
-    sender = check_sender(request.sender)
+    sender = invocation.sender(request.sender)
     prefix = check_client_prefix(request.client_id_prefix)
     return NewJob(
         file=request.file or "-",

@@ -52,7 +52,9 @@ class GatewayClient:
         self.settings = settings
         #: The session file; None with per-request credentials, which keep no state.
         self.store: SessionStore | None = (
-            None if settings.no_session else store or SessionStore(settings.config_dir)
+            None
+            if settings.no_session
+            else store or SessionStore(settings.config_dir, settings.profile)
         )
         self._password = password
         self._warn = on_warning
