@@ -70,7 +70,7 @@ class NewJob:
 class RunOptions:
     """How a run sends; a resume may change these (its job's message options it may not)."""
 
-    concurrency: int = 8
+    concurrency: int | None = None  # requests in flight at once; None = found as it sends
     rate: float = 100.0  # messages per second at most; 0 = no limit
     wait_on_limit: bool = False  # ERR 130: wait until the given time rather than stop
     results: Path | None = None  # where the caller writes the rows: checked before sending
@@ -229,6 +229,7 @@ def _send(
     on_event: EventSink,
 ) -> BulkOutcome:
     """Send the job's pending rows, settle what is left in flight, and record how it ended."""
+    from clicksms.bulk.concurrency import AdaptiveConcurrency, Concurrency, FixedConcurrency
     from clicksms.bulk.journal import JOB_DONE, JOB_INTERRUPTED, JOB_STOPPED
     from clicksms.bulk.outcome import BulkOutcome, JobResults, Stop, StopReason
     from clicksms.bulk.ratelimit import RateLimiter
@@ -237,13 +238,19 @@ def _send(
     results = JobResults(journal, job.id)
     on_event(JobRunning(job.id, results))
     try:
-        account.session()  # log in first: a failure here has sent nothing
+        connect(account)  # a failure here has sent nothing
     except BaseException:
         journal.set_state(job.id, JOB_STOPPED)
         on_event(Resumable(job.id))
         raise
     todo = journal.summary(job.id).pending
+    # Only now, with everything a request needs built: the limiter's first slot is a request
+    # that leaves at once, not one that waits for zeep while the slots after it are handed out.
     limiter = RateLimiter(run.rate) if run.rate > 0 else None
+    if run.concurrency is None:
+        concurrency: Concurrency = AdaptiveConcurrency(run.rate or None)
+    else:
+        concurrency = FixedConcurrency(run.concurrency)
     on_event(SendingStarted(todo))
     try:
         sender = BulkSender(
@@ -251,7 +258,7 @@ def _send(
             job,
             account,
             plan,
-            concurrency=run.concurrency,
+            concurrency=concurrency,
             limiter=limiter,
             wait_on_limit=run.wait_on_limit,
             on_event=on_event,
@@ -281,7 +288,15 @@ def _send(
         parts=ran.parts,
         strangers=ran.strangers,
         rows=results,
+        concurrency=ran.peak_in_flight,
     )
+
+
+def connect(account: GatewayClient) -> None:
+    """Everything a first request needs: a session (logging in if need be) and the SOAP
+    client (zeep, the parsed WSDL), which is otherwise built lazily by the first call."""
+    account.session()
+    account.client  # noqa: B018 - the property builds it
 
 
 def _send_plan(stored: dict[str, Any], messages: MessageCache, options: SendOptions) -> SendPlan:

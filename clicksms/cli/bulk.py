@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from clicksms.bulk.concurrency import MAX_CONCURRENCY
 from clicksms.cli.context import Invocation
 from clicksms.cli.params import CountryOption, OutputOption
 from clicksms.cli.render import OutputFormat, note
@@ -72,7 +73,7 @@ class BulkRequest:
     queue: int | None
     escalate: bool
     mo: bool
-    concurrency: int
+    concurrency: int | None
     rate: float
     wait_on_limit: bool
     dry_run: bool
@@ -138,8 +139,17 @@ def bulk(
     escalate: EscalateOption = False,
     mo: MoOption = False,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Requests in flight at once.")
-    ] = 8,
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1,
+            max=MAX_CONCURRENCY,
+            help=(
+                "Requests in flight at once (default: found from the rate and the "
+                f"gateway's latency, up to {MAX_CONCURRENCY})."
+            ),
+            show_default=False,
+        ),
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(

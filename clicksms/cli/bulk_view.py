@@ -219,7 +219,12 @@ def _write_results(rows: JobResults, path: Path) -> None:
 
 def _summary_line(outcome: BulkOutcome, view: BulkView) -> None:
     s = outcome.summary
-    parts = f"; {outcome.parts} part(s) sent in this run" if outcome.parts else ""
+    parts = ""
+    if outcome.parts:
+        parts = (
+            f"; {outcome.parts} part(s) sent in this run, with up to {outcome.concurrency} "
+            "request(s) in flight at once"
+        )
     unknown = (
         f", {s.unknown} unknown (their request arrived but its answer was lost: they may have "
         "been sent, so check before resending)"
