@@ -9,8 +9,9 @@ what each answer tells it (:class:`Sample`):
 
 * **It grows only while the limit is what holds sending back**: every slot was taken when the
   sender had more to send (RFC 7661's "cwnd-limited" test; a slow CSV or the end of a job is
-  not a reason to grow), and fewer messages were answered in the last second than the rate
-  allows (more requests at once would only wait for the rate limiter).
+  no reason to grow), and the rate needs more: the limit is below what Little's law asks at
+  the measured latency, or a whole second brought fewer answered messages than the rate allows
+  (otherwise more requests at once would only wait for the rate limiter).
 * **Fast, then slowly**: one more slot per answer (TCP's slow start: doubling each round trip)
   up to what Little's law says the rate needs, measured latency and batch size included, with
   10% to spare, or until an answer comes back late (CUBIC's HyStart: latency rising means the
