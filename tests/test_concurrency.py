@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,6 +89,29 @@ def test_grows_to_what_the_rate_needs_at_high_latency() -> None:
     assert 25 <= max(limit for _, limit in run.limits) <= math.ceil(25 * 1.1) + 1
     assert run.rate_between(5, 20) >= 95
     assert set(run.changes) == {Change.GROWING}
+
+
+def test_jittery_latency_meets_the_rate_without_creeping_up() -> None:
+    """Answers take 200 to 400 ms at random: Little's law asks 33 at the mean. The answers
+    bunch, so some seconds fall short and the limit grows a little, but it settles."""
+    rng = random.Random(12)
+    controller = AdaptiveConcurrency(100.0)
+    run = simulate(controller, lambda now, n: rng.uniform(0.2, 0.4), seconds=300, rate=98)
+    assert run.rate_between(10, 300) >= 95
+    assert controller.limit <= 2 * 33
+    assert controller.limit - run.limit_at(30) <= 2  # settled: at most a stray step since
+    assert Change.LATENCY not in run.changes
+
+
+def test_slow_stragglers_are_covered_by_more_requests_in_flight() -> None:
+    """One answer in twenty takes 2 s: those hold their slots eight times as long."""
+    rng = random.Random(12)
+    controller = AdaptiveConcurrency(100.0)
+    run = simulate(
+        controller, lambda now, n: 2.0 if rng.random() < 0.05 else 0.25, seconds=120, rate=98
+    )
+    assert run.rate_between(10, 120) >= 95
+    assert controller.limit <= 2 * math.ceil(100 * (0.95 * 0.25 + 0.05 * 2.0) * 1.1)
 
 
 def test_batches_need_fewer_requests_in_flight() -> None:

@@ -10,8 +10,9 @@ what each answer tells it (:class:`Sample`):
 * **It grows only while the limit is what holds sending back**: every slot was taken when the
   sender had more to send (RFC 7661's "cwnd-limited" test; a slow CSV or the end of a job is
   no reason to grow), and the rate needs more: the limit is below what Little's law asks at
-  the measured latency, or a whole second brought fewer answered messages than the rate allows
-  (otherwise more requests at once would only wait for the rate limiter).
+  the measured mean latency, or the last two seconds brought fewer answered messages than the
+  rate allows (otherwise more requests at once would only wait for the rate limiter) — but
+  never beyond twice the law's need, where a shortfall is the answers' jitter, not a lack.
 * **Fast, then slowly**: one more slot per answer (TCP's slow start: doubling each round trip)
   up to what Little's law says the rate needs, measured latency and batch size included, with
   10% to spare, or until an answer comes back late (CUBIC's HyStart: latency rising means the
@@ -55,10 +56,11 @@ BACKOFF = 0.7  # push-back: the limit × this (TCP CUBIC's factor: gentler than 
 TOLERANCE = 1.5  # a round trip's median latency over baseline × this means queueing
 MIN_GRADIENT = 0.5  # one latency decision never more than halves the limit
 HEADROOM = 1.1  # Little's law's need × this, for latency jitter
-RATE_MET = 0.95  # answered in the last second ≥ rate × this: the rate is met
+RATE_MET = 0.95  # answered in the last RATE_WINDOW ≥ rate × this: the rate is met
+SURPLUS = 2.0  # never more than Little's law's need × this while the rate is known
 ROUND_MIN = 4  # answers a round trip needs at the least for its median to mean anything
 BASELINE_AGE = 30.0  # seconds a baseline latency is trusted without a new, lower one
-_WINDOW = 1.0  # seconds over which answered messages are counted against the rate
+RATE_WINDOW = 2.0  # seconds over which answered messages are counted against the rate
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,10 @@ class AdaptiveConcurrency:
         return self._decrease(math.floor(self.limit * BACKOFF), Change.PUSH_BACK, now)
 
     def _end_round(self, now: float) -> Change | None:
-        """A round trip's worth of answers: judge its median latency, then start the next."""
+        """A round trip's worth of answers: judge its median latency (queueing), then start
+        the next. Little's law takes the mean: slow answers hold their slots longer."""
         latency = _median(self._round)
+        mean = sum(self._round) / len(self._round)
         if (
             self._baseline is None
             or latency <= self._baseline
@@ -179,27 +183,33 @@ class AdaptiveConcurrency:
             self._slow_start = False
             return self._decrease(math.floor(self.limit * gradient), Change.LATENCY, now)
         change = None
-        if not self._slow_start and self._may_grow(self._round_start, now, latency):
+        if not self._slow_start and self._may_grow(self._round_start, now, mean):
             # One more per round trip; straight towards Little's law's need (at most
             # doubling) when the rate is known and needs more.
             grown = self.limit + 1
             if self._rate is not None:
-                grown = max(grown, min(self._need(latency), 2 * self.limit))
+                grown = max(grown, min(self._need(mean), 2 * self.limit))
             change = self._set(grown, Change.GROWING)
         self._new_round(now)
         return change
 
     def _may_grow(self, since: float, now: float, latency: float) -> bool:
         """Every slot was taken since ``since``, and the rate needs more requests at once:
-        by Little's law at this latency, or because a full second fell short of it."""
+        by Little's law at this latency, or because the last RATE_WINDOW fell short of it
+        (up to SURPLUS × the law's need: beyond, a shortfall is the answers' jitter)."""
         if self._full_at < since or self.limit >= self._maximum:
             return False
-        if self._rate is None or self.limit < self._need(latency):
+        if self._rate is None:
             return True
-        if self._first_answer is None or now - self._first_answer < _WINDOW:
-            return False  # not a whole second to judge by yet
+        need = self._need(latency)
+        if self.limit < need:
+            return True
+        if self.limit >= need * SURPLUS or self._first_answer is None:
+            return False
+        if now - self._first_answer < RATE_WINDOW:
+            return False  # not a whole window to judge by yet
         self._forget_answers(now)
-        return self._answered_total < self._rate * RATE_MET
+        return self._answered_total < self._rate * RATE_MET * RATE_WINDOW
 
     def _need(self, latency: float) -> int:
         """Little's law: requests in flight that carry ``rate`` messages a second."""
@@ -240,7 +250,7 @@ class AdaptiveConcurrency:
         self._forget_answers(now)
 
     def _forget_answers(self, now: float) -> None:
-        while self._answered and self._answered[0][0] <= now - _WINDOW:
+        while self._answered and self._answered[0][0] <= now - RATE_WINDOW:
             self._answered_total -= self._answered.popleft()[1]
 
 
