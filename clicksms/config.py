@@ -10,6 +10,7 @@ import functools
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,11 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_DELAY = 0.5
+#: Seconds between a request that may have left and a querymsg about its client message ID:
+#: Clickatell does not say how soon it knows one, and ERR 104 read too early would send a
+#: message twice (see clicksms.bulk.sender.reconcile).
+DEFAULT_QUERY_DELAY = 10.0
+MAX_QUERY_DELAY = 300.0
 
 ENV_API_ID = "CLICKSMS_API_ID"
 ENV_USER = "CLICKSMS_USER"
@@ -33,6 +39,7 @@ ENV_TIMEOUT = "CLICKSMS_TIMEOUT"
 ENV_CONNECT_TIMEOUT = "CLICKSMS_CONNECT_TIMEOUT"
 ENV_RETRIES = "CLICKSMS_RETRIES"
 ENV_RETRY_DELAY = "CLICKSMS_RETRY_DELAY"
+ENV_QUERY_DELAY = "CLICKSMS_QUERY_DELAY"
 
 #: The flag that sets each variable, to name it when a flag is given but empty.
 _FLAGS = {
@@ -46,6 +53,12 @@ _FLAGS = {
 }
 _MAX_TIMEOUT = 3600.0
 _MAX_RETRIES = 10
+#: Settings whose empty value is a mistake rather than "the default": an empty endpoint used
+#: to mean Clickatell's production endpoint, silently.
+_NOT_EMPTY = frozenset({ENV_ENDPOINT})
+#: What SOAP's XML cannot carry: control characters other than tab and line ends, lone
+#: surrogates (bytes that were not UTF-8, as Python keeps them) and the two non-characters.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: No retry pause is longer (clicksms.gateway.retry caps them), so a larger first pause means
 #: nothing.
 MAX_RETRY_DELAY = 8.0
@@ -64,6 +77,13 @@ class Settings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     retries: int = DEFAULT_RETRIES  # extra attempts for a call that is safe to repeat
     retry_delay: float = DEFAULT_RETRY_DELAY  # base of the exponential backoff
+    query_delay: float = DEFAULT_QUERY_DELAY  # before asking about a request left in flight
+    # Where three settings came from ("flag", "environment", ".env" or "default"): a .env in
+    # the working directory may not take a password it did not give, nor move the config dir
+    # without a word.
+    endpoint_source: str = "default"
+    password_source: str = "default"
+    config_dir_source: str = "default"
 
 
 class SettingsSource:
@@ -89,8 +109,20 @@ class SettingsSource:
                 raise ConfigError(f"{_FLAGS.get(name, name)} was given an empty value")
             return flag, "flag"
         if name in self._environ:  # set, even to "", it hides .env: the environment wins
-            return self._environ[name] or None, "environment"
-        value = self.dotenv().get(name) or None
+            value = self._environ[name]
+            if name in _NOT_EMPTY and not value.strip():
+                raise ConfigError(
+                    f"{name} is set but empty: unset it for Clickatell's own endpoint, or set it "
+                    "to your endpoint's URL"
+                )
+            return value or None, "environment"
+        value = self.dotenv().get(name)
+        if name in _NOT_EMPTY and value is not None and not value.strip():
+            raise ConfigError(
+                f"./.env sets {name} to nothing: remove the line for Clickatell's own endpoint, "
+                "or give your endpoint's URL"
+            )
+        value = value or None
         return value, ".env" if value is not None else "default"
 
     def dotenv(self) -> dict[str, str]:
@@ -131,18 +163,16 @@ def load_settings(
     resolved_endpoint = resolved_endpoint or DEFAULT_ENDPOINT
     check_endpoint(resolved_endpoint, allow_insecure_http)
     password, password_from = src.lookup(ENV_PASSWORD)
-    if endpoint_from == ".env" and password_from == "environment":
-        # A .env in whatever directory you run from must not redirect your password.
-        raise ConfigError(
-            f"./.env sets CLICKSMS_ENDPOINT={resolved_endpoint}, which would receive the password "
-            "from your environment: set CLICKSMS_ENDPOINT in the environment or use --endpoint"
-        )
+    resolved_user = src.get(ENV_USER, user)
+    if resolved_user is not None:
+        check_credential(resolved_user, "user name", f"{ENV_USER} or --user")
+    config_path, config_from = src.lookup(ENV_CONFIG_DIR, config_dir)
     return Settings(
         endpoint=resolved_endpoint,
         api_id=check_api_id(src.get(ENV_API_ID, api_id)),
-        user=src.get(ENV_USER, user),
+        user=resolved_user,
         password=password,
-        config_dir=_config_dir(src.get(ENV_CONFIG_DIR, config_dir)),
+        config_dir=_config_dir(config_path),
         timeout=parse_timeout(src.get(ENV_TIMEOUT, _text(timeout))),
         connect_timeout=parse_timeout(
             src.get(ENV_CONNECT_TIMEOUT, _text(connect_timeout)),
@@ -152,6 +182,45 @@ def load_settings(
         ),
         retries=parse_retries(src.get(ENV_RETRIES, _text(retries))),
         retry_delay=parse_retry_delay(src.get(ENV_RETRY_DELAY)),
+        query_delay=parse_query_delay(src.get(ENV_QUERY_DELAY)),
+        endpoint_source=endpoint_from,
+        password_source=password_from,
+        config_dir_source=config_from,
+    )
+
+
+def password_destination_problem(settings: Settings, password_from: str) -> str | None:
+    """Why the password (from ``password_from``) should not go to the endpoint unasked.
+
+    A ``.env`` in whatever directory clicksms runs from may name an endpoint; it must not
+    receive a password given any other way (environment, ``--password-stdin``, the prompt)
+    unless the user confirms. The password from that same ``.env`` reveals nothing new to it,
+    and Clickatell's own endpoint is where the password would go anyway.
+    """
+    if settings.endpoint_source != ".env" or settings.endpoint == DEFAULT_ENDPOINT:
+        return None
+    if password_from == ".env":
+        return None
+    given = {
+        "environment": "from your environment",
+        "stdin": "read by --password-stdin",
+        "prompt": "you type",
+    }.get(password_from, "")
+    return (
+        f"./.env sets {ENV_ENDPOINT}={settings.endpoint}, which would receive the password "
+        f"{given}"
+    )
+
+
+def check_credential(value: str, what: str, where: str) -> str:
+    """A user name or password SOAP's XML can carry, else a ConfigError that does not show it."""
+    bad = _NOT_XML.search(value)
+    if bad is None:
+        return value
+    undecoded = "\ud800" <= bad.group() <= "\udfff"
+    kind = "a byte that is not UTF-8" if undecoded else "a control character"
+    raise ConfigError(
+        f"the {what} has {kind} (character {bad.start() + 1}), which cannot be sent: check {where}"
     )
 
 
@@ -168,6 +237,9 @@ def resolve_country(flag: str | None, source: SettingsSource | None = None) -> s
 def check_endpoint(url: str, allow_insecure_http: bool) -> None:
     """HTTPS everywhere; plain HTTP only to loopback or with an explicit opt-in."""
     parts = urlsplit(url)
+    authority = url.split("://", 1)[-1].split("/", 1)[0]  # netloc, even without a scheme
+    if "@" in authority:  # before any message quotes the URL: it would show the password
+        raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}")
     try:
@@ -175,8 +247,6 @@ def check_endpoint(url: str, allow_insecure_http: bool) -> None:
     except ValueError:
         where = parts.netloc.rpartition("@")[2]
         raise ConfigError(f"endpoint has an invalid port: {where}") from None
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: the password would travel unencrypted; "
@@ -196,7 +266,13 @@ def is_loopback(host: str) -> bool:
 def resolve_config_dir(source: SettingsSource | None = None) -> Path:
     """Where the session lives, without validating anything else (``auth --logout`` needs
     only this, and must work even when another setting is broken)."""
-    return _config_dir((source or SettingsSource()).get(ENV_CONFIG_DIR))
+    return locate_config_dir(source)[0]
+
+
+def locate_config_dir(source: SettingsSource | None = None) -> tuple[Path, str]:
+    """:func:`resolve_config_dir` and where it came from ("environment", ".env", "default")."""
+    value, where = (source or SettingsSource()).lookup(ENV_CONFIG_DIR)
+    return _config_dir(value), where
 
 
 def _config_dir(value: str | None) -> Path:
@@ -259,6 +335,19 @@ def parse_retry_delay(value: str | None) -> float:
         raise ConfigError(
             f"retry delay must be from 0 to {MAX_RETRY_DELAY:g} seconds, "
             f"got {_shown(value, seconds)!r} ({ENV_RETRY_DELAY})"
+        )
+    return seconds
+
+
+def parse_query_delay(value: str | None) -> float:
+    """Seconds to let the gateway learn a client message ID before asking about it (0 to 300)."""
+    if value is None:
+        return DEFAULT_QUERY_DELAY
+    seconds = _number(value)
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_QUERY_DELAY:
+        raise ConfigError(
+            f"query delay must be from 0 to {MAX_QUERY_DELAY:g} seconds, "
+            f"got {_shown(value, seconds)!r} ({ENV_QUERY_DELAY})"
         )
     return seconds
 

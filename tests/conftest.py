@@ -56,6 +56,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("CLICKSMS_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("CLICKSMS_RETRY_DELAY", "0")  # retries happen, but never sleep
+    monkeypatch.setenv("CLICKSMS_QUERY_DELAY", "0")  # resume asks about rows in flight at once
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
@@ -181,10 +182,12 @@ def audit_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     AUDIT.basetemp = tmp_path_factory.getbasetemp()
     dispatch = Gateway.dispatch
 
-    def watched(self: Gateway, op: str, pairs: list[tuple[str, str | None]]) -> list[str]:
+    def watched(
+        self: Gateway, op: str, pairs: list[tuple[str, str | None]], *args: Any, **kwargs: Any
+    ) -> list[str]:
         AUDIT.secret(PASSWORD_KIND, self.config.password)
         AUDIT.secret(PASSWORD_KIND, *(v for k, v in pairs if k == "password"))
-        returns = dispatch(self, op, pairs)
+        returns = dispatch(self, op, pairs, *args, **kwargs)
         if op == "auth":
             AUDIT.secret(SESSION_KIND, *(r[4:].strip() for r in returns if r.startswith("OK:")))
         return returns

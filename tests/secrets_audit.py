@@ -4,9 +4,10 @@
 through ``helpers.run``/``helpers.Popen``) and learns every secret in play: the passwords
 each sandbox knew or heard and the session IDs it issued (conftest watches
 ``Gateway.dispatch``), the passwords the tests put in the environment, and the constants of
-servers that are not the sandbox. At the end of the session conftest searches the records,
-and every file the tests left under pytest's base temp directory, for every secret, and fails
-the run when one shows.
+servers that are not the sandbox. A password is looked for in the shapes a server may echo
+it in, too: XML-escaped, and with its runs of whitespace collapsed. At the end of the session
+conftest searches the records, and every file the tests left under pytest's base temp
+directory, for every secret, and fails the run when one shows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 #: Shorter stand-ins ("p", "nope", "wrong") would match ordinary words: too short to grep for.
 MIN_LENGTH = 8
@@ -60,17 +62,23 @@ class SecretsAudit:
         ``only_here``: a secret only in the running test, such as a fixed fake session ID
         that other tests may use as a made-up message ID.
         """
-        for value in values:
-            if not value or len(value) < MIN_LENGTH:
-                continue
-            if value not in self.secrets and only_here:
-                self.scopes[value] = set()
-            if value in self.scopes:
-                if only_here:
-                    self.scopes[value].add(self.test)
-                else:
-                    del self.scopes[value]  # a secret everywhere after all
-            self.secrets.setdefault(value, kind)
+        for given in values:
+            shapes = echo_shapes(given) if given and kind == PASSWORD_KIND else {given}
+            for value in shapes:
+                self._learn(kind, value, only_here)
+
+    def _learn(self, kind: str, value: str | None, only_here: bool) -> None:
+        """One secret in one shape."""
+        if not value or len(value) < MIN_LENGTH:
+            return
+        if value not in self.secrets and only_here:
+            self.scopes[value] = set()
+        if value in self.scopes:
+            if only_here:
+                self.scopes[value].add(self.test)
+            else:
+                del self.scopes[value]  # a secret everywhere after all
+        self.secrets.setdefault(value, kind)
 
     def environment(self, env: Iterable[tuple[str, str]]) -> None:
         """The password a clicksms process is given through its environment."""
@@ -146,6 +154,20 @@ class _Scan:
             if secret in data:
                 data = data.replace(secret, f"<{kind}>".encode())
         return data.decode("utf-8", "replace")
+
+
+def echo_shapes(password: str) -> set[str]:
+    """``password`` and the shapes a server may echo it in: with its whitespace collapsed,
+    XML-escaped (quotes too, or not; named or numeric references, as PHP's and Python's
+    escapers write them), and both."""
+    forms = {password, " ".join(password.split())}
+    escapes = ({}, _QUOTES, _PHP_QUOTES, _PY_QUOTES)
+    return forms | {escape(f, extra) for f in forms for extra in escapes}
+
+
+_QUOTES = {'"': "&quot;", "'": "&apos;"}
+_PHP_QUOTES = {'"': "&quot;", "'": "&#039;"}  # htmlspecialchars(ENT_QUOTES)
+_PY_QUOTES = {'"': "&quot;", "'": "&#x27;"}  # html.escape
 
 
 def may_hold(name: str) -> str | None:

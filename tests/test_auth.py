@@ -344,9 +344,12 @@ def test_dotenv_endpoint_cannot_take_the_environments_password(
     assert creds.requests == []
 
 
-def test_endpoint_with_credentials_in_it_is_refused(cli, creds) -> None:
+@pytest.mark.parametrize("scheme", ["http", "ftp", ""])
+def test_endpoint_with_credentials_in_it_is_refused_unshown(cli, creds, scheme) -> None:
+    """Whatever else is wrong with the URL, the message never quotes its password."""
     port = creds.endpoint.split(":")[2].split("/")[0]
-    run = cli("--endpoint", f"http://me:{PASSWORD}@127.0.0.1:{port}/soap", "auth")
+    url = f"{scheme}://me:{PASSWORD}@127.0.0.1:{port}/soap".removeprefix("://")
+    run = cli("--endpoint", url, "auth")
     assert run.exit_code == 2
     assert run.stderr.strip() == (
         "Error: endpoint must not contain a user name or password (user:pass@host)"

@@ -13,7 +13,7 @@ import pytest
 from conftest import PASSWORD
 from helpers import point_at
 
-from clicksms.bulk.concurrency import START
+from clicksms.bulk.concurrency import MAX_CONCURRENCY, START
 from clicksms.bulk.events import BulkEvent, ConcurrencyChanged
 from clicksms.bulk.job import NewJob, RunOptions, start_job
 from clicksms.bulk.journal import Journal
@@ -21,6 +21,7 @@ from clicksms.bulk.outcome import BulkOutcome
 from clicksms.bulk.template import load_template
 from clicksms.config import load_settings
 from clicksms.gateway.client import GatewayClient
+from clicksms.gateway.transport import POOL_SIZE
 from clicksms.message.options import SendOptions
 from clicksms.sandbox import Sandbox
 
@@ -139,3 +140,9 @@ def test_a_pinned_run_never_changes_its_limit(slow, tmp_path, config_dir) -> Non
     outcome, events = run_job(personalised(tmp_path, 20), config_dir, rate=100.0, concurrency=2)
     assert limits(events) == []
     assert outcome.concurrency == 2
+
+
+def test_every_request_in_flight_can_keep_its_connection() -> None:
+    """The HTTP pool keeps as many connections as bulk may have requests in flight: beyond,
+    each request would open a connection (TCP and TLS) only to throw it away."""
+    assert POOL_SIZE >= MAX_CONCURRENCY

@@ -176,6 +176,56 @@ def test_two_runs_of_one_job_cannot_overlap(creds, config_dir: Path) -> None:
     assert creds.requests == []
 
 
+def crash_mid_run(sandbox, csv_file: Path, after: int = 40) -> None:
+    sandbox.config.latency = 0.02
+    proc = start_bulk(sandbox, csv_file)
+    try:
+        wait_for_ledger(sandbox, after, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.communicate()
+    sandbox.config.latency = 0
+
+
+def test_a_crashed_job_whose_pid_was_reused_resumes(
+    cli, creds, csv_file: Path, config_dir: Path
+) -> None:
+    """After a crash or a reboot the job's recorded pid may belong to any other process."""
+    crash_mid_run(creds, csv_file)
+    job = the_only_job(config_dir)
+    stranger = helpers.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        with Journal(default_journal_path(config_dir)) as journal:
+            journal._db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (stranger.pid, job))
+        listed = json.loads(cli("jobs", "-o", "json").stdout)
+        assert listed[0]["state"] == "interrupted"
+        run = cli("bulk", "--resume", job, "-o", "json")
+        assert run.exit_code == 0, run.stderr
+        assert_each_row_sent_once(creds)
+    finally:
+        stranger.kill()
+        stranger.wait(timeout=30)
+
+
+def test_a_crashed_job_whose_pid_was_reused_can_be_forgotten(
+    cli, creds, csv_file: Path, config_dir: Path
+) -> None:
+    crash_mid_run(creds, csv_file)
+    job = the_only_job(config_dir)
+    stranger = helpers.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        with Journal(default_journal_path(config_dir)) as journal:
+            journal._db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (stranger.pid, job))
+        run = cli("jobs", "--forget", job)
+        assert run.exit_code == 0, run.stderr
+        assert json.loads(cli("jobs", "-o", "json").stdout) == []
+    finally:
+        stranger.kill()
+        stranger.wait(timeout=30)
+
+
 def test_second_ctrl_c_stops_waiting_for_requests_in_flight(
     cli, creds, csv_file: Path, config_dir: Path
 ) -> None:

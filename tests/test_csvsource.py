@@ -638,3 +638,70 @@ def test_first_row_arrives_while_the_pipe_is_still_open() -> None:
     thread.join(timeout=10)
     assert not still_waiting, "CsvSource waited for the end of the input"
     assert result == [CsvRow(1, 2, ("Person 0", "27820000000", "City 0"))]
+
+
+# --- ambiguous and very wide headers (issue 15) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "spec"),
+    [
+        pytest.param(b"phone,phone\n27821234567,27831234567\n", None, id="detected"),
+        pytest.param(b"phone,name,phone\n27821234567,Bob,x\n", "phone", id="named"),
+        pytest.param(b"name,phone,Phone\nBob,27821234567,27831234567\n", "PHONE", id="any-case"),
+    ],
+)
+def test_a_number_column_whose_name_is_repeated_is_refused(
+    tmp_path: Path, data: bytes, spec: str | None
+) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(UsageError) as caught:
+        CsvSource(path, number_column=spec)
+    header = data.split(b"\n")[0].decode().split(",")
+    first = header.index("phone") + 1
+    second = len(header) - [h.casefold() for h in reversed(header)].index("phone")
+    assert str(caught.value) == (
+        f"{path} has more than one column named 'phone' (columns {first} and {second}), so "
+        f"clicksms cannot tell which holds the numbers: rename one, or choose with "
+        f"--number-column {first}"
+    )
+
+
+def test_a_repeated_name_chosen_by_its_number_is_fine(tmp_path: Path) -> None:
+    with open_source(tmp_path, b"phone,phone\n27821234567,27831234567\n", number_column="2") as src:
+        assert src.number_index == 1
+        assert [r.values for r in src.rows()] == [("27821234567", "27831234567")]
+
+
+def test_a_placeholder_naming_a_repeated_column_is_refused(cli, tmp_path: Path) -> None:
+    path = write(tmp_path, b"phone,name,name\n27821234567,Bob,Robert\n")
+    run = cli("bulk", path, "-t", "Hi {name}", "--dry-run")
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[-1] == (
+        "Error: {name} in the template could mean column 2 or 3, both named 'name': rename one "
+        "in the file, or use the column's number ({2} or {3})"
+    )
+    fine = cli("bulk", path, "-t", "Hi {3}", "--dry-run")  # by number, or unused: no doubt
+    assert fine.exit_code == 0, fine.stderr
+
+
+@pytest.mark.parametrize("where", [0, 10_000, 20_000])
+def test_a_file_with_20001_columns_finds_its_number_column(
+    cli, tmp_path: Path, where: int
+) -> None:
+    """The header alone is longer than the sample: the sample still takes data rows."""
+    names = [f"field{i}" for i in range(20_000)]
+    names.insert(where, "mobile")
+    lines = [",".join(names)]
+    for n in range(3):
+        cells = ["x"] * 20_000
+        cells.insert(where, f"2782123456{n}")
+        lines.append(",".join(cells))
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    with CsvSource(path) as source:
+        assert source.header is not None and len(source.columns) == 20_001
+        assert (source.number_index, source.number_column) == (where, "mobile")
+        assert [r.values[where] for r in source.rows()] == [f"2782123456{n}" for n in range(3)]
+    run = cli("bulk", path, "-t", "Hi {field7}", "--dry-run", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert "numbers in column 'mobile' (detected" in run.stderr

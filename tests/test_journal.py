@@ -259,6 +259,124 @@ def test_a_job_run_by_a_live_process_cannot_be_claimed(path: Path) -> None:
             child.wait(timeout=10)
 
 
+_CRASHING_OWNER = """
+import sys, time
+from pathlib import Path
+from clicksms.bulk.journal import Journal, JobRow
+journal = Journal(Path(sys.argv[1]))
+job = journal.create_job("in.csv", {})
+journal.add_rows(job.id, [JobRow(1, "27820000001", "hi", "pending")])
+print(job.id, flush=True)
+time.sleep(60)
+"""
+
+
+def crashed_job(path: Path) -> str:
+    """A job whose process was killed with -9 while it ran it, as a crash leaves it."""
+    owner = run_python(_CRASHING_OWNER, str(path))
+    try:
+        assert owner.stdout is not None
+        job_id = owner.stdout.readline().strip()
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)
+    assert job_id
+    return job_id
+
+
+def unrelated_process() -> subprocess.Popen[str]:
+    """A live process that is not clicksms: what a crashed owner's pid often becomes."""
+    return helpers.Popen([sys.executable, "-c", "import time; time.sleep(120)"], text=True)
+
+
+def record_owner(path: Path, job_id: str, pid: int) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (pid, job_id))
+
+
+def test_a_reused_pid_does_not_block_a_crashed_job(path: Path) -> None:
+    """After a crash or a reboot, the pid recorded for a job often belongs to another process by
+    the time anyone resumes: the job must not look alive for that."""
+    job_id = crashed_job(path)
+    stranger = unrelated_process()
+    try:
+        record_owner(path, job_id, stranger.pid)
+        with Journal(path) as journal:
+            assert journal.summary(job_id).state == JOB_INTERRUPTED
+            assert journal.claim(job_id).pid == os.getpid()
+        job_id = crashed_job(path)
+        record_owner(path, job_id, stranger.pid)
+        with Journal(path) as journal:
+            journal.forget(job_id)
+            assert [j.id for j in journal.jobs()] != [job_id]
+    finally:
+        stranger.kill()
+        stranger.wait(timeout=30)
+
+
+def test_the_refusal_names_the_owner_and_the_way_out(path: Path) -> None:
+    owner = run_python(_CRASHING_OWNER, str(path))
+    try:
+        assert owner.stdout is not None
+        job_id = owner.stdout.readline().strip()
+        with Journal(path) as journal, pytest.raises(UsageError) as refused:
+            journal.claim(job_id)
+        assert str(refused.value) == (
+            f"job {job_id} is being run by another clicksms (pid {owner.pid}); wait for it to "
+            f"finish or stop it first (`kill {owner.pid}` stops it as Ctrl-C would)"
+        )
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)
+    with Journal(path) as journal:
+        journal.claim(job_id)  # the kernel dropped its lock with the process
+
+
+def test_the_lock_file_is_private_and_goes_when_the_job_stops(journal: Journal) -> None:
+    job = journal.create_job("in.csv", {})
+    (lock,) = journal.path.parent.glob("*.lock")
+    assert lock.name == f"{journal.path.name}-{job.id}.lock"
+    assert mode(lock) == 0o600
+    journal.set_state(job.id, JOB_STOPPED)
+    assert list(journal.path.parent.glob("*.lock")) == []
+    journal.claim(job.id)
+    assert [p.name for p in journal.path.parent.glob("*.lock")] == [lock.name]
+    journal.forget(job.id)
+    assert list(journal.path.parent.glob("*.lock")) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_job_without_a_lock_file_is_judged_by_its_pid_and_start_time(path: Path) -> None:
+    """A job recorded by a clicksms from before job locks has no lock file: its pid counts only
+    if that process started before the job was claimed, as its real owner did."""
+    earlier = unrelated_process()
+    try:
+        job_id = crashed_job(path)
+        for lock in path.parent.glob("*.lock"):
+            lock.unlink()
+        record_owner(path, job_id, earlier.pid)
+        with Journal(path) as journal:
+            assert journal.summary(job_id).state == JOB_RUNNING
+            with pytest.raises(UsageError, match=rf"another clicksms \(pid {earlier.pid}\)"):
+                journal.claim(job_id)
+        later = unrelated_process()
+        try:
+            record_owner(path, job_id, later.pid)
+            with Journal(path) as journal:
+                with sqlite3.connect(path) as db:  # well before `later` started: start times
+                    db.execute(  # are known to a second or so
+                        "UPDATE jobs SET updated_at = updated_at - 60 WHERE id = ?", (job_id,)
+                    )
+                assert journal.summary(job_id).state == JOB_INTERRUPTED
+                assert journal.claim(job_id).pid == os.getpid()
+        finally:
+            later.kill()
+            later.wait(timeout=30)
+    finally:
+        earlier.kill()
+        earlier.wait(timeout=30)
+
+
 def test_a_dead_pid_allows_a_claim(journal: Journal) -> None:
     dead = helpers.Popen([sys.executable, "-c", "pass"])
     dead.wait(timeout=60)
@@ -567,7 +685,11 @@ def test_a_lock_held_too_long_is_a_clear_error(path: Path, monkeypatch: pytest.M
         holder = run_python(_LOCK_HOLDER, str(path), "5")
         try:
             assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-            with pytest.raises(JournalError, match=r"another clicksms held it for over 0\.2s"):
+            with pytest.raises(
+                JournalError,
+                match=rf"^journal {path} stayed locked by another program for over 0\.2s, so "
+                rf"the run stopped; .* Resume with: clicksms bulk --resume {job.id}$",
+            ):
                 journal.mark_in_flight(job.id, [1], "r1")
         finally:
             holder.kill()

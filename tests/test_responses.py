@@ -11,6 +11,8 @@ import pytest
 from clicksms.errors import AuthError, GatewayError, ProtocolError, SessionExpired
 from clicksms.gateway.codes import ERROR_MESSAGES, describe_error
 from clicksms.gateway.responses import (
+    clip,
+    mask,
     parse_error,
     parse_send_item,
     parse_session_id,
@@ -113,3 +115,45 @@ def test_session_expired_only_for_a_lone_003() -> None:
     assert session_expired(["ERR: 003, Session ID expired"])
     assert not session_expired(["ERR: 003, Session ID expired", "ID: 1 To: 2"])
     assert not session_expired(["ERR: 001, Authentication failed"])
+
+
+# -- secrets a server echoes ----------------------------------------------------------------
+
+SESSION = "5f3ac0de" * 4
+SECRETS = {"password": "S3cret&PW<x>  y\tz", "session id": SESSION}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("bad S3cret&PW<x>  y\tz!", "bad <password hidden>!"),
+        ("bad S3cret&amp;PW&lt;x&gt; y z!", "bad <password hidden>!"),  # escaped, collapsed
+        ("bad S3cret&PW<x>\ny   z!", "bad <password hidden>!"),  # other whitespace
+        ("bad S3cret&#38;PW&#060;x&#x3E; y z!", "bad <password hidden>!"),  # numeric references
+        ("bad S3cret&#X26;PW&#x3c;x> y z!", "bad <password hidden>!"),  # hex in either case
+        ("bad &#83;3cret&PW<x> y z!", "bad <password hidden>!"),  # any character may be one
+        ("bad S3cret&PW<x>y z", "bad S3cret&PW<x>y z"),  # not the password: a gap missing
+        ("cut: S3cret&P", "cut: <password hidden>"),
+        ("cut: S3cret&amp;PW<…", "cut: <password hidden>…"),
+        ("cut: S3cr... and more", "cut: <password hidden>... and more"),
+        ("too short to tell: S3c", "too short to tell: S3c"),
+        ("not a word's start: xS3cret&P", "not a word's start: xS3cret&P"),
+        (f"ERR: 003, session {SESSION} expired", "ERR: 003, session <session id hidden> expired"),
+        (f"ERR: 003, session {SESSION[:12]}", "ERR: 003, session <session id hidden>"),
+    ],
+)
+def test_mask_finds_the_shapes_an_echo_takes(text: str, masked: str) -> None:
+    assert mask(text, SECRETS) == masked
+
+
+def test_mask_leaves_message_ids_that_merely_end_like_the_session() -> None:
+    """A message ID whose last characters begin the session ID is no echo of it."""
+    reply = f"ID: {'9' * 24}{SESSION[:8]} To: 27821234567"
+    assert mask(reply, SECRETS) == reply
+    assert mask(f"ID: {'9' * 24}{SESSION[:8]}", SECRETS) == f"ID: {'9' * 24}{SESSION[:8]}"
+
+
+def test_masking_before_clipping_leaves_no_part_of_a_secret() -> None:
+    text = "x" * 90 + " S3cret&PW<x>  y\tz and the rest"
+    assert "S3cr" in clip(text), "clipping alone would show its start"
+    assert clip(mask(text, SECRETS)) == "x" * 90 + " <password…"

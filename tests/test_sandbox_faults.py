@@ -355,10 +355,12 @@ def test_no_credit_keeps_earlier_recipient_errors(sb: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("kind", ["err-130", "no-credit"])
-def test_credit_faults_default_to_sendmsg_and_leave_other_ops_alone(sb: Sandbox, kind: str) -> None:
+def test_credit_faults_default_to_the_sending_ops_and_leave_others_alone(
+    sb: Sandbox, kind: str
+) -> None:
     added = sb.faults.add(kind)
-    assert added.ops == frozenset({"sendmsg"})
-    assert added.spec.startswith(f"{kind},ops=sendmsg")
+    assert added.ops == frozenset({"sendmsg", "senditem", "quicksend", "si_push", "ind_push"})
+    assert added.spec.startswith(f"{kind},ops=ind_push+quicksend+senditem+sendmsg+si_push")
     (ok,) = call(sb, "auth", **CREDS)
     sid = ok.removeprefix("OK: ")
     assert call(sb, "ping", session_id=sid) == ["OK: "]
@@ -625,12 +627,14 @@ def test_malformed_requests_are_not_counted(sb: Sandbox) -> None:
         (
             "err-130",
             {"ops": ["getbalance"]},
-            "err-130 acts at sendmsg's credit stage: ops= can only be sendmsg",
+            "err-130 acts at the credit stage of the operations that send: "
+            "ops= can only name ind_push, quicksend, senditem, sendmsg, si_push",
         ),
         (
             "no-credit",
             {"ops": ["sendmsg", "auth"]},
-            "no-credit acts at sendmsg's credit stage: ops= can only be sendmsg",
+            "no-credit acts at the credit stage of the operations that send: "
+            "ops= can only name ind_push, quicksend, senditem, sendmsg, si_push",
         ),
     ],
 )
@@ -761,7 +765,10 @@ def test_delete_elsewhere_is_refused(sb: Sandbox) -> None:
         ("latency", "Error: --fault 'latency': latency needs seconds=, e.g. latency,seconds=2"),
         ("drop-after,after=-1", "Error: --fault 'drop-after,after=-1': after must be a whole"),
         ("drop-after,when=2", "Error: --fault 'drop-after,when=2': unknown option 'when'"),
-        ("no-credit,ops=ping", "Error: --fault 'no-credit,ops=ping': no-credit acts at sendmsg's"),
+        (
+            "no-credit,ops=ping",
+            "Error: --fault 'no-credit,ops=ping': no-credit acts at the credit stage of the",
+        ),
     ],
 )
 def test_cli_bad_fault_is_a_usage_error(cli: Any, spec: str, message: str) -> None:

@@ -271,9 +271,12 @@ def test_delmsg_after_message_left_reports_status_unchanged(
     assert query(svc, apimsgid) == later
 
 
-def test_delmsg_on_expired_and_routing_error_is_unchanged(svc: Any, clock: ManualClock) -> None:
+def test_delmsg_on_expired_and_routing_error_is_unchanged(
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any], clock: ManualClock
+) -> None:
+    svc = connect(make_sandbox(route_price=2.0))
     expired = send(svc, to=QUEUED, validity=1)
-    unroutable = send(svc, max_credits="0.5")
+    unroutable = send(svc, max_credits=1)
     clock.advance(60)
     assert svc.delmsg(**CREDS, apimsgid=expired) == f"ID: {expired} Status: 010"
     assert svc.delmsg(**CREDS, apimsgid=unroutable) == f"ID: {unroutable} Status: 009"
@@ -313,8 +316,12 @@ def test_delmsg_with_session(svc: Any) -> None:
 
 
 # ----------------------------------------------------------------- max_credits / 009
-def test_max_credits_below_price_is_009_uncharged(sb: Sandbox, svc: Any) -> None:
-    apimsgid = send(svc, max_credits="0.8")
+def test_max_credits_below_price_is_009_uncharged(
+    make_sandbox: Callable[..., Sandbox], connect: Callable[[Sandbox], Any]
+) -> None:
+    sb = make_sandbox(route_price=1.5)
+    svc = connect(sb)
+    apimsgid = send(svc, max_credits=1)
     assert query(svc, apimsgid) == "009"
     assert charge(svc, apimsgid) == f"apiMsgId: {apimsgid} charge: 0.0 status: 009"
     assert sb.balance() == 1000.0
@@ -326,11 +333,19 @@ def test_max_credits_is_per_part_and_uses_the_route_price(
 ) -> None:
     sb = make_sandbox(coverage={"44": 2.0})
     svc = connect(sb)
-    uk = send(svc, to="447700900123", max_credits="1.5")
-    za = send(svc, to=GOOD, text="a" * 200, concat=2, max_credits="1.5")
+    uk = send(svc, to="447700900123", max_credits=1)
+    za = send(svc, to=GOOD, text="a" * 200, concat=2, max_credits=1)
     exact = send(svc, to="447700900123", max_credits=2)
     assert [sb.status(m) for m in (uk, za, exact)] == ["009", "003", "003"]
     assert sb.balance() == 1000.0 - 2.0 - 2.0
+
+
+@pytest.mark.parametrize("max_credits", ["1.5", "0.8", "2.0", "1e0", "x", "-1"])
+def test_max_credits_over_document_literal_is_a_whole_number(svc: Any, max_credits: str) -> None:
+    """The doc/literal WSDL types max_credits xsd:int (API.md §2.3), so a fraction is an
+    invalid parameter there, as for any other integer option; RPC's xsd:float takes 1.5."""
+    (answer,) = svc.sendmsg(**CREDS, to=[GOOD], text="hi", max_credits=max_credits)
+    assert answer == "ERR: 101, Invalid or missing parameters"
 
 
 # ------------------------------------------------------------------------ getmsgcharge
@@ -494,6 +509,7 @@ def test_ledger_records_every_option_and_the_charge(
     expected_fields = {"text": "a" * 200, **{k: str(v) for k, v in options.items()}}
     assert sb.ledger == [
         {
+            "op": "sendmsg",
             "to": to,
             "text": "a" * 200,
             "unicode": 0,
@@ -521,7 +537,7 @@ def test_ledger_fields_are_raw_and_exclude_credentials(sb: Sandbox) -> None:
             ("to", GOOD),
             ("text", "hi"),
             ("cliMsgId", "Raw1"),  # RPC spelling, kept as sent
-            ("max_credits", "1.5"),
+            ("max_credits", "2"),
             ("udh", ""),
             ("concat", ""),
         ]
@@ -544,7 +560,7 @@ def test_ledger_fields_are_raw_and_exclude_credentials(sb: Sandbox) -> None:
     assert record["fields"] == {
         "text": "hi",
         "cliMsgId": "Raw1",
-        "max_credits": "1.5",
+        "max_credits": "2",
         "udh": "",
         "concat": "",
     }

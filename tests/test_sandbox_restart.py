@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -77,7 +78,7 @@ def test_a_restarted_sandbox_knows_every_message_of_its_ledger(
     pair = send(svc, [GOOD, GOOD2], climsgid="Pair")
     (held,) = send(svc, [QUEUED], validity=30)
     (later,) = send(svc, [GOOD], deliv_time=60, climsgid="Later")
-    (capped,) = send(svc, [GOOD], max_credits="0.5")  # below the price of a part: 009
+    (capped,) = send(svc, [UK], max_credits=2)  # below the price of a part: 009
     (failing,) = send(svc, [FAILING])
     (dear,) = send(svc, [UK], text="x" * 200, concat=2)  # 2 parts at 2.5
     clock.advance(10)
@@ -144,6 +145,16 @@ def test_a_new_ledger_starts_empty(start: Callable[..., Sandbox], ledger_file: P
     sb = start()
     assert sb.ledger == [] and sb.balance() == 1000.0
     assert not ledger_file.exists()  # nothing written until a message is accepted
+
+
+def test_a_ledger_the_sandbox_creates_is_private_one_it_finds_keeps_its_mode(
+    start: Callable[..., Sandbox], connect: Callable[[Sandbox], Any], ledger_file: Path
+) -> None:
+    send(connect(start()), [GOOD])
+    assert stat.S_IMODE(ledger_file.stat().st_mode) == 0o600  # numbers and texts
+    ledger_file.chmod(0o640)  # its owner's choice, not the sandbox's to undo
+    send(connect(start()), [GOOD2])
+    assert stat.S_IMODE(ledger_file.stat().st_mode) == 0o640
 
 
 # ----------------------------------------------------------------- torn and bad lines
@@ -274,6 +285,10 @@ def test_the_sandbox_command_remembers_across_a_kill(
     ledger = tmp_path / "sent.jsonl"
     monkeypatch.setenv("CLICKSMS_SANDBOX_PASSWORD", PASSWORD)
     first, banner = serve(ledger, monkeypatch)
+    assert stat.S_IMODE(ledger.stat().st_mode) == 0o600  # created at start, private
+    endpoint = os.environ["CLICKSMS_ENDPOINT"]
+    rpc = endpoint.replace("/document_literal/webservice", "/webservice_vs.php")
+    assert f"RPC/Encoded server (same account, arrays inline): {rpc}" in banner
     try:
         sent = cli("send", GOOD, "-t", "before the crash", "--client-id", "Crash1", "-o", "json")
         assert sent.exit_code == 0, sent.stderr

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 import helpers
 import pytest
@@ -54,6 +55,12 @@ def test_child_process_shows_the_password():
     helpers.run([sys.executable, "-c", code], capture_output=True, text=True)
 
 
+def test_shows_a_password_the_way_a_server_echoes_it(cli, monkeypatch):
+    monkeypatch.setenv("CLICKSMS_PASSWORD", "Gappy  pass&word")
+    assert cli("--version").exit_code == 0
+    print("the server said: bad password Gappy pass&amp;word")
+
+
 def test_clean(cli, creds):
     assert cli("send", "27821234567", "-t", "hello").exit_code == 0
 '''
@@ -74,7 +81,7 @@ def assert_hidden(text: str, *secrets: str) -> None:
 
 
 def test_the_audit_fails_a_run_that_leaks_and_names_the_leak(tmp_path: Path) -> None:
-    """A separate pytest run with the suite's conftest, three leaky tests and a clean one."""
+    """A separate pytest run with the suite's conftest, four leaky tests and a clean one."""
     (tmp_path / "test_leaky.py").write_text(LEAKY_TESTS)
     with tempfile.TemporaryDirectory() as basetemp:  # its leaked file must not land in ours
         proc = helpers.run(
@@ -91,7 +98,7 @@ def test_the_audit_fails_a_run_that_leaks_and_names_the_leak(tmp_path: Path) -> 
         )
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
-    assert "4 passed" in out, "the tests themselves pass: only the audit fails the run"
+    assert "5 passed" in out, "the tests themselves pass: only the audit fails the run"
     section = out[out.index("secrets audit") :]
     assert re.search(
         r"test_leaky.py::test_prints_the_password: captured stdout call shows a password: "
@@ -109,8 +116,13 @@ def test_the_audit_fails_a_run_that_leaks_and_names_the_leak(tmp_path: Path) -> 
         r"subprocess stderr shows a password: …<password>…",
         section,
     ), section
+    assert re.search(
+        r"test_leaky.py::test_shows_a_password_the_way_a_server_echoes_it: "
+        r"captured stdout call shows a password: …the server said: bad password <password>…",
+        section,
+    ), section
     assert "test_clean" not in section
-    assert "3 output(s) show a password or a session ID" in section
+    assert "4 output(s) show a password or a session ID" in section
     assert PASSWORD not in out + proc.stderr, "the report must not show what it found"
 
 
@@ -283,3 +295,75 @@ def test_an_error_that_echoes_the_session_id_is_masked(cli, impostor, command) -
     run = cli("--debug", *command)
     assert "<session id hidden>" in run.stdout + run.stderr
     assert_hidden(run.stdout + run.stderr, IMPOSTOR_SESSION, IMPOSTOR_PASSWORD)
+
+
+# -- echoes in other shapes: clipped, collapsed, escaped, cut -------------------------------
+
+#: Passwords with what servers mangle when they echo them: runs of spaces and a tab, and the
+#: characters XML escapes.
+GAPPED = "Pa55  word\twith-gaps"
+ESCAPED = 'S3cret&PW<x>y"q'
+
+
+def fault_echo(cli, impostor, monkeypatch, password: str, text: str) -> str:
+    """Log in with ``password`` against a server whose fault says ``text`` (XML-escaped once,
+    so that ``text`` is what any SOAP client reads); everything the run printed."""
+    monkeypatch.setenv("CLICKSMS_PASSWORD", password)
+    impostor.auth = soap_fault(xml_escape(text))
+    run = cli("--debug", "--retries", "0", "balance")
+    assert run.exit_code == 5, run.stderr
+    assert "answered with a SOAP fault" in run.stderr
+    return run.stdout + run.stderr
+
+
+def test_a_password_straddling_the_clip_is_masked_whole(cli, impostor, monkeypatch) -> None:
+    """Fault texts are cut at 100 characters: a password across the cut shows none of itself."""
+    text = f"{'Login refused. ' * 6}password {IMPOSTOR_PASSWORD} is wrong"
+    assert text.index(IMPOSTOR_PASSWORD) < 100 < text.index(IMPOSTOR_PASSWORD) + 19
+    shown = fault_echo(cli, impostor, monkeypatch, IMPOSTOR_PASSWORD, text)
+    assert "password <…" in shown, "masked, then clipped"
+    assert IMPOSTOR_PASSWORD[:6] not in shown
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [GAPPED, " ".join(GAPPED.split()), GAPPED.replace("\t", " ")],
+    ids=["as-sent", "collapsed", "tab-as-space"],
+)
+def test_a_password_with_gaps_is_masked_however_they_are_echoed(
+    cli, impostor, monkeypatch, echo
+) -> None:
+    shown = fault_echo(cli, impostor, monkeypatch, GAPPED, f"bad password {echo} for user u")
+    assert "bad password <password hidden> for user u" in shown
+    assert "Pa55 word" not in " ".join(shown.split())
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [ESCAPED, xml_escape(ESCAPED), xml_escape(ESCAPED, {'"': "&quot;"})],
+    ids=["as-sent", "escaped", "escaped-quotes"],
+)
+def test_a_password_with_xml_characters_is_masked_escaped_too(
+    cli, impostor, monkeypatch, echo
+) -> None:
+    shown = fault_echo(cli, impostor, monkeypatch, ESCAPED, f"bad password {echo} for user u")
+    assert "bad password <password hidden> for user u" in shown
+    assert "S3cret" not in shown
+
+
+def test_a_password_the_server_cut_short_is_masked(cli, impostor, monkeypatch) -> None:
+    shown = fault_echo(cli, impostor, monkeypatch, ESCAPED, "bad password S3cret&amp;PW<x...")
+    assert "bad password <password hidden>..." in shown
+    assert "S3cret" not in shown
+
+
+def test_an_err_answer_echoing_the_password_escaped_is_masked(cli, impostor, monkeypatch) -> None:
+    """Not a fault: an ``ERR:`` string in ``<return>``, read by the fast path or by zeep."""
+    monkeypatch.setenv("CLICKSMS_PASSWORD", ESCAPED)
+    echo = xml_escape(xml_escape(ESCAPED))  # in the XML; what zeep reads is escaped once
+    impostor.auth = Reply(body=envelope("auth", f"ERR: 999, Unknown login ({echo})"))
+    run = cli("--debug", "balance")
+    assert run.exit_code != 0, run.stderr
+    assert "Unknown login (<password hidden>)" in run.stderr
+    assert "<password hidden>" in run.stderr
+    assert "S3cret" not in run.stdout + run.stderr

@@ -103,6 +103,15 @@ class WaitingForLimit:
 
 
 @dataclass(frozen=True)
+class WaitingForGateway:
+    """Before asking about rows left in flight, a pause so the gateway knows their client
+    message IDs (CLICKSMS_QUERY_DELAY): ``seconds`` for ``requests`` request(s)."""
+
+    seconds: int
+    requests: int
+
+
+@dataclass(frozen=True)
 class StrangerAnswers:
     """The gateway answered for numbers the request never carried (reported, never sent)."""
 
@@ -128,6 +137,7 @@ BulkEvent = (
     | SendingEnded
     | StopRequested
     | WaitingForLimit
+    | WaitingForGateway
     | StrangerAnswers
     | Resumable
 )

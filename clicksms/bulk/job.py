@@ -163,7 +163,7 @@ def resume_job(
     options = SendOptions(**stored["send_options"])
     messages = MessageCache(stored["unicode"], options)
     account = client()
-    checked = reconcile(opened, job, account)
+    checked = reconcile(opened, job, account, on_event)
     on_event(_checked(checked, at_resume=True))
     if checked.failure is not None:
         opened.set_state(job.id, JOB_STOPPED)
@@ -267,8 +267,10 @@ def check_results_path(path: Path | None, source: str | None) -> None:
         return
     if source not in (None, "-") and path.resolve() == Path(source).resolve():
         raise UsageError(f"--results {path} is the input file: choose another name")
+    from clicksms.private_files import open_private
+
     try:
-        with path.open("a", encoding="utf-8"):
+        with open_private(path, "a"):
             pass
     except OSError as exc:
         raise UsageError(f"cannot write --results {path}: {exc.strerror}") from None
@@ -324,7 +326,8 @@ def _send(
     stop = ran.stop
     broken = (StopReason.NETWORK, StopReason.AUTH, StopReason.INTERRUPTED)
     if stop is None or stop.reason not in broken:
-        checked = reconcile(journal, job, account)  # answers we could not read, by client ID
+        # answers we could not read, by client ID
+        checked = reconcile(journal, job, account, on_event)
         on_event(_checked(checked, at_resume=False))
         if checked.failure is not None:
             stop = Stop(StopReason.NETWORK, str(checked.failure))

@@ -9,7 +9,8 @@ Durability: WAL with ``synchronous=NORMAL``. Every commit survives the process d
 instant. A power cut or OS crash may lose the last commits (never the file), so a message sent
 just before one could be sent again: the price of not calling fsync once per request. Each
 state change is one short transaction, so two clicksms processes can share the file; the busy
-timeout covers the moments one waits for the other.
+timeout covers the moments one waits for the other. A job itself is run by one process at a
+time, which holds its lock (:mod:`clicksms.bulk.ownership`).
 
 Layout, chosen for speed: a row's key is ``(job seq << 32) | row number``, so the rows table
 needs no second index and a job's rows are one key range. Rows change only while their job
@@ -37,7 +38,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NoReturn
 
-from clicksms.errors import ConfigError, UsageError
+from clicksms.bulk import ownership
+from clicksms.errors import ConfigError, ExitCode, UsageError
+from clicksms.private_files import create_private, make_private_dir
 
 ROW_PENDING, ROW_IN_FLIGHT, ROW_DONE, ROW_FAILED, ROW_SKIPPED = (
     "pending",
@@ -56,7 +59,11 @@ JOB_STATES = (JOB_RUNNING, JOB_INTERRUPTED, JOB_DONE, JOB_STOPPED)
 
 JOURNAL_FILE = "journal.sqlite3"
 SCHEMA_VERSION = 2  # 2: job_rows.request_size (see _migrate)
-BUSY_TIMEOUT = 5.0  # seconds another clicksms may hold the write lock before we give up
+#: Seconds another program (another clicksms, the sqlite3 shell, a backup) may hold the write
+#: lock before a write gives up; a run then stops, resumable. Once one write has given up, the
+#: few writes of the run stopping wait a second at most.
+BUSY_TIMEOUT = 30.0
+_BUSY_AGAIN = 1.0
 ROW_MAX = 2**32 - 1  # row numbers fill the low 32 bits of a row's key
 
 _JOB_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -151,6 +158,16 @@ class JournalError(ConfigError):
     """The journal file cannot be used (locked too long, disk full, damaged)."""
 
 
+class JournalBusy(JournalError):
+    """Another program held the journal's write lock past the bound: try again later.
+
+    Exit code 5, like a network failure: the run stopped part way, some messages may have
+    gone out, and resuming the job finishes it (2 would say that nothing happened).
+    """
+
+    exit_code = ExitCode.NETWORK
+
+
 def default_journal_path(config_dir: Path) -> Path:
     """Next to the session, so one CLICKSMS_CONFIG_DIR keeps all of a user's state."""
     return config_dir / JOURNAL_FILE
@@ -188,10 +205,19 @@ class Journal:
         self._bases: dict[str, int] = {}  # job ID → seq << 32
         self._texts: dict[str, dict[str, int]] = {}  # job ID → text → key of the row storing it
         self._held: set[str] = set()  # jobs this process runs: created or claimed, not ended
+        # Per held job, the latest time a request of an earlier run can have left: when that
+        # run stopped, or the claim itself after a crash (when it died is unknown).
+        self._quiet_since: dict[str, float] = {}
+        self._sent_here: set[str] = set()  # held jobs this Journal has marked requests for
+        self._busy_timeout = BUSY_TIMEOUT
+        self._gave_up = False  # a write timed out waiting for another program's lock
         _prepare_file(path)
         try:
             self._db = sqlite3.connect(
-                str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+                str(path),
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
         except sqlite3.Error as exc:
             raise JournalError(f"cannot open journal {path}: {exc}") from None
@@ -214,12 +240,18 @@ class Journal:
     # -- jobs ---------------------------------------------------------------------------------
 
     def create_job(self, file: str, options: dict[str, Any]) -> Job:
-        """A new job in state running, owned by this process."""
+        """A new job in state running, owned by this process (it holds the job's lock)."""
         _refuse_secrets(options)
         encoded = json.dumps(options, sort_keys=True)
         now = time.time()
         while True:
             job = Job(_new_job_id(), file, JOB_RUNNING, now, now, options, os.getpid())
+            lock = self._lock_path(job.id)
+            try:
+                if not self._take(lock, new=True):
+                    continue
+            except FileExistsError:
+                continue  # a lock file left by a job with that ID: draw another
             try:
                 with self._write() as db:
                     seq = db.execute(
@@ -228,11 +260,26 @@ class Journal:
                         (job.id, file, job.state, now, now, encoded, job.pid),
                     ).lastrowid
             except sqlite3.IntegrityError:
+                ownership.release(lock)
                 continue  # that ID is taken: draw another
+            except BaseException:
+                ownership.release(lock)
+                raise
             assert seq is not None
             self._bases[job.id] = seq << 32
             self._held.add(job.id)
             return job
+
+    def sent_at_latest(self, job_id: str) -> float:
+        """The latest time a request of the job now in flight may have gone out.
+
+        Now, if this process sent any; else when the run before stopped, or the claim if that
+        run crashed, since when it died is unknown. Resume waits from there before asking the
+        gateway about those requests (see :func:`clicksms.bulk.sender.reconcile`).
+        """
+        if job_id in self._sent_here:
+            return time.time()
+        return self._quiet_since.get(job_id, time.time())
 
     def update_options(self, job_id: str, changes: dict[str, Any]) -> None:
         """Merge ``changes`` into a job's stored options (e.g. "every row is recorded")."""
@@ -251,13 +298,18 @@ class Journal:
             return self._load(db, job_id)[0]
 
     def claim(self, job_id: str) -> Job:
-        """Take a job over for ``--resume``: refused when it is done or another process runs it."""
-        with self._write() as db:
+        """Take a job over for ``--resume``: refused when it is done or another process runs it.
+
+        The job's lock is taken first, so two processes claiming at once cannot both win.
+        """
+        what_to_do = "wait for it to finish or stop it first"
+        with self._owning(job_id, what_to_do), self._write() as db:
             job, _ = self._load(db, job_id)
             if job.state == JOB_DONE:
                 raise UsageError(f"job {job_id} is done: nothing left to send")
-            self._refuse_if_running_elsewhere(job, "wait for it to finish or stop it first")
             now = time.time()
+            stopped = job.state in (JOB_STOPPED, JOB_INTERRUPTED)
+            self._quiet_since[job_id] = min(job.updated_at, now) if stopped else now
             db.execute(
                 "UPDATE jobs SET state = ?, pid = ?, updated_at = ?, counts = NULL WHERE id = ?",
                 (JOB_RUNNING, os.getpid(), now, job_id),
@@ -276,7 +328,7 @@ class Journal:
             raise ValueError(f"unknown job state {state!r}")
         if state == JOB_RUNNING and job_id not in self._held:
             raise ValueError(f"job {job_id} is not run by this process: claim it to run it")
-        with self._write() as db:
+        with self._write(job_id if job_id in self._held else None) as db:
             job, _ = self._load(db, job_id)
             self._refuse_if_running_elsewhere(job, "stop it first")
             counts = None
@@ -297,16 +349,17 @@ class Journal:
             )
         if state != JOB_RUNNING:
             self._held.discard(job_id)
+            ownership.release(self._lock_path(job_id))
 
     def forget(self, job_id: str) -> None:
         """Delete a job and all its rows in one transaction; refused while another process
-        runs it."""
-        with self._write() as db:
-            job, _ = self._load(db, job_id)
-            self._refuse_if_running_elsewhere(job, "stop it before forgetting it")
+        runs it (its lock is held meanwhile, so nobody claims it halfway)."""
+        with self._owning(job_id, "stop it before forgetting it"), self._write() as db:
+            self._load(db, job_id)
             base = self._bases.pop(job_id)
             db.execute("DELETE FROM job_rows WHERE key BETWEEN ? AND ?", (base, base | ROW_MAX))
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        ownership.release(self._lock_path(job_id))
         self._texts.pop(job_id, None)
         self._held.discard(job_id)
 
@@ -445,7 +498,9 @@ class Journal:
         ]
         if not params and not settle:
             return
-        with self._write() as db:
+        if params:
+            self._sent_here.add(job_id)
+        with self._write(job_id) as db:
             if settle:
                 self._settle(db, job_id, base, settle)
             if not params:
@@ -486,7 +541,7 @@ class Journal:
         when given; number, text and input are never changed.
         """
         base = self._held_base(job_id)
-        with self._write() as db:
+        with self._write(job_id) as db:
             self._settle(db, job_id, base, results)
 
     def release(self, job_id: str, rows: Sequence[int]) -> None:
@@ -497,7 +552,7 @@ class Journal:
         as they are, so releasing twice is harmless.
         """
         base = self._held_base(job_id)
-        with self._write() as db:
+        with self._write(job_id) as db:
             db.executemany(
                 f"UPDATE job_rows SET state = '{ROW_PENDING}'"
                 f" WHERE key = ? AND state = '{ROW_IN_FLIGHT}'",
@@ -597,13 +652,43 @@ class Journal:
         )
 
     def _running_here_or_elsewhere(self, job: Job) -> bool:
-        return job.id in self._held or _process_alive(job.pid)
+        return job.id in self._held or self._runs_elsewhere(job)
+
+    def _runs_elsewhere(self, job: Job) -> bool:
+        return ownership.runs_elsewhere(self._lock_path(job.id), job.pid, job.updated_at)
 
     def _refuse_if_running_elsewhere(self, job: Job, what_to_do: str) -> None:
-        if job.state == JOB_RUNNING and job.id not in self._held and _process_alive(job.pid):
-            raise UsageError(
-                f"job {job.id} is being run by another clicksms (pid {job.pid}); {what_to_do}"
-            )
+        if job.state == JOB_RUNNING and job.id not in self._held and self._runs_elsewhere(job):
+            raise _running_elsewhere(job, what_to_do)
+
+    @contextmanager
+    def _owning(self, job_id: str, what_to_do: str) -> Iterator[None]:
+        """Hold the job's lock for the block (UsageError if another process runs the job);
+        a lock taken here is given back if the block fails."""
+        job = self.get_job(job_id)
+        lock = self._lock_path(job_id)
+        if job_id in self._held or ownership.holds(lock):
+            yield
+            return
+        self._refuse_if_running_elsewhere(job, what_to_do)  # a job recorded without a lock
+        if not self._take(lock):
+            raise _running_elsewhere(self.get_job(job_id), what_to_do)
+        try:
+            yield
+        except BaseException:
+            ownership.release(lock)
+            raise
+
+    def _lock_path(self, job_id: str) -> Path:
+        return ownership.lock_path(self.path, job_id)
+
+    def _take(self, lock: Path, new: bool = False) -> bool:
+        try:
+            return ownership.take(lock, new=new)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise JournalError(f"cannot use the job's lock file {lock}: {exc.strerror}") from None
 
     def _setup(self) -> None:
         """WAL + NORMAL, then the schema, created once under the write lock."""
@@ -636,9 +721,10 @@ class Journal:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _write(self) -> _Transaction:
-        """One short write transaction (see :class:`_Transaction`)."""
-        return _Transaction(self)
+    def _write(self, job_id: str | None = None) -> _Transaction:
+        """One short write transaction (see :class:`_Transaction`); ``job_id``: the running
+        job it writes for, which a journal locked too long stops (and says how to resume)."""
+        return _Transaction(self, job_id)
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -648,10 +734,10 @@ class Journal:
             except sqlite3.Error as exc:
                 self._raise(exc)
 
-    def _raise(self, exc: sqlite3.Error) -> NoReturn:
-        raise self._translate(exc) from None
+    def _raise(self, exc: sqlite3.Error, job_id: str | None = None) -> NoReturn:
+        raise self._translate(exc, job_id) from None
 
-    def _translate(self, exc: sqlite3.Error) -> Exception:
+    def _translate(self, exc: sqlite3.Error, job_id: str | None = None) -> Exception:
         """sqlite3 failures (locked too long, disk full, not a database) as one-line errors;
         an IntegrityError is ours to explain, so it goes on as it is."""
         if isinstance(exc, sqlite3.IntegrityError):
@@ -659,9 +745,24 @@ class Journal:
         text = str(exc)
         if isinstance(exc, sqlite3.OperationalError):
             if "locked" in text or "busy" in text:
-                text = f"another clicksms held it for over {BUSY_TIMEOUT:g}s; try again"
+                return self._busy(job_id)
             return JournalError(f"journal {self.path}: {text}")
         return JournalError(f"journal {self.path} is unusable: {text}")
+
+    def _busy(self, job_id: str | None) -> JournalBusy:
+        """The lock was held past the bound: the run stops, and its last writes wait briefly."""
+        if not self._gave_up:
+            self._gave_up = True
+            wait = min(_BUSY_AGAIN, self._busy_timeout)
+            self._db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        held = f"journal {self.path} stayed locked by another program for over "
+        held += f"{self._busy_timeout:g}s"
+        if job_id is None:
+            return JournalBusy(f"{held}; try again when it is free")
+        return JournalBusy(
+            f"{held}, so the run stopped; every message sent is recorded or checked on resume. "
+            f"Resume with: clicksms bulk --resume {job_id}"
+        )
 
 
 class _Transaction:
@@ -672,10 +773,11 @@ class _Transaction:
     generator: it runs for nearly every request, and this way costs a third as much.
     """
 
-    __slots__ = ("_journal", "_outer")
+    __slots__ = ("_job", "_journal", "_outer")
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, job_id: str | None) -> None:
         self._journal = journal
+        self._job = job_id
         self._outer = False
 
     def __enter__(self) -> sqlite3.Connection:
@@ -688,7 +790,7 @@ class _Transaction:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 journal._lock.release()
-                journal._raise(exc)
+                journal._raise(exc, self._job)
         return db
 
     def __exit__(
@@ -708,9 +810,9 @@ class _Transaction:
             except sqlite3.Error as error:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                journal._raise(error)
+                journal._raise(error, self._job)
             if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                journal._raise(exc)
+                journal._raise(exc, self._job)
         finally:
             journal._lock.release()
 
@@ -749,35 +851,11 @@ def _add_request_sizes(db: sqlite3.Connection) -> None:
 _MIGRATIONS = {1: _add_request_sizes}
 
 
-def _process_alive(pid: int | None) -> bool:
-    """Whether a process other than this one runs under ``pid``.
-
-    A job recorded with our own pid that this process did not create or claim was run by an
-    earlier process whose pid we got again (a container's clicksms is often pid 1 every time),
-    so our pid counts as gone. So does a zombie. A process we may not signal exists: alive.
-    """
-    if pid is None or pid <= 0 or pid == os.getpid():
-        return False
-    if os.name == "nt":  # os.kill would terminate it there; assume it is alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rpartition(b")")[2].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _prepare_file(path: Path) -> None:
     """Make sure the journal is private: dir created 0700, file 0600; refuse looser ones."""
     folder = path.parent
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(folder)
         mode = folder.stat().st_mode
     except OSError as exc:
         raise ConfigError(f"cannot use journal directory {folder}: {exc.strerror}") from None
@@ -788,11 +866,15 @@ def _prepare_file(path: Path) -> None:
             f"journal directory {folder} is writable by other users (mode "
             f"{stat.S_IMODE(mode):o}); run `chmod go-w {folder}` or choose another --journal"
         )
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags, 0o600)
+        fd = create_private(path, os.O_RDWR | os.O_EXCL)
     except FileExistsError:
-        pass
+        if path.is_symlink() and not path.exists():  # SQLite would create the link's target
+            raise ConfigError(
+                f"journal {path} is a symbolic link to a file that does not exist: clicksms "
+                "does not create a file through a link; give the real path or create the file "
+                "first"
+            ) from None
     except OSError as exc:
         raise ConfigError(f"cannot create journal {path}: {exc.strerror}") from None
     else:
@@ -860,6 +942,15 @@ def _refuse_secrets(value: Any) -> None:
     elif isinstance(value, (list, tuple)):
         for item in value:
             _refuse_secrets(item)
+
+
+def _running_elsewhere(job: Job, what_to_do: str) -> UsageError:
+    """The refusal, with the way out: that process ends, and its lock with it."""
+    way_out = f" (`kill {job.pid}` stops it as Ctrl-C would)" if job.pid else ""
+    return UsageError(
+        f"job {job.id} is being run by another clicksms (pid {job.pid or 'unknown'}); "
+        f"{what_to_do}{way_out}"
+    )
 
 
 def _job(found: tuple[Any, ...]) -> tuple[Job, dict[str, int] | None]:

@@ -15,6 +15,7 @@ transaction, which also writes the results that came in since the last one. What
 
 from __future__ import annotations
 
+import math
 import queue
 import re
 import threading
@@ -32,6 +33,7 @@ from clicksms.bulk.events import (
     Progress,
     StopRequested,
     StrangerAnswers,
+    WaitingForGateway,
     WaitingForLimit,
     ignore,
 )
@@ -292,10 +294,12 @@ class BulkSender:
                 if not self._abandoned:
                     self._drain(in_flight, until_empty=True)
             finally:
-                self._save()
-                pool.shutdown()
-                self.account.on_retry = watching
-                self.account.keep_retrying()  # reconcile and later passes may pause again
+                try:
+                    self._save()  # may fail too (a journal locked too long): still shut down
+                finally:
+                    pool.shutdown()
+                    self.account.on_retry = watching
+                    self.account.keep_retrying()  # reconcile and later passes may pause again
         self.result.peak_in_flight = self._wire.peak
         return self.result
 
@@ -610,7 +614,9 @@ UNKNOWN_OUTCOME = (
 )
 
 
-def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
+def reconcile(
+    journal: Journal, job: Job, account: GatewayClient, on_event: EventSink = ignore
+) -> Reconciled:
     """Settle rows left in flight by asking ``querymsg`` about their client message IDs.
 
     Only ``ERR 104`` (unknown client message ID) proves a request never arrived: those rows
@@ -624,6 +630,8 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
     by_client: dict[str, list[JobRow]] = {}
     for row in journal.rows(job.id, [ROW_IN_FLIGHT]):
         by_client.setdefault(row.client_id or "", []).append(row)
+    if by_client:
+        _let_the_gateway_learn(journal.sent_at_latest(job.id), account, len(by_client), on_event)
     sizes = journal.request_sizes(job.id) if by_client else {}
     outcome = Reconciled()
     for client_id, rows in by_client.items():
@@ -661,6 +669,23 @@ def reconcile(journal: Journal, job: Job, account: GatewayClient) -> Reconciled:
             journal.record_results(job.id, unknown)
             outcome.unknown += len(rows)
     return outcome
+
+
+def _let_the_gateway_learn(
+    sent: float, account: GatewayClient, requests: int, on_event: EventSink
+) -> None:
+    """Ask no sooner than CLICKSMS_QUERY_DELAY seconds after the requests may have left.
+
+    Only ERR 104 proves that a request never arrived, and API.md does not say how soon the
+    gateway knows a client message ID: asked too early, it could call a message it took
+    unknown, and the row would go out twice.
+    """
+    delay = account.settings.query_delay
+    wait = min(delay, sent + delay - time.time())
+    if wait <= 0:
+        return
+    on_event(WaitingForGateway(math.ceil(wait), requests))
+    time.sleep(wait)
 
 
 def _settled(

@@ -21,7 +21,7 @@ from itertools import chain
 from types import TracebackType
 from typing import BinaryIO
 
-from clicksms.bulk.template import column_named
+from clicksms.bulk.template import column_named, columns_named
 from clicksms.errors import UsageError, unreadable
 
 MIB = 1024 * 1024
@@ -30,6 +30,7 @@ MAX_LINE = 8 * MIB  # a longer physical line is not a CSV file we can use
 CHUNK = 64 * 1024
 SAMPLE_LINES = 200
 SAMPLE_CHARS = 64 * 1024
+SAMPLE_MIN_LINES = 4  # a header and some data, however wide: 20 000 columns outgrow SAMPLE_CHARS
 DELIMITERS = (",", ";", "\t")
 
 #: Every BOM with the codec and byte order it announces. UTF-32 LE comes before UTF-16 LE:
@@ -207,9 +208,26 @@ class CsvSource:
         self.number_column_guessed = spec is None
         if spec is None:
             self.number_index = self._detect_number_column(data)
+            self._refuse_ambiguous(self.columns[self.number_index] if self.header else None)
         else:
+            if self.header is not None and not _is_index(spec):
+                self._refuse_ambiguous(spec)
             self.number_index = self._resolve_number_column(spec, number_column or "")
         self.number_column = self._column_label(self.number_index)
+
+    def _refuse_ambiguous(self, name: str | None) -> None:
+        """A number column named by a header that names another column too is anyone's guess
+        (``phone,phone``): refuse it rather than take the first."""
+        if not name:
+            return
+        same = columns_named(name, self.columns)
+        if len(same) > 1:
+            first, second = same[0] + 1, same[1] + 1
+            raise UsageError(
+                f"{self.name} has more than one column named {self.columns[same[0]]!r} (columns "
+                f"{first} and {second}), so clicksms cannot tell which holds the numbers: rename "
+                f"one, or choose with --number-column {first}"
+            )
 
     def _column_label(self, index: int) -> str:
         if self.header is not None and index < len(self.columns) and self.columns[index]:
@@ -470,13 +488,14 @@ def _complete_lines(text: str) -> Iterator[list[str]]:
 
 
 def _take_sample(lines: Iterator[str]) -> tuple[list[str], bool]:
-    """Up to SAMPLE_LINES lines or SAMPLE_CHARS characters, and whether that was all."""
+    """Up to SAMPLE_LINES lines or SAMPLE_CHARS characters (but at least SAMPLE_MIN_LINES),
+    and whether that was all."""
     head: list[str] = []
     size = 0
     for line in lines:
         head.append(line)
         size += len(line)
-        if len(head) >= SAMPLE_LINES or size >= SAMPLE_CHARS:
+        if len(head) >= SAMPLE_LINES or (size >= SAMPLE_CHARS and len(head) >= SAMPLE_MIN_LINES):
             return head, False
     return head, True
 

@@ -54,11 +54,24 @@ class Template:
         return not self.fields
 
     def check(self, columns: Sequence[str]) -> None:
-        """Match every placeholder to a column, or name all the unknown ones at once."""
+        """Match every placeholder to a column, or name all the unknown ones at once.
+
+        A name two columns share (a header such as ``phone,name,name``) is refused: which
+        one the user meant is anyone's guess.
+        """
         resolved = [_resolve(name, columns) for name in self.fields]
         unknown = [name for name, index in zip(self.fields, resolved, strict=True) if index is None]
         if unknown:
             raise UsageError(_unknown_message(unknown, columns))
+        for name in self.fields:
+            same = columns_named(name, columns)
+            if len(same) > 1:
+                numbers = [str(i + 1) for i in same]
+                raise UsageError(
+                    f"{{{name}}} in the template could mean column {' or '.join(numbers)}, both "
+                    f"named {columns[same[0]]!r}: rename one in the file, or use the column's "
+                    f"number ({' or '.join('{' + n + '}' for n in numbers)})"
+                )
         indexes = tuple(index for index in resolved if index is not None)
         self._indexes = indexes
         self._keys = tuple(columns[index] for index in indexes)
@@ -159,14 +172,20 @@ def column_named(name: str, columns: Sequence[str]) -> int | None:
 
     The one rule for naming a column, shared by placeholders and ``--number-column``.
     """
-    for i, column in enumerate(columns):
-        if column == name:
-            return i
+    found = columns_named(name, columns)
+    return found[0] if found else None
+
+
+def columns_named(name: str, columns: Sequence[str]) -> list[int]:
+    """Every column ``name`` could mean: those called exactly that, else any case of it.
+
+    More than one means the name is ambiguous (a header with a repeated name).
+    """
+    exact = [i for i, column in enumerate(columns) if column == name]
+    if exact:
+        return exact
     folded = name.casefold()
-    for i, column in enumerate(columns):
-        if column.casefold() == folded:
-            return i
-    return None
+    return [i for i, column in enumerate(columns) if column.casefold() == folded]
 
 
 def _resolve(name: str, columns: Sequence[str]) -> int | None:

@@ -313,11 +313,9 @@ def _send_options(request: BulkRequest) -> "SendOptions":
 def _open_journal(rt: Invocation, path: Path | None) -> "Journal":
     """--journal, else the one beside the session (the throwaway one under --sandbox)."""
     from clicksms.bulk.journal import Journal, default_journal_path
-    from clicksms.config import resolve_config_dir
 
     if path is None:
-        config_dir = rt.settings().config_dir if rt.use_sandbox else resolve_config_dir()
-        path = default_journal_path(Path(config_dir))
+        path = default_journal_path(rt.config_dir())
     return Journal(path)
 
 

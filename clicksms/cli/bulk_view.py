@@ -26,6 +26,7 @@ from clicksms.bulk.events import (
     SendingStarted,
     StopRequested,
     StrangerAnswers,
+    WaitingForGateway,
     WaitingForLimit,
 )
 from clicksms.bulk.outcome import RESULT_KEYS, StopReason
@@ -72,6 +73,7 @@ class BulkView:
             SendingEnded: self._ended,
             StopRequested: self._stopping,
             WaitingForLimit: self._waiting,
+            WaitingForGateway: self._letting_the_gateway_learn,
             StrangerAnswers: self._strangers,
             Resumable: self._resumable,
         }
@@ -137,6 +139,13 @@ class BulkView:
 
     def _waiting(self, event: WaitingForLimit) -> None:
         note(f"The account's MT limit is reached (ERR 130): waiting until {_when(event.until)}.")
+
+    def _letting_the_gateway_learn(self, event: WaitingForGateway) -> None:
+        note(
+            f"Waiting {event.seconds} s before asking the gateway about {event.requests} "
+            "request(s) left in flight: it may not know their client message IDs yet "
+            "(CLICKSMS_QUERY_DELAY)."
+        )
 
     def _strangers(self, event: StrangerAnswers) -> None:
         from clicksms.send import strangers_line
@@ -207,8 +216,10 @@ def show_outcome(
 
 
 def _write_results(rows: JobResults, path: Path) -> None:
+    from clicksms.private_files import open_private
+
     try:
-        with path.open("w", encoding="utf-8", newline="") as stream:
+        with open_private(path, "w") as stream:
             write = write_json_rows if path.suffix.lower() == ".json" else write_csv
             write(rows.all(), RESULT_KEYS, stream)
     except OSError as exc:  # checked before sending; the send's own exit code still stands

@@ -7,12 +7,14 @@ account and the password, and for ``--sandbox`` starts a throwaway in-process sa
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from clicksms.cli.params import stdin_is_terminal
 from clicksms.cli.render import note, warn
-from clicksms.errors import AuthError
+from clicksms.errors import AuthError, ConfigError
 
 if TYPE_CHECKING:
     from clicksms.config import Settings
@@ -48,7 +50,10 @@ class Invocation:
         self._settings: Settings | None = None
         self._account: GatewayClient | None = None
         self._stdin_password: str | None = None
+        self._stdin_was_terminal = False
         self._may_prompt = True
+        self._consented = False  # to a .env endpoint receiving the password (asked once)
+        self._config_dir_noted = False
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -62,15 +67,34 @@ class Invocation:
                     **self._flags,
                     **self._client_flags,
                 )
+                self._note_config_dir(self._settings.config_dir_source)
         return self._settings
 
+    def config_dir(self) -> Path:
+        """Where sessions and the journal live; only the config-dir setting is resolved
+        unless the settings are loaded already (``auth --logout`` must work when another
+        setting is broken)."""
+        if self.use_sandbox or self._settings is not None:
+            return self.settings().config_dir
+        from clicksms.config import locate_config_dir
+
+        path, source = locate_config_dir()
+        self._note_config_dir(source)
+        return path
+
     def store(self) -> SessionStore:
-        from clicksms.config import resolve_config_dir
         from clicksms.gateway.session import SessionStore
 
-        if self.use_sandbox or self._settings is not None:
-            return SessionStore(self.settings().config_dir)
-        return SessionStore(resolve_config_dir())
+        return SessionStore(self.config_dir())
+
+    def _note_config_dir(self, source: str) -> None:
+        """A .env in the working directory moving sessions and the journal is said aloud."""
+        if source == ".env" and not self._config_dir_noted:
+            from clicksms.config import ENV_CONFIG_DIR, SettingsSource
+
+            self._config_dir_noted = True
+            value = SettingsSource().dotenv().get(ENV_CONFIG_DIR)
+            note(f"Using {ENV_CONFIG_DIR}={value} from ./.env.")
 
     def country(self, flag: str | None) -> str | None:
         """The region for national numbers: --country, else (outside --sandbox) the settings."""
@@ -98,19 +122,48 @@ class Invocation:
         if not line:
             raise AuthError("--password-stdin read an empty line: pipe the password in")
         self._stdin_password = line
+        self._stdin_was_terminal = tty
 
     def _password(self) -> str | None:
-        """--password-stdin, else CLICKSMS_PASSWORD / .env, else a hidden prompt on a terminal."""
+        """--password-stdin, else CLICKSMS_PASSWORD / .env, else a hidden prompt on a terminal.
+
+        Whatever its source, it goes only to an endpoint the user chose, or one they confirm.
+        """
+        from clicksms.config import check_credential
+
         settings = self.settings()
         if self.use_sandbox:
             return settings.password
         if self._stdin_password:
-            return self._stdin_password
-        if settings.password:
-            return settings.password
-        if self._may_prompt and sys.stdin is not None and sys.stdin.isatty():
-            return _prompt_password()
-        return None
+            password, source, where = self._stdin_password, "stdin", "--password-stdin"
+        elif settings.password:
+            source = settings.password_source
+            where = "CLICKSMS_PASSWORD" + ("" if source == "environment" else " in ./.env")
+            password = settings.password
+        elif self._may_prompt and stdin_is_terminal():
+            self._consent(settings, "prompt")  # before the user types anything
+            password, source, where = _prompt_password(), "prompt", "what you typed"
+        else:
+            return None
+        check_credential(password, "password", where)
+        self._consent(settings, source)
+        return password
+
+    def _consent(self, settings: Settings, source: str) -> None:
+        """Refuse to send the password to an endpoint ./.env chose, unless the user says yes
+        on a terminal (once per invocation)."""
+        from clicksms.config import password_destination_problem
+
+        problem = password_destination_problem(settings, source)
+        if problem is None or self._consented:
+            return
+        fix = "set CLICKSMS_ENDPOINT in the environment or use --endpoint"
+        piped = source == "stdin" and not self._stdin_was_terminal
+        if not (self._may_prompt and stdin_is_terminal()) or piped:
+            raise ConfigError(f"{problem}: {fix}")
+        if not typer.confirm(f"{problem}. Send it there?", default=False, err=True):
+            raise ConfigError(f"the password was not sent to {settings.endpoint}: {fix}")
+        self._consented = True
 
     def _start_sandbox(self) -> Settings:
         """Point everything at a fresh in-process sandbox and a temporary config dir.

@@ -67,8 +67,7 @@ def jobs(
 
     # --sandbox jobs live in its throwaway config dir, never in yours.
     rt = ctx.obj
-    sandboxed = rt is not None and rt.use_sandbox
-    config_dir = rt.settings().config_dir if sandboxed else resolve_config_dir()
+    config_dir = rt.config_dir() if rt is not None else resolve_config_dir()
     path = journal if journal is not None else default_journal_path(config_dir)
     if forget is not None:
         if not path.exists():

@@ -1,10 +1,13 @@
 """``clicksms validate-number``: offline number checks."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import CountryOption, NumbersArgument, OutputOption, stdin_lines
-from clicksms.cli.render import Column, OutputFormat, emit
+from clicksms.cli.params import CountryOption, NumbersArgument, OutputOption, stream_stdin_lines
+from clicksms.cli.render import Column, OutputFormat, emit_stream
 
 
 def validate_number(
@@ -15,23 +18,35 @@ def validate_number(
 ) -> None:
     """Check numbers offline and show them in Clickatell's form (no gateway call).
 
+    Numbers on stdin are answered as they come, so the input may be any length.
+
     \b
         clicksms validate-number "+27 82 123 4567" "082 123 4567" --country ZA
     """
-    from dataclasses import asdict
-
-    from clicksms.errors import outcome_exit_code
+    from clicksms.errors import counts_exit_code
     from clicksms.message.numbers import check_number
 
     rt: Invocation = ctx.obj
     region = rt.country(country)
-    inputs = list(numbers or [])
-    if not inputs:
-        inputs = stdin_lines("numbers")
-    checks = [check_number(n, region) for n in inputs]
-    rows = [asdict(c) for c in checks]
-    emit(
-        rows,
+    inputs = numbers or stream_stdin_lines("numbers")
+    tally = {True: 0, False: 0}
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for raw in inputs:  # one at a time: stdin may hold millions of lines
+            check = check_number(raw, region)
+            tally[check.valid] += 1
+            yield {
+                "input": check.input,
+                "valid": check.valid,
+                "number": check.number,
+                "region": check.region,
+                "type": check.type,
+                "error": check.error,
+            }
+
+    checked = rows()
+    emit_stream(
+        checked,
         [
             Column("input", "Input"),
             Column("valid", "Valid", lambda ok: "green" if ok else "red"),
@@ -42,4 +57,6 @@ def validate_number(
         ],
         output,
     )
-    raise typer.Exit(outcome_exit_code(c.valid for c in checks))
+    for _ in checked:  # the reader left early (| head): every line still counts
+        pass
+    raise typer.Exit(counts_exit_code(tally[True], tally[False]))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from itertools import islice
 from typing import Any
 
 
@@ -35,6 +36,9 @@ class Column:
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PIPE_WIDTH = 400
+#: Rows per table when rows stream in (:func:`emit_stream`): a table is sized to its rows, so
+#: it must hold them all; a thousand at a time keeps memory flat.
+TABLE_PIECE = 1000
 
 
 def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
@@ -54,6 +58,28 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
             write_csv(clean, [c.key for c in columns], sys.stdout)
         else:
             print_table(clean, columns)
+        sys.stdout.flush()
+
+
+def emit_stream(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat
+) -> None:
+    """:func:`emit` for rows made one at a time, so that any number of them fits in memory.
+
+    JSON and CSV are written row by row; a table is drawn in pieces of :data:`TABLE_PIECE`
+    rows (each sized to its own rows). A reader that goes away ends the writing quietly; the
+    caller may go on consuming ``rows`` (to count them for its exit code, say).
+    """
+    keys = [c.key for c in columns]
+    clean = ({k: _valid_text(row.get(k)) for k in keys} for row in rows)
+    with stdout_reader_may_leave():
+        if fmt is OutputFormat.json:
+            write_json_rows(clean, keys, sys.stdout)
+        elif fmt is OutputFormat.csv:
+            write_csv(clean, keys, sys.stdout)
+        else:
+            while piece := list(islice(clean, TABLE_PIECE)):
+                print_table(piece, columns)
         sys.stdout.flush()
 
 

@@ -1,9 +1,17 @@
 """``clicksms sandbox``: the local Clickatell-compatible server, in the foreground."""
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+
+class RpcArrays(str, Enum):
+    """How the RPC/Encoded server sends array returns (both forms exist in the wild)."""
+
+    inline = "inline"
+    multiref = "multiref"
 
 
 def sandbox_command(
@@ -47,13 +55,25 @@ def sandbox_command(
             help="Inject a fault, repeatable; SPEC syntax and kinds below.",
         ),
     ] = None,
+    rpc_arrays: Annotated[
+        RpcArrays,
+        typer.Option(
+            help="How the RPC/Encoded server returns arrays: inline, or as multi-reference "
+            "values (href to a multiRef element).",
+        ),
+    ] = RpcArrays.inline,
 ) -> None:
     """Run a local Clickatell-compatible SOAP server in the foreground (Ctrl-C stops it).
+
+    It serves both of Clickatell's SOAP servers on one port and one account: Document/Literal
+    at /soap/document_literal/webservice and RPC/Encoded at /soap/webservice_vs.php (each
+    with its WSDL at ?wsdl).
 
     \b
         clicksms sandbox --port 8080 --ledger sent.jsonl
         clicksms sandbox --coverage 44=1.5 --coverage 1=none --delivery-seconds 60
         clicksms sandbox --fault drop-after,ops=sendmsg,after=2,times=1
+        clicksms sandbox --rpc-arrays multiref
 
     \b
     --fault SPEC is KIND[,ops=OP+OP][,after=N][,times=N][,seconds=S]
@@ -62,7 +82,8 @@ def sandbox_command(
                slow-drip (seconds= between bytes, 1), expire-session,
                err-130 (seconds= until the limit lifts, 60), no-credit, err-901
       ops      SOAP operations it applies to, e.g. sendmsg+querymsg (default: all;
-               err-130 and no-credit: sendmsg only, once it passed auth and checks)
+               err-130 and no-credit: the ones that send, sendmsg, senditem,
+               quicksend, si_push, ind_push, once they passed auth and checks)
       after    let N matching requests through first (default 0)
       times    hit N requests, then stop (default: until cleared)
     While it runs: GET (list), POST (add: JSON or specs), DELETE (clear)
@@ -96,4 +117,5 @@ def sandbox_command(
         coverage=routes,
         delivery_seconds=delivery_seconds,
         faults=faults,
+        rpc_arrays=rpc_arrays.value,
     )

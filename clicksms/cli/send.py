@@ -10,6 +10,10 @@ from clicksms.cli.params import CountryOption, OutputOption, read_stdin, stdin_i
 from clicksms.cli.render import Column, OutputFormat, counts_line, emit, note
 from clicksms.errors import UsageError
 
+#: The most text ``send`` reads from stdin: 35 SMS parts are at most 5,355 characters, and
+#: NFC normalisation can only shorten a text (to a third, for Hangul jamo).
+MAX_STDIN_TEXT = 64 * 1024
+
 if TYPE_CHECKING:
     from clicksms.message.options import Content
     from clicksms.send import SendReport
@@ -263,7 +267,16 @@ def _message_text(text: str | None) -> str:
         return text
     if text is None and stdin_is_terminal():
         raise UsageError("no message text: pass --text TEXT or pipe the text on stdin")
-    data = read_stdin("message text")
+    from clicksms.message.text import MAX_PARTS
+
+    # Far past the longest text a message can carry (35 parts of 153 GSM characters), and
+    # read no further: a 200 MB pipe is refused without reading it whole.
+    longest = MAX_PARTS * 153
+    data = read_stdin(
+        "message text",
+        limit=MAX_STDIN_TEXT,
+        too_long=f": a message is at most {MAX_PARTS} SMS parts ({longest} GSM characters)",
+    )
     for ending in ("\r\n", "\n"):  # what echo, printf or a Windows editor put at the end
         if data.endswith(ending):
             return data[: -len(ending)]

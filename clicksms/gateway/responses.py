@@ -7,7 +7,9 @@ Parsing is liberal about spacing, as the spec's own examples are.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -195,8 +197,71 @@ def quote(reply: object) -> str:
     return clip(_SECRET_LIKE.sub("<hex>", str(reply)))
 
 
+def mask(text: str, secrets: Mapping[str, str]) -> str:
+    """``text`` with every echo of each secret replaced by ``<name hidden>`` (name: secret).
+
+    A server may echo a secret as it was sent, XML-escaped (``&amp;`` for ``&``), with its
+    spaces and tabs collapsed or changed, or cut short: its first characters (four or more,
+    starting a word) at the end of the text or before a cut mark (``…``, ``...``) count too.
+    Mask before :func:`clip`, whose collapsing and cutting would hide a secret from this.
+    """
+    for name, secret in secrets.items():
+        patterns = _echoes(secret)
+        if patterns is not None:
+            hidden = f"<{name} hidden>"
+            for pattern in patterns:
+                text = pattern.sub(hidden, text)
+    return text
+
+
+#: The shortest start of a secret masked where a text was cut.
+_CUT_PREFIX = 4
+#: Where a cut text ends: a cut mark, or the end (after spaces or dots).
+_CUT = r"(?=…|\.\.\.|[\s.]*\Z)"
+#: The named entities XML-escaping uses; any character may also come back as a numeric
+#: character reference (``&#39;``, ``&#x27;``: PHP's and Python's escapers write those).
+_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+
+
+def _echo_of(char: str) -> str:
+    """A pattern for one character of a secret as it may be echoed: itself, escaped or not."""
+    code = ord(char)
+    forms = [re.escape(char), f"&#0*{code};", f"(?i:&#x0*{code:x};)"]
+    if char in _NAMED:
+        forms.append(_NAMED[char])
+    return "(?:" + "|".join(forms) + ")"
+
+
+@functools.lru_cache(maxsize=32)
+def _echoes(secret: str) -> tuple[re.Pattern[str], ...] | None:
+    """Patterns for ``secret`` whole, then for its start where a text was cut (if long enough).
+
+    Whitespace around a secret may be lost in an echo, so only what it surrounds is looked
+    for; whitespace inside matches any whitespace. None for a secret of whitespace only.
+    """
+    units = [
+        r"\s+" if piece.isspace() else _echo_of(piece)
+        for piece in re.findall(r"\s+|.", secret.strip(), re.DOTALL)
+    ]
+    if not units:
+        return None
+    whole = re.compile("".join(units))
+    if len(units) <= _CUT_PREFIX:
+        return (whole,)
+    rest = ""
+    for unit in reversed(units[_CUT_PREFIX:-1]):  # a proper start: the whole is masked above
+        rest = f"(?:{unit}{rest})?"
+    # A start of the secret begins a word, and everything from it to the cut belongs to the
+    # secret: a message ID whose last characters happen to begin the session ID is no echo.
+    start = r"(?<!\w)" if re.match(r"\w", secret.strip()) else ""
+    return whole, re.compile(start + "".join(units[:_CUT_PREFIX]) + rest + _CUT)
+
+
 def clip(text: object, limit: int = 100) -> str:
-    """Server-supplied text made safe for one terminal line: no control characters, short."""
+    """Server-supplied text made safe for one terminal line: no control characters, short.
+
+    It collapses whitespace and cuts: secrets in ``text`` must be masked (:func:`mask`) first.
+    """
     printable = "".join(ch if ch.isprintable() else " " for ch in str(text))
     flat = " ".join(printable.split())
     return flat if len(flat) <= limit else flat[:limit] + "…"

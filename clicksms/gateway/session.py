@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from clicksms.errors import ConfigError
+from clicksms.private_files import make_private_dir
 
 #: Clickatell expires a session after 15 idle minutes; we stop trusting ours a little earlier,
 #: because our clock starts after the gateway's did. ERR 003 still triggers one re-auth.
@@ -113,9 +114,9 @@ class SessionStore:
         return True
 
     def _ensure_dir(self) -> None:
-        """Create the directory 0700; refuse one that others can look into."""
+        """Create the directory (and missing parents) 0700; refuse one others can look into."""
         try:
-            self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(self.config_dir)
         except OSError as exc:
             raise ConfigError(
                 f"cannot use config dir {self.config_dir}: {exc.strerror}; set CLICKSMS_CONFIG_DIR"

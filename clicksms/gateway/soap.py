@@ -1,25 +1,33 @@
-"""The only module that talks SOAP: zeep over the bundled Document/Literal WSDL.
+"""The only module that talks SOAP: zeep over a bundled WSDL, through zeep's public API only.
 
 It turns every SOAP-level failure (HTTP error pages, broken XML, SOAP faults) into one-line
 :mod:`clicksms.errors` — the transport (:mod:`clicksms.gateway.transport`) has already done so for
 connection, timeout and TLS trouble — and every answer into a list of ``<return>`` strings for
-:mod:`clicksms.gateway.responses` to parse. zeep and lxml are imported here, on first use, never at
-start-up.
+:mod:`clicksms.gateway.responses` to parse. Importing it imports zeep and lxml: only
+:mod:`clicksms.gateway.client` does, when a call is about to be made, never at start-up.
 
-zeep stays the SOAP layer: it builds every envelope from the WSDL and deserialises every reply.
-What it costs per call is cut where bulk sends feel it: the envelope zeep built for the first
-call of a given shape (operation, field names, list lengths) is kept, and later calls of that
-shape get a copy with the new leaf values set — checked once against zeep's own output.
+zeep stays the SOAP layer. The first call of each shape (operation, field names and types, list
+lengths) is zeep's own service call: zeep builds the envelope from the WSDL, the transport below
+posts it, zeep reads the reply. From that call the client keeps two things, each checked against
+what zeep produced, which bulk sends feel the cost of:
 
-Replies are the mirror image. Every reply is parsed as zeep's loader parses it, with our
-forbid-DTD/entities/external settings (the XML safety net stays), on a parser kept per thread
-rather than built per reply; whatever it refuses goes to zeep. The first plain HTTP 200 reply
-of an operation is deserialised by zeep, and from it the client learns the reply's structure —
-the Body's one element and its ``<return>`` children, checked against zeep's result and the WSDL's
-cardinality. Later replies with exactly that structure (no attributes such as ``xsi:nil``, no
-nested elements, no other element, no other namespace) are read straight from the parsed tree,
-which gives what zeep would; anything else — a fault, an error status, broken XML, any
-deviation — goes to zeep, so its results and errors stay exactly what they were.
+* the envelope zeep built, as a template: later calls of the same shape post a copy with the
+  new leaf values set (the tests compare such copies byte for byte with ``create_message``);
+* the structure of the reply — the Body's one element and its ``<return>`` children, as the
+  WSDL declares them: later replies with exactly that structure (no attributes such as
+  ``xsi:nil``, no nested elements, no other element, no other namespace), parsed as zeep's
+  loader parses them (no DTDs, no entities), are read straight from the tree.
+
+Anything else — a SOAP fault, an HTTP error status, XML that does not parse, any deviation from
+the learned structure — goes to zeep after all: a zeep service call of the same operation and
+fields is made whose transport hands back the reply already received instead of posting again,
+so zeep's results and errors stay exactly what they are, and nothing is ever sent twice.
+
+Each of Clickatell's SOAP servers is a :class:`SoapStyle`. Document/Literal is the one there is;
+RPC/Encoded would be a second one: its WSDL and binding, and a zeep egress plugin adding the
+encoding attributes zeep leaves out. Templates copy what plugins produced, and replies whose
+elements carry attributes (``xsi:type``, ``href``) are never read through a learned shape: they
+stay zeep's, or go to a reader of that style's own.
 """
 
 from __future__ import annotations
@@ -28,13 +36,24 @@ import copy
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
+
+from lxml.etree import XMLParser, XMLSyntaxError, fromstring
+from zeep import Client, Settings
+from zeep import exceptions as zeep_errors
+from zeep.transports import Transport
+from zeep.wsdl.utils import etree_to_string
+from zeep.xsd.types.builtins import String
 
 from clicksms import __version__
-from clicksms.errors import ClickSmsError, ProtocolError
-from clicksms.gateway.responses import clip
+from clicksms.errors import ClickSmsError, ConfigError, ProtocolError
+from clicksms.gateway.responses import clip, mask
+from clicksms.gateway.transport import HttpTransport, Response
 
 BINDING = "{http://api.clickatell.com/soap/document_literal/webservice}Sms"
 WSDL_RESOURCE = "data/document_literal.wsdl"
@@ -43,184 +62,192 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 TEMPLATE_SHAPES = 64
 
 
+@dataclass(frozen=True)
+class SoapStyle:
+    """One of Clickatell's SOAP servers, as zeep is set up for it."""
+
+    name: str
+    wsdl: str  # the bundled WSDL, a resource of the clicksms package
+    binding: str  # the qualified name of its binding
+    plugins: Callable[[], list[Any]] = list  # zeep plugins, made afresh for each client
+
+
+DOCUMENT_LITERAL = SoapStyle("document", WSDL_RESOURCE, BINDING)
+
+
 class SoapClient:
     """A keep-alive zeep service bound to ``endpoint``; every call has connect/exchange timeouts.
 
-    Safe to call from several threads at once: each thread has its own HTTP connection.
+    Safe to call from several threads at once: they share a pool of HTTP connections.
     """
 
-    def __init__(self, endpoint: str, timeout: float, connect_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        timeout: float,
+        connect_timeout: float | None = None,
+        style: SoapStyle = DOCUMENT_LITERAL,
+    ) -> None:
         """``timeout`` bounds each whole exchange, ``connect_timeout`` (default ``timeout``)
         the opening of each connection."""
-        from lxml.etree import fromstring
-        from zeep import Client, Settings
-        from zeep.wsdl.utils import etree_to_string
-
-        from clicksms.gateway.transport import SoapTransport
-
         self.endpoint = endpoint
-        self._transport = SoapTransport(
+        self.style = style
+        self._http = HttpTransport(
             endpoint,
             timeout,
             user_agent=f"clicksms/{__version__}",
             connect_timeout=connect_timeout,
         )
-        self._host = self._transport.host
+        self._host = self._http.host
         self._settings = Settings(
             strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
-        wsdl = resources.files("clicksms").joinpath(WSDL_RESOURCE)
+        self._transport = _ZeepTransport(self._http)
+        wsdl = resources.files("clicksms").joinpath(style.wsdl)
         with resources.as_file(wsdl) as wsdl_path:
-            client = Client(str(wsdl_path), transport=self._transport, settings=self._settings)
-        self._client = client
-        self._service = client.create_service(BINDING, endpoint)
-        self._binding = self._service._binding
-        self._options = self._service._binding_options
+            self._client = Client(
+                str(wsdl_path),
+                transport=self._transport,
+                settings=self._settings,
+                plugins=style.plugins(),
+            )
+        self._service = self._client.create_service(style.binding, endpoint)
         self._templates = _Templates(TEMPLATE_SHAPES)
         # Learned reply shapes by operation name: at most one per operation of the binding.
         self._reply_shapes: dict[str, _ReplyShape | object] = {}
         self._reply_lock = threading.Lock()
         #: Replies deserialised by zeep itself; the others were read through a learned shape.
         self.zeep_replies = 0
-        self._fromstring = fromstring
         self._parsers = threading.local()  # each thread's reply parser (see _parse)
-        self._to_bytes = etree_to_string  # what zeep's Transport.post_xml serialises with
 
     def call(self, operation: str, **fields: Any) -> list[str]:
         """Invoke ``operation`` and return its ``<return>`` strings (always a list)."""
-        operation_obj = self._binding.all().get(operation)
-        if operation_obj is None:  # what zeep's service proxy raises for a typo
-            raise AttributeError(f"Service has no operation {operation!r}")
-        response: Any = None
+        exchange = _Exchange()
+        secrets = _secrets(fields)
         try:
-            envelope, headers = self._envelope(operation, fields)
-            body = self._to_bytes(envelope)
-            response = self._transport.post(self._options["address"], body, headers)
-            result = self._reply(operation_obj, response)
+            result = self._invoke(operation, fields, exchange)
         except Exception as exc:
-            ours = self._translate(exc, response)
+            ours = self._translate(exc, exchange.reply, secrets)
             if ours is None:
                 raise
             # Not chained: zeep's messages can quote the server's answer, which may echo the
             # request (password, session ID) and would show up in a --debug traceback.
-            ours.args = tuple(_masked(str(arg), fields) for arg in ours.args)
+            ours.args = tuple(mask(str(arg), secrets) for arg in ours.args)
             raise ours from None
         items = result if isinstance(result, list) else [result]
         if not items or any(item is None for item in items):
             raise ProtocolError(f"{self._host} sent an empty {operation} response")
-        return [_masked(str(item), fields) for item in items]
+        return [mask(str(item), secrets) for item in items]
 
     def close(self) -> None:
-        """Close every thread's connection."""
-        self._transport.close()
+        """Close every connection, interrupting calls in progress."""
+        self._http.close()
 
-    # ------------------------------------------------------------------------ envelopes
-    def _envelope(self, operation: str, fields: dict[str, Any]) -> tuple[Any, dict[str, str]]:
-        """The request envelope and HTTP headers: from a template when the shape allows."""
+    # ------------------------------------------------------------------------ the calls
+    def _invoke(self, operation: str, fields: dict[str, Any], exchange: _Exchange) -> Any:
+        """zeep's result for the call: through a template and a learned shape when they fit."""
         key = _shape(operation, fields)
-        if key is None:
-            return self._zeep_envelope(operation, fields)
-        template = self._templates.get(key)
-        if template is None:
-            envelope, headers = self._zeep_envelope(operation, fields)
-            self._templates.put(key, _Template.learn(envelope, headers, fields))
-            return envelope, headers
-        if template is _NOT_CACHEABLE:
-            return self._zeep_envelope(operation, fields)
-        return template.fill(fields, self._templates.lock), template.headers
+        template = None if key is None else self._templates.get(key)
+        if type(template) is not _Template:
+            learn = key if template is None else None
+            return self._through_zeep(operation, fields, exchange, learn)
+        envelope = template.fill(fields, self._templates.lock)
+        exchange.reply = self._http.post(etree_to_string(envelope), template.headers)
+        result = self._read(operation, exchange.reply)
+        if result is _MISS:  # zeep reads this reply (it is not sent again)
+            return self._through_zeep(operation, fields, exchange)
+        return result
 
-    def _zeep_envelope(self, operation: str, fields: dict[str, Any]) -> tuple[Any, dict[str, str]]:
-        """What zeep's ``binding.send`` builds (envelope, plugins, WSSE, headers), unsent."""
-        return self._binding._create(
-            operation, (), fields, client=self._client, options=self._options
-        )
+    def _through_zeep(
+        self,
+        operation: str,
+        fields: dict[str, Any],
+        exchange: _Exchange,
+        template_key: Hashable | None = None,
+    ) -> Any:
+        """zeep's own service call; it reads ``exchange.reply`` instead of posting if one came.
+
+        With ``template_key``, the envelope zeep built is kept as that shape's template (or
+        the verdict that the shape has none), whatever the answer.
+        """
+        proxy = getattr(self._service, operation)  # AttributeError for a typo, as zeep raises
+        try:
+            with self._transport.carrying(exchange):
+                result = proxy(**fields)
+        finally:
+            if template_key is not None and exchange.envelope is not None:
+                template = _Template.learn(exchange.envelope, exchange.headers, fields)
+                self._templates.put(template_key, template)
+            if exchange.reply is not None:
+                with self._reply_lock:  # rare (learning, errors): the lock costs nothing
+                    self.zeep_replies += 1
+        if operation not in self._reply_shapes:
+            self._learn(operation, exchange.reply, result)
+        return result
 
     # -------------------------------------------------------------------------- replies
-    def _reply(self, operation_obj: Any, response: Any) -> Any:
-        """zeep's deserialisation of the reply: read through the learned shape when it fits.
+    def _read(self, operation: str, response: Response) -> Any:
+        """The reply read through the operation's learned shape, or ``_MISS``."""
+        shape = self._reply_shapes.get(operation)
+        if type(shape) is not _ReplyShape or not _plain(response):
+            return _MISS
+        doc = self._parse_quietly(response.content)
+        return _MISS if doc is None else shape.read(doc)
 
-        A plain 200 that does not fit the shape goes to the operation's own deserialiser,
-        skipping only the parts of zeep's full ``process_reply`` that are no-ops for this client
-        (no plugins, no WS-Security, no multipart); any other deviation — a fault, a status
-        other than 200, XML that does not parse — goes to that full ``process_reply``.
-        """
-        content_type = response.headers.get("Content-Type", "text/xml")
-        if response.status_code == 200 and "multipart" not in content_type.lower():
-            try:
-                doc = self._parse(response.content)
-            except Exception:
-                doc = None  # zeep's process_reply below raises its own error for it
-            if doc is not None:
-                shape = self._reply_shapes.get(operation_obj.name)
-                if type(shape) is _ReplyShape:
-                    result = shape.read(doc)
-                    if result is not _MISS:
-                        return result
-                body = doc.find(_BODY)
-                if body is not None and body.find(_FAULT) is None:
-                    self._count_zeep_reply()
-                    result = operation_obj.process_reply(doc)
-                    if shape is None:
-                        self._learn(operation_obj, doc, result)
-                    return result
-        self._count_zeep_reply()
-        return self._binding.process_reply(self._client, operation_obj, response)
+    def _learn(self, operation: str, response: Response | None, result: Any) -> None:
+        """Keep the verdict on this reply's shape, unless another thread got there first."""
+        if response is None or not _plain(response):
+            return
+        doc = self._parse_quietly(response.content)
+        if doc is None:
+            return
+        verdict = _ReplyShape.learn(doc, result, self._client.get_element)
+        if verdict is not None:
+            with self._reply_lock:
+                self._reply_shapes.setdefault(operation, verdict)
+
+    def _parse_quietly(self, content: bytes) -> Any:
+        """The parsed reply, or None when it does not parse here (zeep then says why)."""
+        try:
+            return self._parse(content)
+        except Exception:
+            return None
 
     def _parse(self, content: bytes) -> Any:
         """The reply's root element, parsed as zeep's ``loader.parse_xml`` parses it.
 
-        zeep builds an lxml parser (and a resolver) for every reply; this thread's parser,
-        built once with the same options, costs a fraction. lxml parsers may be reused, just
-        not by two threads at once. With ``forbid_dtd`` any DTD is refused, and with it every
-        entity declaration: the caller then lets zeep raise its own error for the reply.
+        zeep builds an lxml parser for every reply; this thread's parser, built once with the
+        same options, costs a fraction. lxml parsers may be reused, just not by two threads at
+        once. With ``forbid_dtd`` any DTD is refused, and with it every entity declaration.
         """
         parser = getattr(self._parsers, "parser", None)
         if parser is None:
-            parser = self._parsers.parser = self._new_parser()
-        doc = self._fromstring(content, parser=parser)
+            assert self._settings.forbid_dtd  # the doctype check below relies on it
+            parser = self._parsers.parser = XMLParser(
+                remove_comments=True,
+                resolve_entities=False,
+                recover=not self._settings.strict,
+                huge_tree=self._settings.xml_huge_tree,
+            )
+        doc = fromstring(content, parser=parser)
         if doc.getroottree().docinfo.doctype:
             raise ValueError("a DTD in the reply")
         return doc
 
-    def _new_parser(self) -> Any:
-        """What ``zeep.loader.parse_xml`` builds for each document, for our settings."""
-        from lxml.etree import XMLParser
-        from zeep.loader import ImportResolver
-
-        assert self._settings.forbid_dtd  # _parse's check relies on it
-        parser = XMLParser(
-            remove_comments=True,
-            resolve_entities=False,
-            recover=not self._settings.strict,
-            huge_tree=self._settings.xml_huge_tree,
-        )
-        parser.resolvers.add(ImportResolver(self._transport, self._settings))
-        return parser
-
-    def _count_zeep_reply(self) -> None:
-        with self._reply_lock:  # rare (learning, errors): the lock costs nothing that matters
-            self.zeep_replies += 1
-
-    def _learn(self, operation_obj: Any, doc: Any, result: Any) -> None:
-        """Keep the verdict on this reply's shape, unless another thread got there first."""
-        verdict = _ReplyShape.learn(operation_obj, doc, result)
-        if verdict is not None:
-            with self._reply_lock:
-                self._reply_shapes.setdefault(operation_obj.name, verdict)
-
-    def _translate(self, exc: Exception, response: Any) -> Exception | None:
+    def _translate(
+        self, exc: Exception, response: Response | None, secrets: dict[str, str]
+    ) -> Exception | None:
         """Map zeep and lxml exceptions to our one-line errors (never echoing request fields).
 
-        ``response`` is the HTTP reply, None when nothing was received.
+        ``response`` is the HTTP reply, None when nothing was received. A fault's text is
+        masked before it is clipped, so a secret it echoes cannot straddle the cut.
         """
-        from lxml.etree import XMLSyntaxError
-        from zeep import exceptions as zeep_errors
-
         host = self._host
         if isinstance(exc, ClickSmsError):  # the transport's: already one line, already ours
             return exc
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
-            return ProtocolError(f"{host} answered with a SOAP fault: {clip(exc.message)}")
+            text = clip(mask(str(exc.message), secrets))
+            return ProtocolError(f"{host} answered with a SOAP fault: {text}")
         status = None if response is None else response.status_code
         if (
             status is not None
@@ -247,6 +274,63 @@ class SoapClient:
         return None
 
 
+class _Exchange:
+    """One call's request as zeep built it and the reply as it came (None until they exist)."""
+
+    __slots__ = ("envelope", "headers", "reply")
+
+    def __init__(self) -> None:
+        self.envelope: Any = None
+        self.headers: dict[str, str] | None = None
+        self.reply: Response | None = None
+
+
+class _ZeepTransport(Transport):
+    """zeep's transport, posting through :class:`HttpTransport`.
+
+    Inside :meth:`carrying`, what zeep posts is recorded in the exchange, and a reply the
+    exchange already holds is handed back to zeep instead of posting again.
+    """
+
+    def __init__(self, http: HttpTransport) -> None:
+        super().__init__(timeout=http.timeout, operation_timeout=http.timeout)
+        self.http = http
+        self._exchanges = threading.local()
+
+    @contextmanager
+    def carrying(self, exchange: _Exchange) -> Iterator[None]:
+        self._exchanges.current = exchange
+        try:
+            yield
+        finally:
+            self._exchanges.current = None
+
+    def post_xml(self, address: str, envelope: Any, headers: dict[str, str]) -> Response:
+        exchange = getattr(self._exchanges, "current", None) or _Exchange()
+        exchange.envelope, exchange.headers = envelope, headers
+        if exchange.reply is None:
+            exchange.reply = self.http.post(etree_to_string(envelope), headers)
+        return exchange.reply
+
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> Response:
+        return self.http.post(message, headers)
+
+    def get(self, address: str, params: Any, headers: Any) -> Any:
+        raise NotImplementedError("clicksms only POSTs SOAP requests")
+
+    def load(self, url: str) -> bytes:
+        """The bundled WSDL is self-contained: nothing is ever fetched over the network."""
+        if urlsplit(url).scheme in ("http", "https"):
+            raise ConfigError(f"refusing to fetch {clip(url)}: the bundled WSDL needs no downloads")
+        return super().load(url)
+
+
+def _plain(response: Response) -> bool:
+    """An HTTP 200 with one XML document (not multipart): a reply a shape may read."""
+    content_type = response.headers.get("Content-Type", "text/xml")
+    return response.status_code == 200 and "multipart" not in content_type.lower()
+
+
 #: 4xx answers that may pass: the server timed out waiting for us, or wants us slower.
 _TEMPORARY_4XX = frozenset({408, 429})
 #: Retry-After in its delay-seconds form (RFC 9110 §10.2.3); an HTTP date is ignored.
@@ -268,13 +352,13 @@ def _http_error(host: str, status: int, retry_after: str | None) -> ProtocolErro
 _SECRET_FIELDS = ("password", "session_id")
 
 
-def _masked(text: str, fields: dict[str, Any]) -> str:
-    """``text`` with this call's password and session ID hidden (a fault or ERR may echo them)."""
-    for name in _SECRET_FIELDS:
-        secret = fields.get(name)
-        if isinstance(secret, str) and secret and secret in text:
-            text = text.replace(secret, f"<{name.replace('_', ' ')} hidden>")
-    return text
+def _secrets(fields: dict[str, Any]) -> dict[str, str]:
+    """This call's secrets by the name they are shown as: ``<password hidden>``."""
+    return {
+        name.replace("_", " "): value
+        for name in _SECRET_FIELDS
+        if isinstance(value := fields.get(name), str) and value
+    }
 
 
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
@@ -415,22 +499,29 @@ class _ReplyShape:
         self.many = many
 
     @classmethod
-    def learn(cls, operation_obj: Any, doc: Any, result: Any) -> _ReplyShape | object | None:
+    def learn(
+        cls, doc: Any, result: Any, element_of: Callable[[str], Any]
+    ) -> _ReplyShape | object | None:
         """A shape when reading ``doc`` through it gives zeep's ``result``.
 
-        The WSDL must declare the plain reply this client reads (one xsd:string element, maxOccurs
-        1 or unbounded, no attributes), or the operation is never learned (``_NOT_CACHEABLE``).
+        ``element_of`` is zeep's ``Client.get_element``: the WSDL must declare the reply's
+        element as the plain one this client reads (one xsd:string element, maxOccurs 1 or
+        unbounded, no attributes), or the operation is never learned (``_NOT_CACHEABLE``).
         None means this reply does not show the plain structure (an ``xsi:nil``, an error
         answer, ...): the next one may. A reply that does but disagrees with zeep means the
         shortcut misreads this operation, so zeep keeps every reply of it.
         """
-        from zeep.xsd.types.builtins import String
-
+        body = doc.find(_BODY)
+        if body is None or len(body) != 1 or len(body[0]) == 0:
+            return None
+        response = body[0]
+        if not isinstance(response.tag, str) or not isinstance(response[0].tag, str):
+            return None  # a processing instruction: zeep's business
         try:
-            element = operation_obj.output.body
+            element = element_of(response.tag)
             declared = element.type.elements
             attributes = element.type.attributes
-        except AttributeError:
+        except (AttributeError, LookupError, ValueError, zeep_errors.Error):
             return _NOT_CACHEABLE
         if len(declared) != 1 or attributes:
             return _NOT_CACHEABLE
@@ -439,12 +530,6 @@ class _ReplyShape:
             return _NOT_CACHEABLE
         if item_element.max_occurs not in (1, "unbounded"):
             return _NOT_CACHEABLE
-        body = doc.find(_BODY)
-        if body is None or len(body) != 1 or len(body[0]) == 0:
-            return None
-        response = body[0]
-        if not isinstance(response.tag, str) or not isinstance(response[0].tag, str):
-            return None  # a processing instruction: zeep's business
         shape = cls(response.tag, response[0].tag, item_element.max_occurs == "unbounded")
         ours = shape.read(doc)
         if ours is _MISS:

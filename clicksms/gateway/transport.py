@@ -1,30 +1,28 @@
-"""The HTTP layer under zeep: lean keep-alive POSTs, one connection per thread.
+"""The HTTP layer under the SOAP client: urllib3, bounded by two deadlines, failures told honestly.
 
-requests costs about 1.2 ms of CPU per POST (hooks, adapters, proxy and netrc lookups on every
-call). Here everything requests decided per call — proxies, CA bundle — is decided once, at
-construction; each connection is opened here (TCP, the CONNECT tunnel through a proxy, TLS with
-:mod:`ssl`'s hostname checking) and the exchange on it is done by a small strict HTTP/1.1
-reader: http.client's own request writer and email-based header parser cost more CPU than all
-of zeep's work on a request, and a SOAP POST needs neither.
+urllib3 speaks HTTP: a pool of keep-alive connections shared by bulk's worker threads, TLS that
+verifies certificates, CONNECT tunnels through http:// and https:// proxies, chunked and gzip
+answers. This module adds what clicksms promises on top of it:
 
-This is also the one place that turns socket, TLS and HTTP failures into one-line
-:class:`~clicksms.errors.NetworkError`\\ s, because only here is it known whether the request
-bytes may have left: a failure while connecting (refused, DNS, connect timeout, untrusted
-certificate, TLS handshake) proves the gateway never saw the request
-(``may_have_arrived=False``); anything after the first byte was written leaves the outcome
-unknown (``True``). An idle connection the server has closed is noticed *before* writing, so
-a keep-alive timeout never turns into "it may have arrived".
-
-Two deadlines bound every call, not per ``recv``, so a server (or proxy) that drips a byte a
-second cannot hold a call open forever: ``connect_timeout`` for opening the connection — every
-address tried, the proxy's CONNECT answer and the TLS handshake together — and ``timeout`` for
-the whole exchange, from the first byte written to the last byte of the answer. The one thing
-not bounded is the host name lookup: ``getaddrinfo`` takes no timeout, so the system
-resolver's own limits apply (on Linux, resolv.conf's ``timeout`` × ``attempts``).
-
-Redirects are never followed: a 3xx would re-post the body, password included, to wherever it
-points. Responses are bounded (``max_response`` bytes, also after gzip decoding) so a hostile
-server cannot exhaust memory.
+* **Proxies from the environment** (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY), read once
+  with :mod:`urllib.request`'s own rules, as requests reads them: urllib3 reads none of them.
+* **Two deadlines per call**, each for a whole phase rather than per read: ``connect_timeout``
+  for opening a connection (every address tried, the proxy's CONNECT answer and the TLS
+  handshake together) and ``timeout`` for the exchange, from the first byte written to the last
+  byte of the answer. urllib3's own timeouts start afresh at every socket operation, so a server
+  dripping a byte a second would never meet them: every socket opened here waits, in each send
+  and receive, only for what the calling thread's current deadline has left. The one thing not
+  bounded is the host name lookup (``getaddrinfo`` takes no timeout; the resolver's limits apply).
+* **One-line errors that say whether the request may have arrived.** A failure while opening
+  the connection (refused, DNS, connect timeout, untrusted certificate, TLS handshake, a proxy
+  refusing the tunnel) proves the gateway never saw the request: ``may_have_arrived=False``,
+  which lets :mod:`clicksms.gateway.retry` send it again. A pooled connection the server closed
+  while idle is almost always noticed by urllib3 before a byte is written, and replaced; only a
+  close racing the write itself reads as "it may have arrived", the safe side. Anything after
+  the request leaves makes the outcome unknown.
+* **No redirects** (a 3xx would re-post the body, password included, to wherever it points),
+  **no urllib3 retries** (retry.py decides what may be sent again), and a **bounded answer**
+  (``max_response`` bytes, after gzip decoding too) so a hostile server cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -35,52 +33,46 @@ import errno
 import http.client
 import os
 import re
-import select
 import socket
 import ssl
+import sys
 import threading
 import time
 import urllib.request
-import zlib
+import weakref
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from zeep.transports import Transport
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import DecodeError
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.util import Retry, Timeout
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
 from clicksms.gateway.responses import clip
 
 #: A Clickatell answer is a few hundred bytes per recipient; 10 MiB is far beyond any real one.
 MAX_RESPONSE = 10 * 1024 * 1024
-_MAX_LINE = 64 * 1024  # status line, header block, chunk-size line (http.client's _MAXLINE)
-_MAX_HEADERS = 100  # as http.client
-_READ_SIZE = 64 * 1024
+#: Connections kept for reuse: as many as bulk ever keeps requests in flight
+#: (``clicksms.bulk.concurrency.MAX_CONCURRENCY``, checked by a test), so that no worker
+#: ever opens a connection only to throw it away after one request.
+POOL_SIZE = 128
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
-
-
-class Headers(dict):  # type: ignore[type-arg]
-    """Response headers by lower-case name; ``get`` is case-insensitive, as zeep expects."""
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        return dict.get(self, name.lower(), default)
-
-    def __getitem__(self, name: str) -> str:
-        return dict.__getitem__(self, name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and dict.__contains__(self, name.lower())
+#: urllib3 never repeats a request, nor follows a redirect: it hands back the 3xx as it came.
+_NO_RETRIES = Retry(total=False, redirect=False)
+_TUNNEL_REFUSED = "Tunnel connection failed: "  # how http.client words a non-2xx CONNECT answer
 
 
 class Response:
-    """The part of a ``requests.Response`` that zeep's ``binding.process_reply`` reads."""
+    """The part of a ``requests.Response`` that zeep's reply processing reads."""
 
     __slots__ = ("content", "headers", "status_code")
 
-    def __init__(self, status_code: int, headers: Headers, content: bytes) -> None:
+    def __init__(self, status_code: int, headers: Any, content: bytes) -> None:
         self.status_code = status_code
-        self.headers = headers
+        self.headers = headers  # case-insensitive ``get``, as zeep expects
         self.content = content
 
     @property
@@ -90,46 +82,12 @@ class Response:
         return match.group(1) if match else None
 
 
-class _Connection:
-    """One keep-alive connection: the socket (plain or TLS) we speak HTTP/1.1 on.
+class HttpTransport:
+    """POSTs to one endpoint over a pool of keep-alive connections; thread-safe.
 
-    ``buffer`` holds bytes received but not yet consumed; ``deadline`` (monotonic seconds)
-    is when the opening or the exchange in progress runs out of time.
-    """
-
-    __slots__ = ("buffer", "deadline", "sock")
-
-    def __init__(self) -> None:
-        self.sock: Any = None
-        self.buffer = bytearray()
-        self.deadline = 0.0
-
-    @property
-    def is_open(self) -> bool:
-        return self.sock is not None and self.sock.fileno() != -1
-
-    def close(self) -> None:
-        """Shut down and close the socket, waking a thread blocked reading from it.
-
-        ``sock`` keeps the closed object, so that a thread still using it (close() may come
-        from another thread) gets an OSError rather than None.
-        """
-        self.buffer.clear()
-        if self.sock is not None:
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
-            self.sock.close()
-
-
-class _TunnelRefused(OSError):
-    """The proxy answered CONNECT with something other than 2xx (its status and reason)."""
-
-
-class SoapTransport(Transport):
-    """A zeep transport bound to one endpoint; safe to use from several threads at once.
-
-    Each thread gets its own keep-alive connection, opened lazily on its first POST and
-    reopened whenever the server has closed it while idle. :meth:`close` closes them all.
+    Connections are opened lazily and shared: a thread takes an idle one (or opens one), and
+    gives it back once its answer has been read. :meth:`close` closes them all, interrupting
+    calls in progress; a later POST opens new ones.
     """
 
     def __init__(
@@ -140,325 +98,124 @@ class SoapTransport(Transport):
         max_response: int = MAX_RESPONSE,
         connect_timeout: float | None = None,
     ) -> None:
-        # zeep's Transport.__init__ would build a requests.Session we never use: set the
-        # attributes zeep reads (it loads the bundled WSDL through ``load``) and nothing else.
-        self.cache = None
-        self.load_timeout = timeout
-        self.operation_timeout = timeout
-        self.session = None
-        self._close_session = False
         parts = urlsplit(endpoint)  # never netloc: it may hold a user name and password
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"endpoint must be an http(s) URL, got {clip(endpoint)!r}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            shown = "with user:pass@" if "@" in parts.netloc else repr(clip(endpoint))
+            raise ConfigError(f"endpoint must be an http(s) URL, got {shown}")
         self.endpoint = endpoint
-        self.host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        self.host = f"{parts.hostname}:{port}" if port else str(parts.hostname)
         self.timeout = timeout  # the whole exchange, from writing to the answer's last byte
         self.connect_timeout = timeout if connect_timeout is None else connect_timeout
         self.max_response = max_response
-        self._https = parts.scheme == "https"
-        self._hostname = str(parts.hostname)
-        self._port = parts.port or (443 if self._https else 80)
-        self._context = _tls_context() if self._https else None
-        self._proxy = _proxy_for(parts.scheme, self._hostname, self._port)
+        self._tls = _tls_context() if parts.scheme == "https" else None
+        self._proxy = _proxy_for(parts.scheme, str(parts.hostname), port or _PORTS[parts.scheme])
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        target = quote(path, safe="!#$%&'()*+,/:;=?@[]~")  # as requests' requote_uri
-        host_header = _host_header(parts.netloc)
-        fixed = [f"Host: {host_header}", f"User-Agent: {user_agent}", "Accept-Encoding: gzip"]
-        if self._proxy is not None and not self._https:
-            # Plain HTTP through a proxy: the request line carries the absolute URL.
-            target = f"http://{host_header}{target}"
-            if self._proxy[2]:
-                fixed.append(f"Proxy-Authorization: {self._proxy[2]}")
-        self._tunnel_request = b""
-        if self._proxy is not None and self._https:
-            name = f"[{self._hostname}]" if ":" in self._hostname else self._hostname
-            authority = _host_header(f"{name}:{self._port}")
-            lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
-            if self._proxy[2]:
-                lines.append(f"Proxy-Authorization: {self._proxy[2]}")
-            self._tunnel_request = _header_bytes("\r\n".join([*lines, "", ""]))
-        self._head = _header_bytes("\r\n".join([f"POST {target} HTTP/1.1", *fixed, ""]))
-        self._heads: dict[tuple[tuple[str, str], ...], bytes] = {}
-        self._local = threading.local()
+        forwarded = self._proxy is not None and parts.scheme == "http"
+        # Plain HTTP through a proxy: the request line carries the absolute URL.
+        self._target = f"http://{parts.netloc.rpartition('@')[2]}{path}" if forwarded else path
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip"}
+        self._timeouts = Timeout(connect=self.connect_timeout, read=timeout)
         self._lock = threading.Lock()
-        self._open: dict[_Connection, threading.Thread] = {}
-        self._generation = 0
+        self._pool: HTTPConnectionPool | None = None
+        self._connections: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
 
-    # ------------------------------------------------------------------ zeep's interface
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> Response:
-        """POST ``message`` on this thread's connection; raise a NetworkError on failure."""
-        if address != self.endpoint:
-            raise ValueError("SoapTransport only posts to the endpoint it was built for")
-        request = self._request_head(headers) + b"%d\r\n\r\n" % len(message) + message
-        conn = self._connection()
+    @property
+    def proxy(self) -> str | None:
+        """``host:port`` of the proxy in use, if any (for messages)."""
+        return None if self._proxy is None else self._proxy[0].split("://", 1)[1]
+
+    def post(self, message: bytes, headers: dict[str, str]) -> Response:
+        """POST ``message`` with ``headers`` added to ours; a NetworkError on failure."""
+        pool = self._pool or self._open_pool()
+        call = _CALL
+        call.exchange, call.connections = self.timeout, (self._lock, self._connections)
+        call.deadline = time.monotonic() + self.timeout  # restarted once a connection opens
+        answer = None
         try:
-            if not conn.is_open:
-                try:
-                    self._open_connection(conn)
-                except (OSError, http.client.HTTPException, UnicodeError) as exc:
-                    raise self._failure(exc, connecting=True) from None
-            try:
-                conn.deadline = time.monotonic() + self.timeout
-                conn.sock.settimeout(self.timeout)  # sendall's total, since Python 3.5
-                conn.sock.sendall(request)  # head and body in one write
-                status, answer_headers, content, reusable = self._receive(conn)
-            except (OSError, http.client.HTTPException) as exc:
-                raise self._failure(exc, connecting=False) from None
-            if not reusable:
-                conn.close()
-        except BaseException:
-            conn.close()  # half-used (or Ctrl-C'd) connections are never reused
-            raise
-        location = answer_headers.get("Location")
-        if status in _REDIRECTS and location is not None:
-            raise ProtocolError(
-                f"{self.host} redirected to {clip(location)}; not following it with your "
-                "credentials: set the endpoint to the final URL",
-                permanent=True,
+            answer = pool.urlopen(
+                "POST",
+                self._target,
+                body=message,
+                headers={**self._headers, **headers},
+                retries=_NO_RETRIES,
+                redirect=False,
+                assert_same_host=False,
+                timeout=self._timeouts,
+                preload_content=False,
             )
-        coding = answer_headers.get("Content-Encoding", "").strip().lower()
-        if coding in ("gzip", "x-gzip") and content:
-            content = self._gunzip(content)
-        return Response(status, answer_headers, content)
-
-    def get(self, address: str, params: Any, headers: Any) -> Any:
-        raise NotImplementedError("clicksms only POSTs SOAP requests")
-
-    def _load_remote_data(self, url: str) -> bytes:
-        """The bundled WSDL is self-contained: nothing is ever fetched over the network."""
-        raise ConfigError(f"refusing to fetch {clip(url)}: the bundled WSDL needs no downloads")
+            status = answer.status
+            location = answer.headers.get("Location")
+            if status in _REDIRECTS and location is not None:
+                raise ProtocolError(
+                    f"{self.host} redirected to {clip(location)}; not following it with your "
+                    "credentials: set the endpoint to the final URL",
+                    permanent=True,
+                )
+            length = answer.length_remaining
+            if (length or 0) > self.max_response:
+                raise self._too_large()
+            # A known length with nothing to decode is read as it is, in one go; anything
+            # else up to one byte past the limit, gzip decoded within that bound.
+            whole = bool(length) and "Content-Encoding" not in answer.headers
+            content = answer.read(length if whole else self.max_response + 1)
+            if len(content) > self.max_response:
+                raise self._too_large()
+        except _NotConnected as exc:
+            raise self._failure(exc.cause, connecting=True, at_proxy=exc.at_proxy) from None
+        except DecodeError:
+            raise ProtocolError(f"{self.host} sent a malformed response (bad gzip data)") from None
+        except (OSError, http.client.HTTPException, Urllib3Error) as exc:
+            raise self._failure(_cause(exc), connecting=False) from None
+        finally:
+            call.deadline = None
+            if answer is not None:
+                answer.close()  # a no-op once the whole answer was read; else drops the link
+                answer.release_conn()
+        return Response(status, answer.headers, content)
 
     def close(self) -> None:
-        """Close every thread's connection; a later POST simply opens a new one."""
+        """Close every connection, those in use included; a later POST opens new ones."""
         with self._lock:
-            self._generation += 1
-            conns, self._open = list(self._open), {}
-        for conn in conns:
-            conn.close()
+            pool, self._pool = self._pool, None
+            in_use = list(self._connections)
+            self._connections.clear()
+        if pool is not None:
+            pool.close()
+        for conn in in_use:
+            _interrupt(conn)
 
-    # ----------------------------------------------------------------------- connections
-    def _connection(self) -> _Connection:
-        """This thread's connection, checked for an idle close by the server before reuse."""
-        local = self._local
-        conn: _Connection | None = getattr(local, "conn", None)
-        if conn is None or local.generation != self._generation:
-            conn = self._new_connection()
-            local.conn, local.generation = conn, self._generation
-        elif conn.is_open and (conn.buffer or _dropped(conn.sock)):
-            # The server closed the idle connection (or sent something unasked): reconnect
-            # now, before writing a byte, so the close is never an "it may have arrived".
-            conn.close()
-        return conn
-
-    def _new_connection(self) -> _Connection:
-        conn = _Connection()
+    # ----------------------------------------------------------------------- internals
+    def _open_pool(self) -> HTTPConnectionPool:
         with self._lock:
-            # Connections of threads that have ended would otherwise wait for close().
-            for old, owner in list(self._open.items()):
-                if not owner.is_alive():
-                    old.close()
-                    del self._open[old]
-            self._open[conn] = threading.current_thread()
-        return conn
-
-    def _open_connection(self, conn: _Connection) -> None:
-        """Connect ``conn``: TCP, the proxy's tunnel, TLS — all by one ``connect_timeout``.
-
-        Each step waits only for what is left: the TCP connect of each address, the CONNECT
-        request and its answer (read by the same deadline reader as any answer), and the TLS
-        handshake, which CPython bounds as a whole by the socket's timeout.
-        """
-        conn.buffer.clear()
-        conn.deadline = time.monotonic() + self.connect_timeout
-        if self._proxy is None:
-            conn.sock = _connect(self._hostname, self._port, conn.deadline)
-        else:
-            conn.sock = _connect(self._proxy[0], self._proxy[1], conn.deadline)
-        if self._context is None:  # plain HTTP
-            return
-        if self._tunnel_request:
-            conn.sock.settimeout(_left(conn.deadline))
-            conn.sock.sendall(self._tunnel_request)
-            _, status, reason, _ = self._read_head(conn)
-            if not 200 <= status < 300:
-                raise _TunnelRefused(f"{status} {reason}")
-            if conn.buffer:  # the proxy spoke before the server could: no usable tunnel
-                raise http.client.HTTPException("data after the proxy's CONNECT answer")
-        conn.sock.settimeout(_left(conn.deadline))
-        conn.sock = self._context.wrap_socket(conn.sock, server_hostname=self._hostname)
-
-    def _request_head(self, headers: dict[str, str]) -> bytes:
-        """The request line and headers up to ``Content-Length: `` (cached per header set).
-
-        zeep's headers for an operation (SOAPAction, Content-Type) never change, so each
-        distinct set is checked and encoded once.
-        """
-        key = tuple(headers.items())
-        head = self._heads.get(key)
-        if head is None:
-            extra = "".join(f"{name}: {value}\r\n" for name, value in key)
-            head = self._head + _header_bytes(extra) + b"Content-Length: "
-            if len(self._heads) < 64:
-                self._heads[key] = head
-        return head
-
-    # -------------------------------------------------------------------------- answers
-    def _receive(self, conn: _Connection) -> tuple[int, Headers, bytes, bool]:
-        """Read one answer: (status, headers, body, whether the connection may be reused).
-
-        Interim 1xx answers are skipped; the body is delimited by chunked encoding, else
-        Content-Length, else the end of the connection — as http.client and RFC 9112 do.
-        Malformed input raises http.client's exceptions, which :meth:`_failure` words.
-        """
-        while True:
-            version, status, _, headers = self._read_head(conn)
-            if not (100 <= status < 200) or status == 101:
-                break
-        tokens = {t.strip().lower() for t in headers.get("Connection", "").split(",")}
-        reusable = "close" not in tokens and (version != "HTTP/1.0" or "keep-alive" in tokens)
-        coding = headers.get("Transfer-Encoding", "").lower()
-        if status in (101, 204, 304):
-            body = b""
-            reusable = reusable and status != 101
-        elif coding:
-            if coding.rsplit(",", 1)[-1].strip() != "chunked":
-                body, reusable = self._read_to_end(conn), False
-            else:
-                body = self._read_chunked(conn)
-        elif "Content-Length" in headers:
-            body = self._read_exact(conn, self._content_length(headers["Content-Length"]))
-        else:
-            body, reusable = self._read_to_end(conn), False
-        return status, headers, body, reusable and not conn.buffer
-
-    def _read_head(self, conn: _Connection) -> tuple[str, int, str, Headers]:
-        """The status line (version, status, reason) and headers of the next answer."""
-        buffer = conn.buffer
-        searched = 0
-        while True:
-            end = _END_OF_HEAD.search(buffer, max(0, searched - 3))
-            if end is not None:
-                break
-            if len(buffer) > _MAX_LINE:
-                raise http.client.LineTooLong("header block")
-            searched = len(buffer)
-            if not self._fill(conn):
-                if not buffer:
-                    raise http.client.RemoteDisconnected("closed without a response")
-                raise http.client.IncompleteRead(b"")
-            if not buffer.startswith(b"HTTP/"[: len(buffer)]):  # fail fast on non-HTTP
-                raise http.client.BadStatusLine("not HTTP/1.x")
-        lines = bytes(buffer[: end.start()]).split(b"\n")
-        del buffer[: end.end()]
-        status_line = lines[0].rstrip(b"\r").decode("latin-1")
-        pieces = status_line.split(None, 2)
-        if len(pieces) < 2 or not pieces[0].startswith("HTTP/1."):
-            raise http.client.BadStatusLine("not HTTP/1.x")
-        if len(pieces[1]) != 3 or not pieces[1].isdigit():
-            raise http.client.BadStatusLine("bad status code")
-        if len(lines) > _MAX_HEADERS + 1:
-            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-        headers = Headers()
-        name = ""
-        for raw in lines[1:]:
-            line = raw.rstrip(b"\r").decode("latin-1")
-            if line[:1] in (" ", "\t") and name:  # obsolete line folding
-                dict.__setitem__(headers, name, f"{headers[name]} {line.strip()}")
-                continue
-            key, sep, value = line.partition(":")
-            if not sep or not key or key != key.strip():
-                raise http.client.HTTPException("malformed header line")
-            name, value = key.lower(), value.strip()
-            previous = dict.get(headers, name)
-            dict.__setitem__(headers, name, value if previous is None else f"{previous}, {value}")
-        reason = pieces[2] if len(pieces) > 2 else ""
-        return pieces[0], int(pieces[1]), reason, headers
-
-    def _content_length(self, value: str) -> int:
-        lengths = {v.strip() for v in value.split(",")}  # repeated headers were joined
-        if len(lengths) != 1 or not (length := lengths.pop()).isdigit():
-            raise http.client.HTTPException("bad Content-Length")
-        if int(length) > self.max_response:
-            raise self._too_large()
-        return int(length)
-
-    def _read_exact(self, conn: _Connection, size: int) -> bytes:
-        buffer = conn.buffer
-        while len(buffer) < size:
-            if not self._fill(conn):
-                raise http.client.IncompleteRead(b"", size - len(buffer))
-        data = bytes(buffer[:size])
-        del buffer[:size]
-        return data
-
-    def _read_line(self, conn: _Connection) -> bytes:
-        buffer = conn.buffer
-        searched = 0
-        while (end := buffer.find(b"\n", searched)) < 0:
-            if len(buffer) > _MAX_LINE:
-                raise http.client.LineTooLong("chunk size")
-            searched = len(buffer)
-            if not self._fill(conn):
-                raise http.client.IncompleteRead(b"")
-        line = bytes(buffer[:end]).rstrip(b"\r")
-        del buffer[: end + 1]
-        return line
-
-    def _read_chunked(self, conn: _Connection) -> bytes:
-        pieces: list[bytes] = []
-        total = 0
-        while True:
-            size_text = self._read_line(conn).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise http.client.HTTPException("bad chunk size") from None
-            if size < 0:
-                raise http.client.HTTPException("bad chunk size")
-            if size == 0:
-                while self._read_line(conn):  # trailer fields, up to the empty line
-                    pass
-                return b"".join(pieces)
-            total += size
-            if total > self.max_response:
-                raise self._too_large()
-            pieces.append(self._read_exact(conn, size))
-            if self._read_line(conn):
-                raise http.client.HTTPException("chunk not followed by CRLF")
-
-    def _read_to_end(self, conn: _Connection) -> bytes:
-        while len(conn.buffer) <= self.max_response:
-            if not self._fill(conn):
-                break
-        else:
-            raise self._too_large()
-        data = bytes(conn.buffer)
-        conn.buffer.clear()
-        return data
-
-    @staticmethod
-    def _fill(conn: _Connection) -> bool:
-        """Receive more bytes into the buffer; False at the end of the connection.
-
-        Each wait is only as long as the exchange has left, so the answer as a whole must
-        arrive by ``conn.deadline``; a TimeoutError past it.
-        """
-        conn.sock.settimeout(_left(conn.deadline))
-        data = conn.sock.recv(_READ_SIZE)
-        conn.buffer += data
-        return bool(data)
-
-    def _gunzip(self, data: bytes) -> bytes:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            plain = inflater.decompress(data, self.max_response + 1)
-        except zlib.error:
-            raise ProtocolError(f"{self.host} sent a malformed response (bad gzip data)") from None
-        if len(plain) > self.max_response:
-            raise self._too_large()
-        if not inflater.eof:
-            raise ProtocolError(f"{self.host} sent a malformed response (truncated gzip data)")
-        return plain
+            if self._pool is None:
+                options: dict[str, Any] = {
+                    "num_pools": 1,
+                    "maxsize": POOL_SIZE,
+                    "block": False,
+                    "retries": _NO_RETRIES,
+                    "timeout": self._timeouts,
+                    # urllib3 leaves Nagle on behind a proxy; a request is two writes (head,
+                    # body), and Nagle would hold the second back for the server's ACK.
+                    "socket_options": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                }
+                if self._tls is not None:
+                    options["ssl_context"] = self._tls
+                manager: PoolManager
+                if self._proxy is None:
+                    manager = PoolManager(**options)
+                else:
+                    url, proxy_headers = self._proxy
+                    tls = _tls_context() if url.startswith("https:") else None
+                    manager = ProxyManager(
+                        url, proxy_headers=proxy_headers, proxy_ssl_context=tls, **options
+                    )
+                manager.pool_classes_by_scheme = _POOL_CLASSES
+                self._pool = manager.connection_from_url(self.endpoint)
+            return self._pool
 
     def _too_large(self) -> ProtocolError:
         return ProtocolError(
@@ -467,42 +224,13 @@ class SoapTransport(Transport):
             permanent=True,
         )
 
-    # ---------------------------------------------------------------------------- errors
-    def _failure(self, exc: BaseException, connecting: bool) -> NetworkError:
+    def _failure(
+        self, exc: BaseException, connecting: bool, at_proxy: bool = False
+    ) -> NetworkError:
         """One line for ``exc``; never its text, which may quote the request or the server."""
         host = self.host
         if connecting:
-            where = f"cannot connect to {host}"
-            if self._proxy is not None:
-                where += f" through the proxy {self._proxy[0]}:{self._proxy[1]}"
-            if isinstance(exc, TimeoutError):
-                return NetworkError(
-                    f"could not connect to {host} within {self.connect_timeout:g}s (timeout)",
-                    may_have_arrived=False,
-                )
-            if isinstance(exc, ssl.SSLCertVerificationError):
-                return NetworkError(
-                    f"TLS error talking to {host}: the server's certificate is not trusted",
-                    may_have_arrived=False,
-                    permanent=True,
-                )
-            if isinstance(exc, ssl.SSLError):  # the handshake failed: no request was sent
-                return NetworkError(
-                    f"TLS error talking to {host}: protocol problem", may_have_arrived=False
-                )
-            if isinstance(exc, socket.gaierror):
-                reason = "unknown host name (DNS lookup failed)"
-            elif isinstance(exc, UnicodeError):  # a name IDNA cannot encode
-                reason = "invalid host name"
-            elif isinstance(exc, ConnectionRefusedError):
-                reason = "connection refused"
-            elif getattr(exc, "errno", None) == errno.ENETUNREACH:
-                reason = "network is unreachable"
-            elif isinstance(exc, _TunnelRefused):
-                reason = f"the proxy refused the tunnel ({clip(exc, 60)})"
-            else:
-                reason = "connection failed"
-            return NetworkError(f"{where}: {reason}", may_have_arrived=False)
+            return self._connect_failure(exc, at_proxy)
         if isinstance(exc, TimeoutError):
             return NetworkError(f"no answer from {host} within {self.timeout:g}s (timeout)")
         if isinstance(exc, ssl.SSLError):
@@ -516,129 +244,354 @@ class SoapTransport(Transport):
             return NetworkError(f"{lost}: connection reset by the server")
         if isinstance(exc, http.client.IncompleteRead):
             return NetworkError(f"{lost}: the answer was cut short")
-        if isinstance(exc, http.client.HTTPException):
+        if isinstance(exc, (http.client.HTTPException, Urllib3Error)):
             return ProtocolError(f"{host} sent a malformed response (not HTTP)")
         return NetworkError(f"{lost}: connection failed")
 
+    def _connect_failure(self, exc: BaseException, at_proxy: bool) -> NetworkError:
+        """Opening the connection failed: whatever the reason, nothing was sent."""
+        host = self.host
+        if isinstance(exc, TimeoutError):
+            return NetworkError(
+                f"could not connect to {host} within {self.connect_timeout:g}s (timeout)",
+                may_have_arrived=False,
+            )
+        # The certificate that failed is the proxy's while the proxy was not reached yet.
+        peer = f"the proxy {self.proxy}" if at_proxy and self.proxy else host
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return NetworkError(
+                f"TLS error talking to {peer}: the server's certificate is not trusted",
+                may_have_arrived=False,
+                permanent=True,
+            )
+        if isinstance(exc, ssl.SSLError):  # the handshake failed: no request was sent
+            return NetworkError(
+                f"TLS error talking to {peer}: protocol problem", may_have_arrived=False
+            )
+        where = f"cannot connect to {host}"
+        if self.proxy is not None:
+            where += f" through the proxy {self.proxy}"
+        if isinstance(exc, socket.gaierror):
+            reason = "unknown host name (DNS lookup failed)"
+        elif isinstance(exc, UnicodeError):  # a name IDNA cannot encode
+            reason = "invalid host name"
+        elif isinstance(exc, ConnectionRefusedError):
+            reason = "connection refused"
+        elif getattr(exc, "errno", None) == errno.ENETUNREACH:
+            reason = "network is unreachable"
+        elif str(exc).startswith(_TUNNEL_REFUSED):
+            answer = str(exc).removeprefix(_TUNNEL_REFUSED)
+            reason = f"the proxy refused the tunnel ({clip(answer, 60)})"
+        else:
+            reason = "connection failed"
+        return NetworkError(f"{where}: {reason}", may_have_arrived=False)
 
-def _left(deadline: float) -> float:
-    """Seconds until ``deadline`` (monotonic), for the next wait; a TimeoutError past it."""
+
+# ----------------------------------------------------------------------------- deadlines
+
+
+class _Call(threading.local):
+    """The calling thread's call in progress: what its sockets may wait for.
+
+    ``deadline`` (time.monotonic()) is when the current phase runs out: opening a connection,
+    then the exchange, which gets ``exchange`` seconds afresh once a connection is open. A
+    connection opened in the call is added to ``connections`` (the transport's lock and set),
+    so that :meth:`HttpTransport.close` can reach it.
+    """
+
+    deadline: float | None = None
+    exchange: float = 0.0
+    connections: tuple[threading.Lock, weakref.WeakSet[Any]] | None = None
+
+
+_CALL = _Call()
+
+
+def _left() -> float | None:
+    """Seconds the calling thread's deadline leaves (None: none set); TimeoutError past it."""
+    deadline = _CALL.deadline
+    if deadline is None:
+        return None
     left = deadline - time.monotonic()
     if left <= 0:
         raise TimeoutError("the deadline has passed")
     return left
 
 
-def _connect(host: str, port: int, deadline: float) -> socket.socket:
-    """TCP to the first of ``host``'s addresses that accepts, all of them by ``deadline``.
+class _Bounded:
+    """Each send and receive of a socket waits only until the calling thread's deadline."""
 
-    socket.create_connection would give each address the whole timeout. The name lookup
-    itself cannot be bounded (getaddrinfo has no timeout).
+    __slots__ = ()
+    settimeout: Any
+
+    def _bound(self) -> None:
+        left = _left()
+        if left is not None:
+            self.settimeout(left)
+
+    def recv(self, *args: Any) -> bytes:
+        self._bound()
+        return super().recv(*args)  # type: ignore[misc]
+
+    def recv_into(self, *args: Any) -> int:
+        self._bound()
+        return super().recv_into(*args)  # type: ignore[misc]
+
+    def send(self, *args: Any) -> int:
+        self._bound()
+        return super().send(*args)  # type: ignore[misc]
+
+    def sendall(self, *args: Any) -> None:
+        self._bound()  # the timeout bounds a whole sendall (since Python 3.5)
+        super().sendall(*args)  # type: ignore[misc]
+
+
+class _DeadlineSocket(_Bounded, socket.socket):
+    """The TCP sockets this module opens."""
+
+    __slots__ = ()
+
+
+class _DeadlineSSLSocket(_Bounded, ssl.SSLSocket):
+    """The TLS sockets our contexts make (their ``sslsocket_class``); CPython bounds a
+    handshake as a whole by the socket's timeout."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        self._bound()
+        super().do_handshake(block)
+
+
+class _NotConnected(Exception):
+    """Opening a connection failed, so nothing was sent; ``cause`` says why.
+
+    Deliberately not an OSError: urllib3 lets it through unwrapped (closing the connection),
+    where it would word an OSError the same whether or not the request had left.
     """
+
+    def __init__(self, cause: BaseException, at_proxy: bool) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
+        self.at_proxy = at_proxy
+
+
+class _Answer(http.client.HTTPResponse):
+    """http.client's answer, but a head that the connection cuts off is cut short.
+
+    http.client takes the end of the connection for the end of the head, so such an answer
+    would pass for a complete one without a body.
+    """
+
+    def begin(self) -> None:
+        fp = self.fp
+        head = self.fp = _Head(fp)
+        try:
+            super().begin()
+        finally:
+            if self.fp is head:  # else http.client has closed it (and set None)
+                self.fp = fp
+
+
+class _Head:
+    """The answer's file while http.client reads the head: every line but the first must end.
+
+    No first line at all is http.client's "closed without answering", and a line longer than
+    it reads is its LineTooLong; anything else is passed through to the file.
+    """
+
+    __slots__ = ("_fp", "_lines")
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self._lines = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        self._lines += 1
+        cut = not line.endswith(b"\n") and not 0 <= limit <= len(line)
+        if cut and (line or self._lines > 1):
+            raise http.client.IncompleteRead(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fp, name)
+
+
+class _Opening:
+    """How our connections open: one connect deadline, and a failure that says it was one.
+
+    urllib3 sets a connection's ``timeout`` to the connect timeout before it opens it; here
+    that is the time for the whole opening rather than for each step of it.
+    """
+
+    response_class = _Answer
+
+    timeout: Any
+    host: str
+    port: int
+    proxy: Any
+    socket_options: Any
+    source_address: Any
+    has_connected_to_proxy: bool
+
+    def connect(self) -> None:
+        call = _CALL
+        call.deadline = time.monotonic() + self.timeout
+        try:
+            super().connect()  # type: ignore[misc]
+        except Exception as exc:
+            at_proxy = self.proxy is not None and not self.has_connected_to_proxy
+            raise _NotConnected(exc, at_proxy) from exc
+        finally:
+            call.deadline = time.monotonic() + call.exchange
+        if call.connections is not None:
+            lock, connections = call.connections
+            with lock:
+                connections.add(self)
+
+    def _new_conn(self) -> socket.socket:
+        """TCP to the first of the host's addresses that accepts, all within the deadline.
+
+        urllib3's own (``create_connection``) would give each address the whole timeout. The
+        one private urllib3 method overridden here: :data:`_OVERRIDDEN` fails loudly at import
+        if a urllib3 release renames it, rather than losing the deadline silently.
+        """
+        sock = _connect(self.host, self.port, self.socket_options or (), self.source_address)
+        sys.audit("http.client.connect", self, self.host, self.port)
+        return sock
+
+
+
+class _Connection(_Opening, HTTPConnection):
+    pass
+
+
+class _TLSConnection(_Opening, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
+
+
+_POOL_CLASSES = {"http": _Pool, "https": _TLSPool}
+#: The urllib3 method _Opening replaces must exist under that name, or the deadline is lost.
+_OVERRIDDEN = "_new_conn"
+if not callable(getattr(HTTPConnection, _OVERRIDDEN, None)):  # pragma: no cover
+    raise ImportError(f"urllib3 without HTTPConnection.{_OVERRIDDEN}: clicksms needs urllib3 2.x")
+_PORTS = {"http": 80, "https": 443}
+
+
+def _connect(host: str, port: int, options: Any, source: Any = None) -> socket.socket:
+    """TCP to the first of ``host``'s addresses that accepts, each try within the deadline."""
     failure: OSError = OSError(f"{host} has no address")
     for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-        left = _left(deadline)
-        sock = socket.socket(family, kind, proto)
+        sock = _DeadlineSocket(family, kind, proto)
         try:
-            sock.settimeout(left)
+            for option in options:
+                sock.setsockopt(*option)
+            sock.settimeout(_left())
+            if source:
+                sock.bind(source)
             sock.connect(address)
         except OSError as exc:
             sock.close()
+            if isinstance(exc, TimeoutError):
+                raise
             failure = exc
             continue
-        with contextlib.suppress(OSError):  # small requests must not wait for Nagle
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
     raise failure
 
 
-def _host_header(netloc: str) -> str:
-    """The Host header: the URL's host and port (IDNA), never its user name or password."""
-    hostport = netloc.rpartition("@")[2]
-    return hostport if hostport.isascii() else hostport.encode("idna").decode("ascii")
+def _interrupt(conn: HTTPConnection) -> None:
+    """Shut a connection's socket down, waking a thread blocked on it (it sees the end)."""
+    sock = getattr(conn.sock, "socket", conn.sock)  # TLS in TLS: the socket under it
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            # The plain socket's shutdown: SSLSocket's would drop its TLS state under the
+            # thread still reading from it.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _header_bytes(text: str) -> bytes:
-    """CRLF-separated header lines as they go on the wire (latin-1, as http.client sends).
+def _cause(exc: BaseException) -> BaseException:
+    """The socket, TLS or http.client error under urllib3's wrappers (they chain it)."""
+    while isinstance(exc, Urllib3Error):
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return exc
 
-    A stray CR or LF inside a line would split a header in two, so it is refused.
-    """
-    if any("\r" in line or "\n" in line for line in text.split("\r\n")):
-        raise ValueError("HTTP header values must not contain CR or LF")
-    return text.encode("latin-1")
 
-
-def _dropped(sock: socket.socket) -> bool:
-    """Whether an idle connection is readable: EOF (the server closed it) or unasked data.
-
-    Either way it must not carry the next request; this is urllib3's is_connection_dropped.
-    """
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    try:
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable)
-    except (OSError, ValueError):
-        return True
+# ------------------------------------------------------------------- TLS and proxies
 
 
 def _tls_context() -> ssl.SSLContext:
-    """Certificate-verifying TLS, with the CA bundle chosen once.
+    """Certificate-verifying TLS, with the CA bundle chosen once; its sockets keep deadlines.
 
     A bundle named by REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE (as requests honoured) or
     SSL_CERT_FILE wins; else certifi's bundle if installed; else the system's default store.
     """
+    context = None
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         bundle = os.environ.get(name)
         if not bundle:
             continue
         try:
             if os.path.isdir(bundle):
-                return ssl.create_default_context(capath=bundle)
-            return ssl.create_default_context(cafile=bundle)
+                context = ssl.create_default_context(capath=bundle)
+            else:
+                context = ssl.create_default_context(cafile=bundle)
         except (OSError, ssl.SSLError) as exc:
             why = getattr(exc, "strerror", None) or type(exc).__name__
             raise ConfigError(
                 f"{name}={clip(bundle)} is not a usable CA certificate bundle: {why}"
             ) from None
-    try:
-        import certifi
-    except ImportError:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
+        break
+    if context is None:
+        try:
+            import certifi
+        except ImportError:
+            context = ssl.create_default_context()
+        else:
+            context = ssl.create_default_context(cafile=certifi.where())
+    context.sslsocket_class = _DeadlineSSLSocket
+    return context
 
 
-def _proxy_for(scheme: str, host: str, port: int) -> tuple[str, int, str | None] | None:
-    """The proxy (host, port, Proxy-Authorization) for the endpoint, from the environment.
+def _proxy_for(scheme: str, host: str, port: int) -> tuple[str, dict[str, str]] | None:
+    """The proxy URL (no credentials) and its headers for the endpoint, from the environment.
 
-    HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY, read once. Only http:// proxies are
-    supported (HTTPS goes through them with CONNECT); anything else is a clear error.
+    HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY (port-aware), read once. http:// and
+    https:// proxies are supported (HTTPS goes through either with CONNECT); credentials in
+    the proxy URL become a Proxy-Authorization header. Anything else is a clear error.
     """
     proxies = urllib.request.getproxies()
     url = proxies.get(scheme) or proxies.get("all")
-    if not url or urllib.request.proxy_bypass(f"{host}:{port}"):  # NO_PROXY, port-aware
+    if not url or urllib.request.proxy_bypass(f"{host}:{port}"):
         return None
     if "://" not in url:
         url = f"http://{url}"
     parts = urlsplit(url)
     try:
-        proxy_port = parts.port or 80
+        proxy_port = parts.port or _PORTS.get(parts.scheme, 0)
     except ValueError:
-        proxy_port = -1
-    if parts.scheme != "http" or not parts.hostname or proxy_port < 0:
+        proxy_port = 0
+    if parts.scheme not in _PORTS or not parts.hostname or not proxy_port:
         raise ConfigError(
-            f"unsupported proxy {parts.scheme}://{parts.hostname or '?'} for {scheme}: "
-            "only http:// proxies (HTTPS_PROXY/HTTP_PROXY=http://host:port) are supported"
+            f"unsupported proxy {parts.scheme}://{parts.hostname or '?'} for {scheme}: only "
+            "http:// and https:// proxies are supported (HTTPS_PROXY=http://host:port)"
         )
-    auth = None
-    if parts.username is not None:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-    return parts.hostname, proxy_port, auth
+    headers: dict[str, str] = {}
+    if parts.username is not None:  # UTF-8, as curl sends it (urllib3's helper is latin-1 only)
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{name}:{proxy_port}", headers
 
 
 def _size(count: int) -> str:

@@ -10,6 +10,9 @@ from pathlib import Path
 #: The route table a sandbox starts with: only the magic number 27820000114 has no route.
 DEFAULT_COVERAGE: dict[str, float | None] = {"27820000114": None}
 
+#: How the RPC server sends array returns: inline, or as multi-reference values (both exist).
+RPC_ARRAY_STYLES = ("inline", "multiref")
+
 _PREFIX = re.compile(r"[1-9][0-9]{0,14}")  # a leading part of an international number
 
 
@@ -92,6 +95,7 @@ class SandboxConfig:
     delivery_seconds: float = 5.0  # status 003 -> 004 (or 007) after this long
     latency: float = 0.0  # seconds slept before answering each POST
     ledger_path: Path | None = None  # JSON-lines file, one record per accepted message
+    rpc_arrays: str = "inline"  # RPC array returns: "inline" or "multiref" (href to multiRef)
     coverage: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_COVERAGE))
 
     def __post_init__(self) -> None:
@@ -101,6 +105,8 @@ class SandboxConfig:
             raise ValueError("default_concat must be >= 1")
         if self.route_price < 0 or self.credits < 0:
             raise ValueError("credits and route_price must not be negative")
+        if self.rpc_arrays not in RPC_ARRAY_STYLES:
+            raise ValueError(f"rpc_arrays must be one of {', '.join(RPC_ARRAY_STYLES)}")
         if not self.delivery_seconds >= 0:  # also rejects nan
             raise ValueError("delivery_seconds must not be negative")
         # A private copy: the caller's dict must not change routes behind the gateway's back.

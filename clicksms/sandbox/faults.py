@@ -2,28 +2,31 @@
 
 This module only decides *whether* a fault fires for a request; what each kind does lives
 in ``server.py`` (on the wire) and ``gateway.py`` (``err-130``, ``no-credit``, which
-``sendmsg.py`` asks for at its credit stage). A fault is counted and fired per SOAP request
-that parsed (a malformed request gets its ordinary Client fault and counts for nothing), at
-one of two stages:
+``sendmsg.py`` asks for at the credit stage of every operation that sends messages). A fault
+is counted and fired per SOAP request that parsed (a malformed request gets its ordinary
+Client fault and counts for nothing), at one of two stages:
 
 * Arrival (``Faults.take``, before the gateway sees the request): every kind but
   ``CREDIT_KINDS``.
 * Credit (``Faults.take_at_credit``): ``err-130`` and ``no-credit`` are account states, so
   like the real gateway (API.md §11.5: auth, command parameters, recipients, content, then
-  credit) they only meet a sendmsg that got that far. A request that fails authentication
+  credit) they only meet a sending request (sendmsg, senditem, quicksend, si_push,
+  ind_push) that got that far. A request that fails authentication
   or an earlier check answers as usual and is not counted.
 
 Matching, per stage:
 
 * ``ops``: the operations it applies to (None = every one; ``err-130`` and ``no-credit``
-  default to, and only accept, ``CREDIT_OPS``: sendmsg). Every fault counts the matching
-  requests it sees, whether or not another fault fired on them.
+  default to, and only accept, ``CREDIT_OPS``: the operations that send). Every fault
+  counts the matching requests it sees, whether or not another fault fired on them.
 * ``after``: let this many matching requests through first.
 * ``times``: how many requests it hits (None = until cleared). A spent fault stays listed
   until ``clear()``; a slow drip it started goes on dripping until then.
 * At most one fault fires per request and stage: the first one added that is due. So an
   arrival fault that lets the request through (``latency``, ``drop-after``, …) and a
   credit fault can both act on one sendmsg.
+* Over the RPC server, operations are named as ``spec.OPERATIONS`` spells them:
+  ``routecoverage`` matches RPC's ``routeCoverage`` too (and ``ops=`` takes either).
 * ``expire-session`` only matches requests that carry a ``session_id`` (auth never does), so
   it always has a session to expire.
 
@@ -65,9 +68,10 @@ SECONDS: dict[str, float | None] = {
     "err-130": 60.0,  # how far past the sandbox clock the MT limit lifts
     "http-503": 1.0,  # Retry-After, rounded up to whole seconds
 }
-#: Kinds acted out at sendmsg's credit stage, inside the gateway (see the module docstring).
+#: Kinds acted out at the credit stage, inside the gateway (see the module docstring).
 CREDIT_KINDS = frozenset({"err-130", "no-credit"})
 _POSITIVE_SECONDS = frozenset({"latency", "slow-drip"})  # 0 would be no fault, or a busy loop
+_BY_LOWER = {op.lower(): op for op in OPERATIONS}
 FIRED_KEPT = 10_000  # Faults.fired remembers this many, so a long-running sandbox stays small
 SPEC_SYNTAX = "KIND[,ops=OP+OP][,after=N][,times=N][,seconds=S]"
 
@@ -293,7 +297,7 @@ def parse_control_body(body: bytes) -> list[Fault]:
 def _check_ops(ops: Iterable[str]) -> frozenset[str]:
     if isinstance(ops, str):  # a bare string would be taken letter by letter
         ops = [ops]
-    chosen = frozenset(ops)
+    chosen = frozenset(_BY_LOWER.get(op.lower(), op) for op in ops)  # RPC's routeCoverage
     unknown = sorted(chosen - OPERATIONS)
     if unknown:
         raise ValueError(
@@ -310,8 +314,10 @@ def _credit_ops(kind: str, ops: frozenset[str] | None) -> frozenset[str]:
     if ops is None:
         return CREDIT_OPS
     if not ops <= CREDIT_OPS:
-        allowed = "+".join(sorted(CREDIT_OPS))
-        raise ValueError(f"{kind} acts at {allowed}'s credit stage: ops= can only be {allowed}")
+        raise ValueError(
+            f"{kind} acts at the credit stage of the operations that send: "
+            f"ops= can only name {', '.join(sorted(CREDIT_OPS))}"
+        )
     return ops
 
 

@@ -1,9 +1,9 @@
 """A request as the operations see it: named string values, whatever SOAP style carried them.
 
-A codec (``soapxml`` for Document/Literal) turns an envelope into ``(name, value)`` pairs in
-the order sent, with ``None`` for an explicit nil; the operations read those through
-``Fields`` and never see XML. Repeated names (``to``) keep every value, and the RPC spelling
-``cliMsgId`` reads as ``climsgid`` (API.md §2.3).
+A codec (``soapxml`` for Document/Literal, ``rpcxml`` for RPC/Encoded) turns an envelope into
+``(name, value)`` pairs in the order sent, with ``None`` for an explicit nil; the operations
+read those through ``Fields`` and never see XML. Repeated names (``to``) keep every value, and
+the RPC spelling ``cliMsgId`` reads as ``climsgid`` (API.md §2.3).
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ NOT_LOGGED = frozenset({"session_id", "api_id", "user", "password", "to"})
 
 
 class Fields:
-    """Request children by name; an absent or nil field reads as None."""
+    """Request children by name; an absent or nil field reads as None.
 
-    def __init__(self, pairs: Pairs) -> None:
+    ``fractional``: the fields the request's WSDL types xsd:float rather than xsd:int, so a
+    value with a fraction is legal in them (API.md §2.3: max_credits over RPC only)."""
+
+    def __init__(self, pairs: Pairs, fractional: frozenset[str] = frozenset()) -> None:
         self.pairs = list(pairs)  # as sent, for the ledger
+        self.fractional = fractional
         self._logged: dict[str, Any] | None = None
         self._values: dict[str, list[str]] = {}
         for name, value in pairs:
@@ -31,12 +35,12 @@ class Fields:
             self._values.setdefault(ALIASES.get(name, name), []).append(value)
 
     @classmethod
-    def from_logged(cls, fields: dict[str, Any]) -> Fields:
+    def from_logged(cls, fields: dict[str, Any], fractional: frozenset[str]) -> Fields:
         """The inverse of ``as_sent``: a ledger record's ``fields`` back into a request."""
         pairs: Pairs = []
         for name, value in fields.items():
             pairs.extend((name, item) for item in (value if isinstance(value, list) else [value]))
-        return cls(pairs)
+        return cls(pairs, fractional)
 
     def has(self, name: str) -> bool:
         return name in self._values

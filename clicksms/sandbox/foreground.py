@@ -19,6 +19,7 @@ from clicksms.sandbox import (
     Sandbox,
     SandboxConfig,
 )
+from clicksms.sandbox.ledger import open_for_append
 from clicksms.sandbox.spec import format_credit
 
 #: Lets a demo or a test fix the sandbox password without putting it on the command line.
@@ -36,6 +37,7 @@ def run_foreground(
     coverage: dict[str, float | None] | None = None,
     delivery_seconds: float = 5.0,
     faults: list[Fault] | None = None,
+    rpc_arrays: str = "inline",
 ) -> None:
     """Serve until Ctrl-C, after printing the endpoint and matching credentials.
 
@@ -48,8 +50,7 @@ def run_foreground(
 
     if ledger is not None:
         try:  # fail now, not on the first accepted message
-            with ledger.open("a", encoding="utf-8"):
-                pass
+            os.close(open_for_append(ledger))
         except OSError as exc:
             raise UsageError(f"cannot write the ledger {ledger}: {exc.strerror}") from None
     password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
@@ -64,6 +65,7 @@ def run_foreground(
             ledger_path=ledger,
             coverage={**DEFAULT_COVERAGE, **(coverage or {})},
             delivery_seconds=delivery_seconds,
+            rpc_arrays=rpc_arrays,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -85,6 +87,8 @@ def run_foreground(
     out.write(f"  export CLICKSMS_API_ID={config.api_id}\n")
     out.write(f"  export CLICKSMS_USER={shlex.quote(config.user)}\n")
     out.write(f"  export CLICKSMS_PASSWORD={shlex.quote(password)}\n")
+    arrays = "inline" if rpc_arrays == "inline" else "as multi-reference values"
+    out.write(f"RPC/Encoded server (same account, arrays {arrays}): {sandbox.rpc_endpoint}\n")
     if ledger is not None:
         _say_restored(out, sandbox, ledger)
         out.write(f"Accepted messages are appended to {ledger}\n")

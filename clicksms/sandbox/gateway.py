@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from clicksms.sandbox import sendmsg, spec
+from clicksms.sandbox import batch, push, sendmsg, spec
 from clicksms.sandbox.clock import Clock, system_clock
 from clicksms.sandbox.config import SandboxConfig
 from clicksms.sandbox.fields import Fields, Pairs, as_sent
@@ -44,7 +44,7 @@ class Gateway:
     """One Clickatell account plus its sessions and messages; every public method is
     thread-safe. The others run inside ``dispatch``, with the lock held.
 
-    ``faults``: the sandbox's injected faults, asked at sendmsg's credit stage (None: none).
+    ``faults``: the sandbox's injected faults, asked at the credit stage (None: none).
     """
 
     def __init__(
@@ -59,6 +59,8 @@ class Gateway:
         self._messages: dict[str, Message] = {}
         self._by_climsgid: dict[str, str] = {}  # climsgid -> latest apimsgid
         self._expiring: list[tuple[float, str]] = []  # heap of (expires_at, apimsgid)
+        self.batches = batch.Batches()  # never in the ledger: a restart forgets them
+        self._vouchers_used: set[str] = set()  # nor are vouchers, nor the credit they added
         self._ledger = Ledger(config.ledger_path)
         self._requests: list[dict[str, Any]] = []
         # What the ledger held at start: its records, and the bytes of a torn last line dropped.
@@ -135,20 +137,19 @@ class Gateway:
             ]
 
     # ------------------------------------------------------------------- dispatch
-    def dispatch(self, op: str, pairs: Pairs) -> list[str]:
-        """Run one operation; return its ``<return>`` strings or raise GatewayFault."""
+    def dispatch(
+        self, op: str, pairs: Pairs, fractional: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """Run one operation; return its ``<return>`` strings or raise GatewayFault.
+        ``fractional``: fields the request's WSDL types xsd:float (``Fields.fractional``)."""
         with self._lock:
             self._requests.append({"op": op, "fields": as_sent(pairs)})
             command = COMMANDS.get(op)
             if command is None:
-                if op in spec.PENDING_OPS:
-                    raise GatewayFault(
-                        "Server", f"Operation '{op}' is not implemented by the sandbox yet"
-                    )
                 raise GatewayFault("Client", f"Procedure '{op}' not present")
             self._settle(self.clock())  # expiry refunds land before anything reads them
             try:
-                return command(self, Fields(pairs))
+                return command(self, Fields(pairs, fractional))
             finally:
                 self._ledger.flush()  # this request's records, in one append
 
@@ -157,11 +158,12 @@ class Gateway:
         return self.clock()
 
     def authenticate(self, f: Fields) -> str | None:
-        """session_id wins; else the credential triple; else 005 (API.md §3)."""
+        """session_id wins; else the credential triple; else 005 (API.md §3). An empty part
+        is one not set (RPC clients send every part, API.md §10.2)."""
         session_id = f.first("session_id")
         if session_id:
             return self._touch_session(session_id)
-        if f.has("api_id") or f.has("user") or f.has("password"):
+        if f.first("api_id") or f.first("user") or f.first("password"):
             return self._check_credentials(f)
         return err(5)
 
@@ -331,6 +333,20 @@ class Gateway:
             return [spec.COVERAGE_NONE]
         return [f"{spec.COVERAGE_OK} Charge: {format_credit(price)}"]
 
+    def _op_token_pay(self, f: Fields) -> list[str]:
+        """A sandbox voucher adds its credits once; any other token is an invalid parameter
+        (API.md names no code for a bad voucher)."""
+        problem = self.authenticate(f)
+        if problem:
+            return [problem]
+        token = f.first("token") or ""
+        credits = spec.voucher_credits(token)
+        if credits is None or token in self._vouchers_used:
+            return [err(101)]
+        self._vouchers_used.add(token)
+        self._balance += credits
+        return [spec.VOUCHER_ACCEPTED]
+
 
 #: Operation name (as the codec gives it) -> its semantics: plain values in, ``<return>``
 #: strings out, the same for either SOAP style. Names must be in ``spec.IMPLEMENTED_OPS``.
@@ -343,4 +359,11 @@ COMMANDS: dict[str, Callable[[Gateway, Fields], list[str]]] = {
     "getbalance": Gateway._op_getbalance,
     "routecoverage": Gateway._op_routecoverage,
     "getmsgcharge": Gateway._op_getmsgcharge,
+    "startbatch": batch.start,
+    "senditem": batch.send_item,
+    "quicksend": batch.quick_send,
+    "endbatch": batch.end,
+    "token_pay": Gateway._op_token_pay,
+    "si_push": push.si_push,
+    "ind_push": push.ind_push,
 }

@@ -86,10 +86,6 @@ def is_ucs2_hex(value: str) -> bool:
     return bool(value) and len(value) % 4 == 0 and is_hex(value)
 
 
-def ucs2_units(hex_text: str) -> int:
-    return len(hex_text) // 4
-
-
 def ucs2_parts(hex_text: str) -> int:
     units = [int(hex_text[i : i + 4], 16) for i in range(0, len(hex_text), 4)]
     widths: list[int] = []

@@ -35,14 +35,17 @@ class Loaded:
 def record_of(
     message: Message,
     *,
+    op: str,
     text: str,
     unicode: int,
     concat: int,
     sender: str | None,
     fields: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ledger record of a message just accepted (README lists its keys)."""
+    """The ledger record of a message just accepted (README lists its keys); ``op`` is the
+    operation that sent it (sendmsg, senditem, quicksend, si_push, ind_push)."""
     return {
+        "op": op,
         "to": message.to,
         "text": text,
         "unicode": unicode,
@@ -76,7 +79,7 @@ class Ledger:
             return
         data = "".join(self._unwritten).encode("utf-8")
         self._unwritten.clear()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = open_for_append(self.path)
         try:
             view = memoryview(data)
             while view:
@@ -95,6 +98,12 @@ class Ledger:
             return Loaded()
         self.records.extend(loaded.records)
         return loaded
+
+
+def open_for_append(path: Path) -> int:
+    """The ledger's file descriptor for appending; a ledger the sandbox creates is 0600, as it
+    holds numbers and message texts (an existing file keeps the mode its owner gave it)."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 def _read(path: Path, each: Callable[[dict[str, Any]], None]) -> Loaded:

@@ -4,12 +4,15 @@
 4. content (107, 112, 102, 116, 113, 120, 106), 5. credit (err-130 and no-credit faults act
 here, then 301 per recipient), then each recipient still standing is charged and kept. A stage
 that leaves nobody standing ends the request. The stages are functions of the request and the
-configuration; what they need from the account's state is the ``Account`` protocol, so the
-batch and push operations can reuse them.
+configuration; what they need from the account's state is the ``Account`` protocol. The batch
+and push operations (``batch``, ``push``) run their own first two stages, then ``deliver``:
+stages 3 to 5 and acceptance, with a content check of their own.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +22,7 @@ from clicksms.sandbox.messages import Message
 from clicksms.sandbox.spec import err
 
 if TYPE_CHECKING:
+    from clicksms.sandbox.batch import Batches
     from clicksms.sandbox.config import SandboxConfig
 
 
@@ -26,6 +30,7 @@ class Account(Protocol):
     """The account state the stages act on (``gateway.Gateway``, its lock held)."""
 
     config: SandboxConfig
+    batches: Batches
 
     def now(self) -> float: ...
 
@@ -65,8 +70,23 @@ def run(account: Account, f: Fields) -> list[str]:
     # 2. command parameters
     recipients = f.all("to")
     options = parse_options(f)
-    if not 1 <= len(recipients) <= spec.MAX_RECIPIENTS or options is None:
+    if not recipients_fit(recipients) or options is None:
         return [err(101)]
+    default_concat = account.config.default_concat
+    return deliver(account, "sendmsg", f, recipients, options, check_content, default_concat)
+
+
+def deliver(
+    account: Account,
+    op: str,
+    f: Fields,
+    recipients: list[str],
+    options: dict[str, int],
+    check: Callable[[Fields, dict[str, int], int], Content | str],
+    default_concat: int,
+) -> list[str]:
+    """Stages 3-5 and acceptance for a request whose parameters passed: one answer per
+    recipient, ``To:`` added when there are several. ``check`` is the content stage."""
     multi = len(recipients) > 1
 
     def item(text: str, to: str) -> str:
@@ -77,15 +97,20 @@ def run(account: Account, f: Fields) -> list[str]:
     if all(verdicts):
         return [item(v or "", to) for v, to in zip(verdicts, recipients, strict=True)]
     # 4. content (whole request)
-    content = check_content(f, options, account.config.default_concat)
+    content = check(f, options, default_concat)
     if isinstance(content, str):
         return [content]
     # 5. credit, then acceptance
-    limit = account.credit_fault("sendmsg")
+    limit = account.credit_fault(op)
     return [
-        item(verdict or limit or accept(account, f, options, content, to), to)
+        item(verdict or limit or accept(account, op, f, options, content, to), to)
         for verdict, to in zip(verdicts, recipients, strict=True)
     ]
+
+
+def recipients_fit(recipients: list[str]) -> bool:
+    """1 to 300 destination numbers (API.md §1, §5.1)."""
+    return 1 <= len(recipients) <= spec.MAX_RECIPIENTS
 
 
 # -------------------------------------------------------------------- 2. parameters
@@ -105,14 +130,21 @@ def parse_options(f: Fields) -> dict[str, int] | None:
         return None
     if any(options[name] not in allowed for name, allowed in spec.OPTION_RANGES.items()):
         return None
-    # Documented values are decimals (0.8, 1.5) although the doc/literal WSDL says xsd:int.
+    # Documented values are decimals (0.8, 1.5), but only the RPC WSDL types max_credits
+    # xsd:float; the doc/literal one says xsd:int, so a fraction there is 101 (API.md §2.3).
     raw_max = (f.first("max_credits") or "").strip()
     if raw_max:
-        try:
-            max_credits = float(raw_max)
-        except ValueError:
-            return None
-        if not max_credits >= 0:  # also rejects nan
+        if "max_credits" in f.fractional:
+            try:
+                max_credits = float(raw_max)
+            except ValueError:
+                return None
+        else:
+            whole = spec.parse_int(raw_max)
+            if whole is None:
+                return None
+            max_credits = float(whole)
+        if not 0 <= max_credits < math.inf:  # also rejects nan
             return None
         options["max_credits_milli"] = round(max_credits * 1000)
     climsgid = f.first("climsgid") or ""
@@ -165,6 +197,11 @@ def check_content(f: Fields, options: dict[str, int], default_concat: int) -> Co
     concat = options["concat"] or default_concat
     if parts > concat or parts > spec.MAX_PARTS:
         return err(113)
+    return check_timing_and_sender(f, options) or Content(shown, unicode, parts, concat)
+
+
+def check_timing_and_sender(f: Fields, options: dict[str, int]) -> str | None:
+    """The content stage's last two checks, which any kind of message has: 120 and 106."""
     if not 0 <= options["deliv_time"] <= spec.MAX_DELIV_TIME:
         return err(120)
     sender = f.first("from") or ""
@@ -172,7 +209,7 @@ def check_content(f: Fields, options: dict[str, int], default_concat: int) -> Co
         spec.NUMERIC_SENDER.fullmatch(sender) or spec.ALPHA_SENDER.fullmatch(sender)
     ):
         return err(106)
-    return Content(shown=shown, unicode=unicode, parts=parts, concat=concat)
+    return None
 
 
 def valid_udh(udh: str) -> bool:
@@ -192,7 +229,9 @@ def over_max_credits(price: float, options: dict[str, int]) -> bool:
     return bool(max_milli) and round(price * 1000, 6) > (max_milli or 0)
 
 
-def accept(account: Account, f: Fields, options: dict[str, int], content: Content, to: str) -> str:
+def accept(
+    account: Account, op: str, f: Fields, options: dict[str, int], content: Content, to: str
+) -> str:
     """Charge and keep one recipient's message; ``ERR: 301`` when credit is short."""
     price = account.config.price_for(to)
     if price is None:  # check_recipient already turned these away; kept for the type
@@ -214,6 +253,7 @@ def accept(account: Account, f: Fields, options: dict[str, int], content: Conten
     )
     record = ledger.record_of(
         message,
+        op=op,
         text=content.shown,
         unicode=content.unicode,
         concat=content.concat,
@@ -230,7 +270,8 @@ def reaccepted(record: dict[str, Any], config: SandboxConfig) -> Message:
     Whether a message of charge 0 was a 009 is decided again with the route prices of
     ``config``: the record keeps max_credits but not the price it was compared with.
     ValueError when the record's fields are not options ``parse_options`` accepts."""
-    options = parse_options(Fields.from_logged(record["fields"]))
+    # Read as the more lenient WSDL would: the record was accepted through one of them.
+    options = parse_options(Fields.from_logged(record["fields"], frozenset({"max_credits"})))
     if options is None:
         raise ValueError("its fields are not sendmsg options the sandbox accepts")
     price = config.price_for(record["to"]) if record["charge"] == 0 else None

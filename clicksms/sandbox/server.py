@@ -5,12 +5,13 @@ Keep-alive and concurrent connections are supported because Clickatell encourage
 request/response exchanges do not hit the ~40 ms Nagle/delayed-ACK stall.
 
 Each SOAP server the sandbox runs is a ``Service``: its path, its bundled WSDL, and the codec
-of its SOAP style (``soapxml`` for Document/Literal), which turns envelopes into an
-operation name and fields for ``Gateway.dispatch`` and ``<return>`` strings back into an
-envelope. The gateway never sees which style a request came in.
+of its SOAP style (``soapxml`` for Document/Literal, ``rpcxml`` for RPC/Encoded), which turns
+envelopes into an operation name and fields for ``Gateway.dispatch`` and ``<return>`` strings
+back into an envelope. Both servers run at once on one port and share one account; the
+gateway never sees which style a request came in.
 
 Injected faults (``faults.py`` decides when) are acted out here, in ``_Handler._inject``,
-except ``err-130`` and ``no-credit``, which the gateway acts out at sendmsg's credit stage;
+except ``err-130`` and ``no-credit``, which the gateway acts out at the credit stage;
 ``CONTROL_PATH`` lets another process list (GET), add (POST) and clear (DELETE) them.
 """
 
@@ -26,6 +27,7 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -39,9 +41,12 @@ from clicksms.sandbox.clock import Clock
 from clicksms.sandbox.config import SandboxConfig
 from clicksms.sandbox.faults import Fault, Faults, parse_control_body
 from clicksms.sandbox.gateway import Gateway, GatewayFault
+from clicksms.sandbox.rpcxml import RpcCodec
 from clicksms.sandbox.spec import err
+from clicksms.sandbox.xmltree import SoapFault
 
 ENDPOINT_PATH = "/soap/document_literal/webservice"
+RPC_PATH = "/soap/webservice_vs.php"  # the RPC/Encoded server, Visual Studio flavour (API.md §1)
 CONTROL_PATH = "/sandbox/faults"  # the fault control endpoint (JSON)
 MAX_BODY = 8 * 1024 * 1024  # bytes, before and after gzip decoding
 XML_TYPE = "text/xml; charset=utf-8"
@@ -60,10 +65,11 @@ _SOAP_ADDRESS = re.compile(rb'(<(?:\w+:)?address\b[^>]*?\blocation=")[^"]*(")')
 
 
 class Codec(Protocol):
-    """One SOAP style's envelopes. ``parse_request`` raises ``soapxml.SoapFault`` for what
-    cannot be dispatched; operation names come out as ``spec.OPERATIONS`` spells them."""
+    """One SOAP style's envelopes. ``parse_request`` raises ``SoapFault`` for what
+    cannot be dispatched (``soap_action``: the SOAPAction header, None when absent);
+    operation names come out as ``spec.OPERATIONS`` spells them."""
 
-    def parse_request(self, body: bytes) -> soapxml.SoapRequest: ...
+    def parse_request(self, body: bytes, soap_action: str | None = None) -> soapxml.SoapRequest: ...
 
     def build_response(self, op: str, returns: list[str]) -> bytes: ...
 
@@ -72,16 +78,22 @@ class Codec(Protocol):
 
 @dataclass(frozen=True)
 class Service:
-    """One SOAP server of the sandbox: where it listens, its WSDL, its envelope codec."""
+    """One SOAP server of the sandbox: where it listens, its WSDL, and how to make its
+    envelope codec (from the WSDL's bytes and the sandbox's settings)."""
 
     path: str
     wsdl: str  # file name in clicksms/data
-    codec: Codec
+    codec: Callable[[bytes, SandboxConfig], Codec]
 
 
 #: Every SOAP server by path (API.md §1), all served at once on one port.
 SERVICES: dict[str, Service] = {
-    ENDPOINT_PATH: Service(ENDPOINT_PATH, "document_literal.wsdl", soapxml),
+    ENDPOINT_PATH: Service(ENDPOINT_PATH, "document_literal.wsdl", lambda _w, _c: soapxml),
+    RPC_PATH: Service(
+        RPC_PATH,
+        "rpc_encoded_webservice_vs.wsdl",
+        lambda wsdl, config: RpcCodec(wsdl, arrays=config.rpc_arrays),
+    ),
 }
 
 
@@ -251,19 +263,20 @@ class _Handler(BaseHTTPRequestHandler):
         if service is None:
             self._send_text(404, "Not Found")
             return
-        self.codec = service.codec
         sandbox = self.server.sandbox
+        self.codec = sandbox.codecs[url.path]
         if sandbox.config.latency > 0:
             time.sleep(sandbox.config.latency)
         if url.query:
             self._send_fault("Client", "The endpoint URL must not carry a query string (?wsdl)")
             return
         try:
-            request = self.codec.parse_request(self._decode_body(body))
+            soap_action = self.headers.get("SOAPAction")
+            request = self.codec.parse_request(self._decode_body(body), soap_action)
         except _BadRequest as exc:
             self._send_fault("Client", exc.message, exc.status)
             return
-        except soapxml.SoapFault as exc:
+        except SoapFault as exc:
             self._send_fault(exc.code, exc.message)
             return
         except Exception as exc:  # answer instead of dropping the connection
@@ -292,7 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _process(self, request: soapxml.SoapRequest) -> tuple[int, bytes]:
         """Run the request through the gateway: (HTTP status, SOAP body)."""
         try:
-            returns = self.server.sandbox.gateway.dispatch(request.op, request.fields)
+            gateway = self.server.sandbox.gateway
+            returns = gateway.dispatch(request.op, request.fields, request.fractional)
         except GatewayFault as exc:
             return 500, self.codec.build_fault(exc.code, exc.message)
         except Exception as exc:  # answer instead of dropping the connection
@@ -430,7 +444,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Sandbox:
-    """A local Clickatell-compatible Document/Literal SOAP server.
+    """A local Clickatell-compatible SOAP server: the Document/Literal and the RPC/Encoded
+    servers (``endpoint``, ``rpc_endpoint``) in front of one account.
 
     ``start()`` binds and serves from a daemon thread; ``serve_forever()`` serves in the
     calling thread. State lives in ``gateway`` and survives stop()/start(), as do the
@@ -442,6 +457,11 @@ class Sandbox:
         self.faults = Faults()
         self.gateway = Gateway(self.config, clock, self.faults)
         self._wsdl_templates = {path: load_wsdl(s.wsdl) for path, s in SERVICES.items()}
+        #: Each server's codec, by path.
+        self.codecs: dict[str, Codec] = {
+            path: service.codec(self._wsdl_templates[path], self.config)
+            for path, service in SERVICES.items()
+        }
         self._wsdls: dict[str, bytes] = {}  # by path, pointing at where it is served
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -534,6 +554,15 @@ class Sandbox:
     @property
     def wsdl_url(self) -> str:
         return self.endpoint + "?wsdl"
+
+    @property
+    def rpc_endpoint(self) -> str:
+        """The RPC/Encoded server's endpoint (``webservice_vs.php``)."""
+        return self.url(RPC_PATH)
+
+    @property
+    def rpc_wsdl_url(self) -> str:
+        return self.rpc_endpoint + "?wsdl"
 
     def wsdl(self, path: str = ENDPOINT_PATH) -> bytes:
         """The WSDL served at ``path?wsdl``, its address rewritten to this sandbox."""

@@ -88,7 +88,7 @@ OPERATIONS = frozenset(
         "getmsgcharge",
     }
 )
-#: What the sandbox answers today, in the order README lists them.
+#: Every operation the sandbox answers (all of the WSDLs'), in the order README lists them.
 IMPLEMENTED_OPS = (
     "auth",
     "ping",
@@ -98,11 +98,17 @@ IMPLEMENTED_OPS = (
     "getbalance",
     "routecoverage",
     "getmsgcharge",
+    "startbatch",
+    "senditem",
+    "quicksend",
+    "endbatch",
+    "token_pay",
+    "si_push",
+    "ind_push",
 )
-#: In the WSDLs but not answered yet: a SOAP Fault that says so (not "Procedure not present").
-PENDING_OPS = OPERATIONS - frozenset(IMPLEMENTED_OPS)
-#: Operations with a credit stage (API.md §11.5), the only ones err-130 / no-credit act on.
-CREDIT_OPS = frozenset({"sendmsg"})
+#: Operations that send messages, so have a credit stage (API.md §11.5): the only ones
+#: err-130 / no-credit act on.
+CREDIT_OPS = frozenset({"sendmsg", "senditem", "quicksend", "si_push", "ind_push"})
 
 # ---------------------------------------------------------------------- magic numbers
 # Sandbox choices, not API.md's: destinations with fixed outcomes (README's table).
@@ -130,6 +136,13 @@ COVERAGE_ERROR_NUMBER = "27820000901"
 RECIPIENT_ERRORS = {n: c for n, c in MAGIC_NUMBERS.items() if c not in (114, 301)}
 #: A second user of the configured account (same api_id and password): always ``ERR: 004``.
 FROZEN_USER = "frozen"
+#: token_pay vouchers (API.md §4: 16 digits): ``4242`` then 6 digits of your choosing then 6
+#: that spell the credits it adds (4242000000000100 adds 100), once; any other token is 101.
+VOUCHER_PREFIX = "4242"
+#: API.md §4 quotes the spec's success line "OK: 605 - If the transaction was successful"
+#: (the meaning of 605 is unverified); the part after the dash reads as the table's comment.
+VOUCHER_ACCEPTED = "OK: 605"
+
 
 # ------------------------------------------------------------------------------ limits
 MAX_RECIPIENTS = 300  # per request (API.md §1, §5.1)
@@ -137,6 +150,7 @@ MAX_PARTS = 35  # "max 35 parts if no escaping" (API.md §5.1 concat, §6)
 MAX_DELIV_TIME = 10080  # minutes, 7 days (API.md §5.1 deliv_time)
 MAX_VALIDITY = 1440  # minutes; also the default (API.md §5.1 validity, 2009 spec)
 DAY = 86400.0
+BATCH_SECONDS = DAY  # "batches expire after 24 h" (API.md §4, §9)
 QUERY_DAYS = 6  # querymsg/delmsg: "queryable ≈6 days after submission" (API.md §4)
 CHARGE_DAYS = 15  # getmsgcharge: "only messages < 15 days old" (API.md §4)
 
@@ -201,6 +215,7 @@ MSISDN = re.compile(r"[1-9][0-9]{6,14}")  # E.164 digits, no + or 00 (§5.1); +6
 NUMERIC_SENDER = re.compile(r"[0-9]{1,16}")  # API.md §5.1 from
 ALPHA_SENDER = re.compile(r"[A-Za-z0-9]{1,11}")
 CLIMSGID = re.compile(r"[A-Za-z0-9]{1,32}")  # "≤32 alphanumeric chars, no spaces" (§5.1)
+VOUCHER = re.compile(r"[0-9]{16}")  # token_pay's token, "16-digit voucher" (§4)
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
@@ -213,6 +228,13 @@ def parse_int(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if _INT_MIN <= number <= _INT_MAX else None
+
+
+def voucher_credits(token: str) -> int | None:
+    """The credits a sandbox voucher adds; None when ``token`` is not one."""
+    if not (VOUCHER.fullmatch(token) and token.startswith(VOUCHER_PREFIX)):
+        return None
+    return int(token[-6:]) or None
 
 
 def format_credit(value: float) -> str:

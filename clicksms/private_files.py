@@ -1,0 +1,70 @@
+"""Files and folders that clicksms creates for itself, private to the user.
+
+Sessions, the bulk journal, its lock files and ``--results`` hold session IDs, numbers and
+texts. So a missing folder is created 0700, its missing parents too (``mkdir -p`` would make
+them 0777 under umask 000), and a file is created 0600 or stricter, never through a symbolic
+link: in a shared folder a planted link could send it anywhere. Folders and files that already
+exist are left as they are; their callers decide whether they are private enough.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import IO
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: What open(2) says for a symbolic link under O_NOFOLLOW (FreeBSD says EMLINK).
+_LINK_ERRORS = (errno.ELOOP, errno.EMLINK)
+LINK_REFUSED = (
+    "it is a symbolic link, which clicksms does not follow for a file it writes; give the real path"
+)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents, each 0700 whatever the umask.
+
+    OSError as mkdir raises it; a folder that exists already (even one racing us) is fine.
+    """
+    missing = []
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # a strict umask (0277) must not leave it unusable
+
+
+def create_private(path: Path, flags: int, mode: int = 0o600) -> int:
+    """``os.open(path, O_CREAT | flags, mode)``, refusing to follow a symbolic link.
+
+    The umask still applies to ``mode``, so a stricter one wins. A link, dangling or not,
+    is an OSError whose ``strerror`` says so (:data:`LINK_REFUSED`); with ``O_EXCL`` in
+    ``flags`` it is FileExistsError, as for any existing file.
+    """
+    try:
+        return os.open(path, os.O_CREAT | _NOFOLLOW | _CLOEXEC | flags, mode)
+    except OSError as exc:
+        if exc.errno in _LINK_ERRORS:
+            raise OSError(exc.errno, LINK_REFUSED, str(path)) from None
+        raise
+
+
+def open_private(path: Path, mode: str = "w") -> IO[str]:
+    """A text file opened for writing (``"w"``) or appending (``"a"``), created 0600 or
+    stricter if missing; never through a symbolic link (see :func:`create_private`)."""
+    if mode not in ("w", "a"):
+        raise ValueError(f"open_private writes: mode 'w' or 'a', not {mode!r}")
+    flags = os.O_WRONLY | (os.O_TRUNC if mode == "w" else os.O_APPEND)
+    fd = create_private(path, flags)
+    try:
+        return os.fdopen(fd, mode, encoding="utf-8", newline="")
+    except BaseException:
+        os.close(fd)
+        raise
