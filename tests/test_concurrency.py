@@ -23,6 +23,9 @@ from clicksms.bulk.concurrency import (
     FixedConcurrency,
     Sample,
 )
+from clicksms.bulk.ratelimit import PACE
+
+PACED = 100 * PACE  # what the rate limiter lets through at --rate 100
 
 
 @dataclass
@@ -84,8 +87,8 @@ def flat(seconds: float) -> Callable[[float, int], float]:
 
 def test_grows_to_what_the_rate_needs_at_high_latency() -> None:
     """250 ms a request, 100 personalised messages a second: Little's law says 25."""
-    controller = AdaptiveConcurrency(100.0)
-    run = simulate(controller, flat(0.25), seconds=20, rate=100 * 0.98)
+    controller = AdaptiveConcurrency(PACED)
+    run = simulate(controller, flat(0.25), seconds=20, rate=PACED)
     assert 25 <= max(limit for _, limit in run.limits) <= math.ceil(25 * 1.1) + 1
     assert run.rate_between(5, 20) >= 95
     assert set(run.changes) == {Change.GROWING}
@@ -95,8 +98,8 @@ def test_jittery_latency_meets_the_rate_without_creeping_up() -> None:
     """Answers take 200 to 400 ms at random: Little's law asks 33 at the mean. The answers
     bunch, so some seconds fall short and the limit grows a little, but it settles."""
     rng = random.Random(12)
-    controller = AdaptiveConcurrency(100.0)
-    run = simulate(controller, lambda now, n: rng.uniform(0.2, 0.4), seconds=300, rate=98)
+    controller = AdaptiveConcurrency(PACED)
+    run = simulate(controller, lambda now, n: rng.uniform(0.2, 0.4), seconds=300, rate=PACED)
     assert run.rate_between(10, 300) >= 95
     assert controller.limit <= 2 * 33
     assert controller.limit - run.limit_at(30) <= 2  # settled: at most a stray step since
@@ -106,9 +109,9 @@ def test_jittery_latency_meets_the_rate_without_creeping_up() -> None:
 def test_slow_stragglers_are_covered_by_more_requests_in_flight() -> None:
     """One answer in twenty takes 2 s: those hold their slots eight times as long."""
     rng = random.Random(12)
-    controller = AdaptiveConcurrency(100.0)
+    controller = AdaptiveConcurrency(PACED)
     run = simulate(
-        controller, lambda now, n: 2.0 if rng.random() < 0.05 else 0.25, seconds=120, rate=98
+        controller, lambda now, n: 2.0 if rng.random() < 0.05 else 0.25, seconds=120, rate=PACED
     )
     assert run.rate_between(10, 120) >= 95
     assert controller.limit <= 2 * math.ceil(100 * (0.95 * 0.25 + 0.05 * 2.0) * 1.1)
@@ -116,15 +119,15 @@ def test_slow_stragglers_are_covered_by_more_requests_in_flight() -> None:
 
 def test_batches_need_fewer_requests_in_flight() -> None:
     """Five recipients a request at 100 a second: 20 requests a second, 5 in flight."""
-    controller = AdaptiveConcurrency(100.0)
-    run = simulate(controller, flat(0.25), seconds=10, rate=100 * 0.98, messages=5)
+    controller = AdaptiveConcurrency(PACED)
+    run = simulate(controller, flat(0.25), seconds=10, rate=PACED, messages=5)
     assert run.limits == [(0.0, START)]  # eight are already more than enough
     assert run.rate_between(2, 10) >= 95
 
 
 def test_does_not_grow_when_the_rate_is_met() -> None:
-    controller = AdaptiveConcurrency(100.0)
-    run = simulate(controller, flat(0.02), seconds=10, rate=100 * 0.98)
+    controller = AdaptiveConcurrency(PACED)
+    run = simulate(controller, flat(0.02), seconds=10, rate=PACED)
     assert controller.limit == START and run.changes == []
 
 
@@ -163,12 +166,12 @@ def test_grows_additively_without_a_rate_while_latency_stays_flat() -> None:
 def test_push_back_cuts_the_limit_once_per_round_trip() -> None:
     """A burst of retries between 10 s and 10.5 s (ERR 901, HTTP 503): one cut per round trip,
     not one per answer, then growth again towards the need."""
-    controller = AdaptiveConcurrency(100.0)
+    controller = AdaptiveConcurrency(PACED)
     run = simulate(
         controller,
         flat(0.25),
         seconds=30,
-        rate=98,
+        rate=PACED,
         pushed_back=lambda now: 10 <= now < 10.5,
     )
     before = run.limit_at(9.9)
@@ -206,8 +209,8 @@ def test_latency_that_climbs_for_good_shrinks_the_limit_then_becomes_the_baselin
     def slower(now: float, in_flight: int) -> float:
         return 0.05 if now < 20 else 0.25
 
-    controller = AdaptiveConcurrency(100.0)
-    run = simulate(controller, slower, seconds=90, rate=98)
+    controller = AdaptiveConcurrency(PACED)
+    run = simulate(controller, slower, seconds=90, rate=PACED)
     assert Change.LATENCY in run.changes
     assert min(limit for at, limit in run.limits if 20 <= at <= 30) < START
     assert run.limit_at(89) >= 25

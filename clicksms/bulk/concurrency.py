@@ -106,7 +106,7 @@ class AdaptiveConcurrency:
     def __init__(
         self, rate: float | None, *, start: int = START, maximum: int = MAX_CONCURRENCY
     ) -> None:
-        """``rate`` is messages per second at most (None: no limit)."""
+        """``rate``: the messages a second the rate limiter lets through (None: no limit)."""
         self.limit = max(1, min(start, maximum))
         self._rate = rate
         self._maximum = maximum

@@ -289,7 +289,7 @@ def _send(
     from clicksms.bulk.concurrency import AdaptiveConcurrency, Concurrency, FixedConcurrency
     from clicksms.bulk.journal import JOB_DONE, JOB_INTERRUPTED, JOB_STOPPED
     from clicksms.bulk.outcome import BulkOutcome, JobResults, Stop, StopReason
-    from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.bulk.ratelimit import PACE, RateLimiter
     from clicksms.bulk.sender import BulkSender, reconcile
 
     results = JobResults(journal, job.id)
@@ -304,8 +304,8 @@ def _send(
     # Only now, with everything a request needs built: the limiter's first slot is a request
     # that leaves at once, not one that waits for zeep while the slots after it are handed out.
     limiter = RateLimiter(run.rate) if run.rate > 0 else None
-    if run.concurrency is None:
-        concurrency: Concurrency = AdaptiveConcurrency(run.rate or None)
+    if run.concurrency is None:  # aiming at what the limiter lets through, not above it
+        concurrency: Concurrency = AdaptiveConcurrency(run.rate * PACE if run.rate else None)
     else:
         concurrency = FixedConcurrency(run.concurrency)
     on_event(SendingStarted(todo))
