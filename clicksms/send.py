@@ -75,12 +75,12 @@ def not_sent(number: str, cause: object) -> SendResult:
     return SendResult(number, NOT_SENT, error=f"not sent: {cause}")
 
 
+#: What an ``unknown`` row means; a table says it once, in its summary line.
+UNKNOWN_MEANING = "outcome unknown, may have been sent (check before resending)"
+
+
 def unknown(number: str, cause: object) -> SendResult:
-    return SendResult(
-        number,
-        UNKNOWN,
-        error=f"outcome unknown, may have been sent (check before resending): {cause}",
-    )
+    return SendResult(number, UNKNOWN, error=f"{UNKNOWN_MEANING}: {cause}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,3 @@
-
 _clicksms_completion() {
     local IFS=$'
 '
@@ -9,4 +8,3 @@ _clicksms_completion() {
 }
 
 complete -o default -F _clicksms_completion clicksms
-

@@ -1,6 +1,7 @@
-"""Regenerate the completion scripts in this folder from the Typer app.
+"""Regenerate the completion scripts in this folder: what ``clicksms completion SHELL`` prints.
 
-Run after changing commands or options: ``python completions/generate.py``.
+Run after upgrading Typer: ``python completions/generate.py``. The scripts call back into
+clicksms for every completion, so new commands and options need no regeneration.
 tests/test_completions.py fails while the committed files are stale.
 """
 
@@ -17,10 +18,13 @@ FILES = {"bash": "clicksms.bash", "zsh": "_clicksms", "fish": "clicksms.fish"}
 
 def main() -> None:
     for shell, name in FILES.items():
-        env = {**os.environ, "_CLICKSMS_COMPLETE": f"source_{shell}"}
         code = "from clicksms.cli import main; main()"
         script = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            [sys.executable, "-c", code, "completion", shell],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            check=True,
         ).stdout
         (HERE / name).write_text(script)
         print(f"wrote completions/{name}")

@@ -68,9 +68,18 @@ def test_expired_session_without_password_says_how_to_fix(cli, creds, clock, mon
     assert run.exit_code == 3
     assert run.stderr.strip() == (
         "Error: the stored session has expired and there is no password: "
-        "set CLICKSMS_PASSWORD (environment or .env), or run `clicksms auth` on a terminal"
+        "set CLICKSMS_PASSWORD (environment or .env), pipe it to `clicksms auth "
+        "--password-stdin`, or run `clicksms auth` on a terminal"
     )
     assert creds.ledger == []
+
+
+def test_auth_without_terminal_or_password_names_password_stdin(cli, creds, monkeypatch) -> None:
+    monkeypatch.delenv("CLICKSMS_PASSWORD")
+    run = cli("auth")  # CliRunner's stdin is no terminal, as in cron or CI
+    assert run.exit_code == 3
+    assert "`clicksms auth --password-stdin`" in run.stderr
+    assert creds.requests == []
 
 
 def test_stored_session_idle_too_long_is_not_reused(cli, creds, config_dir: Path) -> None:
@@ -171,18 +180,16 @@ def test_status_and_logout(cli, creds, config_dir: Path) -> None:
     assert missing.stdout.startswith("No session stored (")
     login = cli("auth", "-o", "json")
     assert login.exit_code == 0
-    assert json.loads(login.stdout) == [
-        {
-            "authenticated": True,
-            "endpoint": creds.endpoint,
-            "api_id": "3512345",
-            "user": "sandbox",
-            "file": str(config_dir / "session.json"),
-        }
-    ]
+    assert json.loads(login.stdout) == {  # one answer: an object, as for balance and ping
+        "authenticated": True,
+        "endpoint": creds.endpoint,
+        "api_id": "3512345",
+        "user": "sandbox",
+        "file": str(config_dir / "session.json"),
+    }
     status = cli("auth", "--status", "-o", "json")
     assert status.exit_code == 0
-    (row,) = json.loads(status.stdout)
+    row = json.loads(status.stdout)
     assert row["stored"] is True and row["fresh"] is True and row["user"] == "sandbox"
     assert "session_id" not in row
     human = cli("auth", "--status")
@@ -196,7 +203,7 @@ def test_status_and_logout(cli, creds, config_dir: Path) -> None:
     assert logout.stderr.strip() == "Session forgotten."
     assert not (config_dir / "session.json").exists()
     again = cli("auth", "--logout", "-o", "json")
-    assert json.loads(again.stdout)[0]["forgotten"] is False
+    assert json.loads(again.stdout)["forgotten"] is False
 
 
 def test_auth_options_that_conflict(cli, creds) -> None:

@@ -56,7 +56,7 @@ NUMBER = "27821234567"
         ),
         (
             ["sandbox", "--port", "99999"],
-            "Error: Invalid value for '--port': Input should be less than or equal to 65535 "
+            "Error: --port 99999: use a whole number from 0 to 65535 "
             "(see `clicksms sandbox --help`)",
         ),
         (

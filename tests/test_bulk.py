@@ -227,11 +227,48 @@ def test_out_of_credit_stops_and_resume_finishes(cli, tmp_path: Path, monkeypatc
         jobs = json.loads(cli("jobs", "-o", "json").stdout)
         assert jobs[0]["id"] == job and jobs[0]["state"] == "stopped"
         assert (jobs[0]["sent"], jobs[0]["pending"]) == (3, 2)
-        sb.gateway.add_credits(10)
+        top_up(sb, 10)  # as README says: top up, then resume
         again = cli("bulk", "--resume", job, "-o", "json")
         assert again.exit_code == 0, again.stderr
+        assert again.stderr.splitlines()[0] == (
+            f"Resuming job {job} ({source}): 2 of 5 row(s) left to send, 3 sent before."
+        )
         assert sorted(m["to"] for m in sb.ledger) == numbers(5)
         assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "done"
+
+
+def top_up(sandbox, credits: float) -> float:
+    """Add credit the way a user does while `clicksms sandbox` runs: POST /sandbox/credits."""
+    import urllib.request
+
+    url = sandbox.endpoint.removesuffix("/soap/document_literal/webservice") + "/sandbox/credits"
+    with urllib.request.urlopen(url, data=str(credits).encode(), timeout=30) as answer:
+        return json.loads(answer.read())["balance"]
+
+
+def test_rows_not_sent_after_err_301_are_one_summary_line(cli, tmp_path: Path, monkeypatch):
+    from conftest import PASSWORD
+
+    from clicksms.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(password=PASSWORD, credits=2)) as sb:
+        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
+        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        source = write(
+            tmp_path / "n.csv",
+            "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(40))),
+        )
+        run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
+        assert run.exit_code == 6, run.stderr
+        assert "not_sent" not in run.stdout  # not 38 identical rows
+        shown = [line for line in run.stdout.splitlines() if line[:1].isdigit()]
+        assert len(shown) == 2  # the two sent rows (few enough to list)
+        assert "2 sent, 0 failed, 0 skipped (invalid or duplicate), 38 not sent yet" in run.stderr
+        assert "Stopped: no credit left (ERR 301)." in run.stderr
+        assert top_up(sb, 100) == 100
+        assert sb.balance() == 100
 
 
 def test_resume_refuses_a_finished_job(cli, creds, people: Path) -> None:
@@ -252,7 +289,7 @@ def test_resume_refuses_a_finished_job(cli, creds, people: Path) -> None:
             "--resume continues a job exactly as it was started",
         ),
         (["bulk", "missing.csv", "-t", "x"], "missing.csv"),
-        (["bulk", "f.csv", "-t", "x", "--results", "out.txt"], "must end in .csv or .json"),
+        (["bulk", "f.csv", "-t", "x", "--results", "out.txt"], "must end in .csv, .json or .jsonl"),
         (["bulk", "f.csv", "-t", "x", "--client-id", "a" * 16], "prefix of at most 15"),
         (["bulk", "--resume", "nosuchjob"], "no job 'nosuchjob'"),
     ],
@@ -276,3 +313,48 @@ def test_dry_run_counts_and_sends_nothing(cli, creds, tmp_path: Path) -> None:
     assert facts["problems"][0]["row"] == 3
     assert sent_ops(creds, "sendmsg") == []
     assert creds.ledger == []
+
+
+def test_dry_run_shows_the_first_messages_and_the_rows_that_need_ucs2(
+    cli, creds, tmp_path: Path
+) -> None:
+    rows = ["Ann", "Łukasz", "Bob", "Zoë", "Eve", "Jürgen"]
+    source = write(
+        tmp_path / "n.csv",
+        "phone,name\n" + "".join(f"{n},{name}\n" for n, name in zip(numbers(6), rows, strict=True)),
+    )
+    table = cli("bulk", str(source), "-t", "Hi {name}, your parcel is ready", "--dry-run")
+    assert table.exit_code == 0, table.stderr
+    assert table.stdout.startswith("The first 3 messages, as they would go out:\n")
+    assert "Hi Ann, your parcel is ready" in table.stdout
+    assert "Hi Łukasz, your parcel is ready" in table.stdout
+    assert "Hi Eve" not in table.stdout  # only the first rows
+    first = [line for line in table.stdout.splitlines() if line.startswith("2 ")]
+    assert [cell.strip() for cell in first[0].split("│")][:4] == ["2", numbers(6)[1], "UCS-2", "1"]
+    # ü is a GSM character, Ł and ë are not: rows 2 and 4 need UCS-2.
+    assert "UCS-2 for 2 row(s), because of the characters shown: 2 (Ł), 4 (ë)." in table.stderr
+    facts = json.loads(
+        cli("bulk", str(source), "-t", "Hi {name}", "--dry-run", "-o", "json").stdout
+    )
+    assert facts["samples"][0] == {
+        "row": 1,
+        "to": numbers(6)[0],
+        "text": "Hi Ann",
+        "encoding": "GSM-7",
+        "parts": 1,
+    }
+    assert len(facts["samples"]) == 3
+    assert facts["ucs2_rows"] == [{"row": 2, "characters": "Ł"}, {"row": 4, "characters": "ë"}]
+    assert creds.ledger == []
+
+
+def test_results_as_json_lines(cli, creds, people: Path, tmp_path: Path) -> None:
+    results = tmp_path / "out.jsonl"
+    run = cli("bulk", str(people), "-t", "x", "-c", "ZA", "--results", str(results), "-q")
+    assert (run.exit_code, run.stdout, run.stderr) == (0, "", "")
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["row"], r["status"]) for r in rows] == [
+        (1, "accepted"),
+        (2, "accepted"),
+        (3, "accepted"),
+    ]

@@ -50,7 +50,7 @@ def test_a_group_found_by_its_client_id_is_unknown_not_sent(cli, creds, config_d
     cli("send", NUMBERS[0], "-t", "x", "--client-id", shared)  # only one of them arrived
     run = cli("bulk", "--resume", job, "-o", "json")
     assert run.exit_code == 5, run.stderr  # as for send: may have been sent, look first
-    assert "2 are unknown (their request arrived, its answer was lost)" in run.stderr
+    assert "2 are unknown (see the summary)" in run.stderr
     assert "0 failed, 0 skipped (invalid or duplicate), 0 not sent yet, 2 unknown" in run.stderr
     (listed,) = json.loads(cli("jobs", "-o", "json").stdout)
     assert (listed["failed"], listed["unknown"]) == (0, 2)

@@ -44,7 +44,7 @@ def csv_file(tmp_path: Path) -> Path:
     return path
 
 
-def start_bulk(sandbox, csv_file: Path) -> subprocess.Popen[str]:
+def start_bulk(sandbox, csv_file: Path, *more: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "CLICKSMS_ENDPOINT": sandbox.endpoint,
@@ -54,7 +54,7 @@ def start_bulk(sandbox, csv_file: Path) -> subprocess.Popen[str]:
     }
     args = [sys.executable, "-m", "clicksms", "bulk", str(csv_file), "-t", "Hi {name}"]
     return helpers.Popen(
-        [*args, "--rate", "0", "--concurrency", "4"],
+        [*args, "--rate", "0", "--concurrency", "4", *more],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -278,3 +278,104 @@ def test_ctrl_c_cuts_short_the_retry_pauses_of_workers(
     run = cli("bulk", "--resume", job)
     assert run.exit_code == 0, run.stderr
     assert_each_row_sent_once(creds)
+
+
+def interrupt_twice(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, wait until it says it waits for the requests in flight, Ctrl-C again."""
+    assert proc.stderr is not None
+    proc.send_signal(signal.SIGINT)
+    heard = []
+    while not heard or not heard[-1].startswith("Stopping: waiting for"):
+        line = proc.stderr.readline()
+        assert line, ("the run ended before it said it was stopping", heard)
+        heard.append(line)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return out, "".join(heard) + err
+
+
+@pytest.mark.parametrize("output", ["json", "jsonl", "csv", "table"])
+def test_second_ctrl_c_still_prints_every_row_known_and_the_resume_line(
+    creds, csv_file: Path, config_dir: Path, output: str
+) -> None:
+    """Whatever stops the run, stdout is complete and valid for what is known."""
+    creds.faults.add("latency", ops={"sendmsg"}, after=20, seconds=600)  # answers never come
+    proc = start_bulk(creds, csv_file, "-o", output)
+    try:
+        wait_for_ledger(creds, 24, proc)  # 20 answered, 4 in flight
+        out, err = interrupt_twice(proc)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    job = the_only_job(config_dir)
+    if output == "json":
+        rows = json.loads(out)
+    elif output == "jsonl":
+        rows = [json.loads(line) for line in out.splitlines()]
+    elif output == "csv":
+        import csv
+        import io
+
+        rows = list(csv.DictReader(io.StringIO(out)))
+    if output != "table":
+        assert len(rows) == ROWS
+        statuses = Counter(r["status"] for r in rows)
+        assert statuses == {"accepted": 20, "unknown": 4, "not_sent": ROWS - 24}
+    else:  # the rows not sent are the summary's count, not a row each
+        shown = [line for line in out.splitlines() if line[:1].isdigit()]
+        assert len(shown) == 24 and "not_sent" not in out
+    lines = err.splitlines()
+    assert lines[-4] == (
+        f"Job {job}: 20 sent, 0 failed, 0 skipped (invalid or duplicate), {ROWS - 20} not "
+        "sent yet (4 of them in flight: --resume asks the gateway about them first); 20 "
+        "part(s) sent in this run."
+    )
+    assert lines[-3] == "Stopped: interrupted."
+    assert lines[-2] == f"Resume with: clicksms bulk --resume {job}"
+    assert lines[-1] == "Error: interrupted"
+
+
+def test_ctrl_c_while_a_resume_checks_rows_in_flight_says_how_to_resume(
+    creds, config_dir: Path
+) -> None:
+    targets = numbers(3)
+    with Journal(default_journal_path(config_dir)) as journal:
+        options = {
+            "template": "x",
+            "sender": None,
+            "unicode": "auto",
+            "send_options": asdict(SendOptions()),
+            "client_id_prefix": None,
+            "country": None,
+        }
+        job = journal.create_job("made-up.csv", options)
+        journal.add_rows(job.id, [JobRow(i + 1, n, "x", "pending") for i, n in enumerate(targets)])
+        journal.mark_in_flight(job.id, [1], client_message_id(job.id, 1))
+        journal.set_state(job.id, "interrupted")
+    creds.faults.add("latency", ops={"querymsg"}, seconds=600)  # the check never ends
+    proc = helpers.Popen(
+        [sys.executable, "-m", "clicksms", "bulk", "--resume", job.id],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not creds.faults.fired:  # the querymsg arrived and is held
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the resume never asked about its rows"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"Resuming job {job.id} (made-up.csv): 3 of 3 row(s) left to send, 0 sent before."
+    )
+    assert lines[-2:] == [f"Resume with: clicksms bulk --resume {job.id}", "Error: interrupted"]
+    assert out == ""
+    assert creds.ledger == []

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import helpers
 import pytest
@@ -369,3 +370,70 @@ def test_ctrl_c_during_status_wait_is_not_called_a_timeout(creds) -> None:
     assert "--timeout" not in err
     assert "1 message(s) not final yet when the wait stopped." in err, (out, err)
     assert row["message_id"] in out
+
+
+def start_foreground_sandbox(args: list[str], env: dict[str, str]) -> tuple[Any, list[str]]:
+    """`clicksms sandbox …` in the background, and its banner up to "Press Ctrl-C"."""
+    # Not recorded for the secrets audit: the sandbox prints its own password by design.
+    server = subprocess.Popen(
+        [*clicksms_exe(), "sandbox", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert server.stdout is not None
+    banner: list[str] = []
+    while not banner or not banner[-1].startswith("Press Ctrl-C"):
+        line = server.stdout.readline()
+        if not line:
+            server.kill()
+            pytest.fail(f"the sandbox stopped: {banner} {server.communicate()}")
+        banner.append(line.strip())
+    return server, banner
+
+
+def stop_foreground_sandbox(server: Any) -> None:
+    server.send_signal(signal.SIGINT)
+    server.wait(timeout=30)
+
+
+def test_sandbox_takes_credit_and_keeps_its_password_and_port(tmp_path: Path) -> None:
+    """README's "top up and resume" can be tried, and a restart keeps the exports valid."""
+    import urllib.request
+
+    ledger = tmp_path / "ledger.jsonl"
+    server, banner = start_foreground_sandbox(["--port", "0", "--ledger", str(ledger)], os.environ)
+    try:
+        exports = dict(
+            line[len("export ") :].split("=", 1) for line in banner if line.startswith("export ")
+        )
+        exports = {name: shlex.split(value)[0] for name, value in exports.items()}
+        (top_up,) = [line for line in banner if line.startswith("Top up")]
+        url = top_up.rsplit(" ", 1)[1]
+        with urllib.request.urlopen(url, data=b"250", timeout=30) as answer:
+            assert json.loads(answer.read()) == {"balance": 1250}
+        (restart,) = [line for line in banner if line.startswith("Restart with")]
+        command = shlex.split(restart.split(": ", 1)[1])
+    finally:
+        stop_foreground_sandbox(server)
+    assignment, program, *args = command
+    name, password = assignment.split("=", 1)
+    assert (program, name, password) == (
+        "clicksms",
+        "CLICKSMS_SANDBOX_PASSWORD",
+        exports["CLICKSMS_PASSWORD"],
+    )
+    again, _ = start_foreground_sandbox(args[1:], {**os.environ, name: password})
+    try:
+        balance = helpers.run(
+            [*clicksms_exe(), "balance", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **exports},  # what the user exported before the restart
+        )
+        assert balance.returncode == 0, balance.stderr
+        assert json.loads(balance.stdout) == {"balance": 1000}
+    finally:
+        stop_foreground_sandbox(again)

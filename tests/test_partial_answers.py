@@ -69,7 +69,7 @@ def test_bulk_resume_settles_it_by_the_request_not_by_the_rows_left(
     job = first.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
     run = cli("bulk", "--resume", job, "-o", "json")
     assert impostor.seen == ["auth", "sendmsg", "querymsg", "querymsg"]
-    assert "1 are unknown (their request arrived, its answer was lost)" in run.stderr
+    assert "1 are unknown (see the summary)" in run.stderr
     rows = by_row(run.stdout)
     assert [rows[1]["status"], rows[2]["status"]] == ["unknown", "accepted"]
     assert rows[1]["message_id"] is None

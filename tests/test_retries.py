@@ -561,7 +561,7 @@ def test_bad_client_settings_are_one_line_usage_errors(
 def test_retries_must_be_a_whole_number(cli, impostor) -> None:
     run = cli("--retries", "two", "balance")
     assert run.exit_code == 2
-    assert one_line(run.stderr).startswith("Error: Invalid value for '--retries': ")
+    assert one_line(run.stderr).startswith("Error: --retries two: use a whole number ")
     assert impostor.seen == []
 
 

@@ -533,4 +533,4 @@ def test_the_array_style_is_checked() -> None:
 def test_the_sandbox_command_takes_the_array_style(cli: Any) -> None:
     run = cli("sandbox", "--rpc-arrays", "nested")
     assert run.exit_code == 2
-    assert "'nested' is not one of 'inline', 'multiref'" in run.stderr
+    assert "Error: --rpc-arrays nested: use inline or multiref" in run.stderr

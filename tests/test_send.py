@@ -240,7 +240,7 @@ def test_bad_sender_id(cli, creds) -> None:
 def test_missing_recipient_is_usage_error(cli, creds) -> None:
     run = cli("send", "-t", "x")
     assert run.exit_code == 2
-    assert run.stderr.strip() == "Error: Missing argument 'NUMBER'. (see `clicksms send --help`)"
+    assert run.stderr.strip() == "Error: NUMBER is required (see `clicksms send --help`)"
 
 
 def test_summary_names_a_cause_only_when_every_failure_shares_it(cli, creds) -> None:

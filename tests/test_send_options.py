@@ -212,11 +212,11 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
         (["-t", "hi", "--max-credits", "0"], "must be a whole number of credits"),
         (
             ["-t", "hi", "--queue", "4"],
-            "Invalid value for '--queue': Input should be less than or equal to 3",
+            "--queue 4: use a whole number from 1 to 3",
         ),
         (
             ["-t", "hi", "--max-parts", "36"],
-            "'--max-parts': Input should be less than or equal to 35",
+            "--max-parts 36: use a whole number from 1 to 35",
         ),
         (
             ["-t", LONG_GSM, "--max-parts", "1"],
@@ -228,7 +228,7 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
             "'ż' at position 3, 'ó' at position 4, 'ł' at position 5, 'ć' at position 6; "
             "replace them",
         ),
-        (["-t", "hi", "--unicode", "sometimes"], "Invalid value for '--unicode'"),
+        (["-t", "hi", "--unicode", "sometimes"], "--unicode sometimes: use auto, always or never"),
     ],
 )
 def test_bad_option_is_refused_before_any_call(cli, creds, args: list[str], message: str) -> None:

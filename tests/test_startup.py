@@ -48,3 +48,30 @@ def test_completion_request_loads_no_heavy_module(monkeypatch) -> None:
     completions, _, loaded = out.stdout.rpartition("|")
     assert "send" in completions.split()
     assert loaded.strip() == ""
+
+
+def test_completing_job_ids_reads_the_journal_without_the_bulk_package(config_dir) -> None:
+    from clicksms.bulk.journal import Journal, default_journal_path
+
+    config_dir.mkdir(mode=0o700)
+    with Journal(default_journal_path(config_dir)) as journal:
+        job = journal.create_job("/data/list.csv", {})
+        journal.set_state(job.id, "stopped")
+    probe = (
+        "import sys, os\n"
+        "os.environ.update(_CLICKSMS_COMPLETE='complete_bash',\n"
+        "                  COMP_WORDS='clicksms bulk --resume ', COMP_CWORD='3')\n"
+        "from clicksms.cli import app\n"
+        "try:\n"
+        "    app(prog_name='clicksms')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m.startswith('clicksms.bulk')]\n"
+        f"heavy += [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print('|' + ','.join(heavy))\n"
+    )
+    out = helpers.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    offered, _, loaded = out.stdout.rpartition("|")
+    assert offered.split() == [job.id]
+    assert loaded.strip() == ""

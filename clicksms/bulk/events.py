@@ -38,6 +38,17 @@ class JobRecorded:
 
 
 @dataclass(frozen=True)
+class Resuming:
+    """A job was claimed for ``--resume``, before anything is asked or sent."""
+
+    job_id: str
+    file: str
+    total: int
+    sent: int
+    pending: int  # rows still to send, those left in flight included
+
+
+@dataclass(frozen=True)
 class JobRunning:
     """The job is held by this run: created, or claimed to resume it.
 
@@ -129,6 +140,7 @@ class Resumable:
 BulkEvent = (
     ReadingFile
     | JobRecorded
+    | Resuming
     | JobRunning
     | InFlightChecked
     | SendingStarted

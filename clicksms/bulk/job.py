@@ -32,6 +32,7 @@ from clicksms.bulk.events import (
     JobRunning,
     ReadingFile,
     Resumable,
+    Resuming,
     SendingEnded,
     SendingStarted,
     ignore,
@@ -144,6 +145,8 @@ def resume_job(
     check_results_path(run.results, None)
     opened = journal()
     job = opened.claim(job_id)
+    counts = opened.summary(job.id)
+    on_event(Resuming(job.id, job.file, counts.total, counts.sent, counts.pending))
     stored = job.options
     problem = None
     if not stored.get("loaded", True):

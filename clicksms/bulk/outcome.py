@@ -28,6 +28,8 @@ from clicksms.send import ACCEPTED, INVALID, NOT_SENT, REJECTED, UNKNOWN
 if TYPE_CHECKING:
     from clicksms.bulk.journal import Journal
 
+#: What a row left in flight means; a table says it once, in its summary line.
+IN_FLIGHT_MEANING = "in flight when the run stopped: resuming checks it with the gateway first"
 #: The keys of a result row, in output order: ``send``'s keys plus the CSV row number.
 RESULT_KEYS = ("row", "to", "ok", "status", "message_id", "client_id", "error_code", "error")
 
@@ -92,13 +94,25 @@ class JobResults:
         """Every row, in row order."""
         return (result_row(r) for r in self._journal.rows(self.job_id))
 
-    def not_sent_first(self, *, with_sent: bool = True) -> Iterator[dict[str, Any]]:
+    def not_sent_first(
+        self, *, with_sent: bool = True, with_pending: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """The rows not sent, then (``with_sent``) the sent ones; leaving them out lets SQLite
-        skip the sent rows without handing them to Python."""
-        not_sent = [state for state in ROW_STATES if state != ROW_DONE]
+        skip the sent rows without handing them to Python. ``with_pending=False`` leaves out
+        the rows no request carried yet, which a summary line counts instead."""
+        skip = {ROW_DONE} if with_pending else {ROW_DONE, ROW_PENDING}
+        not_sent = [state for state in ROW_STATES if state not in skip]
         yield from (result_row(r) for r in self._journal.rows(self.job_id, not_sent))
         if with_sent:
             yield from (result_row(r) for r in self._journal.rows(self.job_id, [ROW_DONE]))
+
+    def summary(self) -> JobSummary:
+        """The job's row counts as they stand now (rows in flight count as pending)."""
+        return self._journal.summary(self.job_id)
+
+    def in_flight(self) -> int:
+        """Rows whose request left and whose answer did not come (yet)."""
+        return sum(1 for _ in self._journal.rows(self.job_id, [ROW_IN_FLIGHT]))
 
 
 def result_row(row: JobRow) -> dict[str, Any]:
@@ -111,8 +125,7 @@ def result_row(row: JobRow) -> dict[str, Any]:
     elif row.state == ROW_PENDING:
         status, error = NOT_SENT, error or "not sent yet: resume the job to send it"
     elif row.state == ROW_IN_FLIGHT:
-        status = UNKNOWN
-        error = "in flight when the run stopped: resuming checks it with the gateway first"
+        status, error = UNKNOWN, IN_FLIGHT_MEANING
     else:  # skipped: error_code says why (see clicksms.bulk.job)
         status, code = (DUPLICATE if code == DUPLICATE else INVALID), None
     return {

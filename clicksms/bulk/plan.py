@@ -152,8 +152,12 @@ class PlanSummary:
     prefixes: Counter[str] = field(default_factory=Counter)  # number prefix -> parts
     prefix_messages: Counter[str] = field(default_factory=Counter)  # number prefix -> messages
     examples: dict[str, str] = field(default_factory=dict)  # number prefix -> a number on it
+    samples: list[PlannedRow] = field(default_factory=list)  # the first rows that would go out
+    ucs2_rows: list[tuple[int, str]] = field(default_factory=list)  # row, the non-GSM chars
 
     MAX_PROBLEMS = 100
+    MAX_SAMPLES = 3
+    MAX_UCS2_ROWS = 20
     PREFIX_DIGITS = 5
 
     def add(self, planned: PlannedRow) -> None:
@@ -166,6 +170,11 @@ class PlanSummary:
             self.prefixes[prefix] += planned.message.parts
             self.prefix_messages[prefix] += 1
             self.examples.setdefault(prefix, planned.number)
+            if len(self.samples) < self.MAX_SAMPLES:
+                self.samples.append(planned)
+            if planned.message.unicode and len(self.ucs2_rows) < self.MAX_UCS2_ROWS:
+                forced = dict.fromkeys(ch for _, ch in planned.message.non_gsm)
+                self.ucs2_rows.append((planned.row, "".join(forced)))
             return
         if planned.status == DUPLICATE:
             self.duplicates += 1

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from clicksms import __version__
-from clicksms.cli import auth, bulk, jobs, numbers, queries, sandbox, send, tracking
+from clicksms.cli import auth, bulk, completion, jobs, numbers, queries, sandbox, send, tracking
 from clicksms.cli.context import Invocation
 from clicksms.cli.exits import ClickSmsGroup
 
@@ -39,29 +39,38 @@ def main_options(
     ctx: typer.Context,
     endpoint: Annotated[
         Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(help="SOAP endpoint URL (env CLICKSMS_ENDPOINT).", show_default=False),
+        typer.Option(
+            metavar="URL",
+            help="SOAP endpoint URL (env CLICKSMS_ENDPOINT).  [default: Clickatell's "
+            "Document/Literal endpoint]",
+            show_default=False,
+        ),
     ] = None,
     api_id: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--api-id", help="Clickatell API ID (env CLICKSMS_API_ID)."),
+        typer.Option("--api-id", metavar="ID", help="Clickatell API ID (env CLICKSMS_API_ID)."),
     ] = None,
     user: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Clickatell user name (env CLICKSMS_USER)."),
+        typer.Option(metavar="NAME", help="Clickatell user name (env CLICKSMS_USER)."),
     ] = None,
     timeout: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
+            metavar="SECONDS",
             help="Seconds each request may take, sending it and the whole answer "
-            "(env CLICKSMS_TIMEOUT; default 30).",
+            "(env CLICKSMS_TIMEOUT).  [default: 30]",
+            show_default=False,
         ),
     ] = None,
     connect_timeout: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
             "--connect-timeout",
+            metavar="SECONDS",
             help="Seconds to open a connection: TCP, proxy tunnel, TLS "
-            "(env CLICKSMS_CONNECT_TIMEOUT; default 10).",
+            "(env CLICKSMS_CONNECT_TIMEOUT).  [default: 10]",
+            show_default=False,
         ),
     ] = None,
     retries: Annotated[
@@ -69,7 +78,9 @@ def main_options(
         typer.Option(
             "--retries",
             metavar="N",
-            help="Extra attempts for calls safe to repeat (env CLICKSMS_RETRIES; default 3).",
+            help="Extra attempts for calls safe to repeat, 0 to 10 (env CLICKSMS_RETRIES).  "
+            "[default: 3]",
+            show_default=False,
         ),
     ] = None,
     allow_insecure_http: Annotated[
@@ -126,6 +137,7 @@ app.command("balance")(queries.balance)
 app.command("coverage")(queries.coverage)
 app.command("ping")(queries.ping)
 app.command("sandbox")(sandbox.sandbox_command)
+app.command("completion")(completion.completion)
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ from typing import Annotated
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import OutputOption
-from clicksms.cli.render import Column, OutputFormat, emit, note
+from clicksms.cli.params import OutputOption, QuietOption
+from clicksms.cli.render import OutputFormat, emit_object, note
 from clicksms.errors import ExitCode, UsageError
 
 
@@ -20,6 +20,7 @@ def auth(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Log in and store a session ID (never the password) for the other commands.
 
@@ -63,15 +64,13 @@ def auth(
 def _auth_result(
     row: dict[str, object], sentence: str, output: OutputFormat, to_stdout: bool = False
 ) -> None:
-    """A sentence for people, or the same facts as data for scripts (stdout).
+    """A sentence for people, or the same facts as one object for scripts (stdout).
 
     The sentence goes to stderr when it only confirms an action, to stdout when it is the
     answer the user asked for (``--status``).
     """
-    if output is not OutputFormat.table:
-        emit([row], [Column(k, k) for k in row], output)
-    elif to_stdout:
-        typer.echo(sentence)
+    if output is not OutputFormat.table or to_stdout:
+        emit_object(row, sentence, output)
     else:
         note(sentence)
 

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from clicksms.bulk.concurrency import MAX_CONCURRENCY
+from clicksms.cli.completion import unfinished_jobs
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import CountryOption, OutputOption
+from clicksms.cli.params import CountryOption, OutputOption, QuietOption
 from clicksms.cli.render import OutputFormat, note
 from clicksms.cli.send import (
+    BulkMsgTypeOption,
     CallbackOption,
     DeliverAtOption,
     DeliverInOption,
@@ -27,7 +29,6 @@ from clicksms.cli.send import (
     MaxCreditsOption,
     MaxPartsOption,
     MoOption,
-    MsgTypeOption,
     QueueOption,
     SenderOption,
     Unicode,
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from clicksms.bulk.job import NewJob
     from clicksms.bulk.journal import Journal
     from clicksms.message.options import SendOptions
+
+
+#: --results FILE: its format by its name.
+RESULTS_SUFFIXES = (".csv", ".json", ".jsonl")
 
 
 class OnLimit(str, Enum):
@@ -104,12 +109,14 @@ def bulk(
         typer.Option(
             "--number-column",
             metavar="NAME|INDEX",
-            help="Column with the numbers: header name or 1-based index (default: detected).",
+            help="Column with the numbers: header name or 1-based index.  [default: detected]",
         ),
     ] = None,
     encoding: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="File encoding when not UTF-8, e.g. cp1252, latin-1, utf-16."),
+        typer.Option(
+            metavar="ENCODING", help="File encoding when not UTF-8, e.g. cp1252, latin-1, utf-16."
+        ),
     ] = None,
     country: CountryOption = None,
     allow_duplicates: Annotated[
@@ -120,7 +127,7 @@ def bulk(
     unicode: UnicodeOption = Unicode.auto,
     max_parts: MaxPartsOption = None,
     flash: FlashOption = False,
-    msg_type: MsgTypeOption = None,
+    msg_type: BulkMsgTypeOption = None,
     deliver_in: DeliverInOption = None,
     deliver_at: DeliverAtOption = None,
     validity: ValidityOption = None,
@@ -153,7 +160,9 @@ def bulk(
     rate: Annotated[
         float,
         typer.Option(
-            min=0, help="Messages per second at most (Clickatell's default cap); 0 = no limit."
+            min=0,
+            help="Messages per second at most (Clickatell's default cap): 0 for no limit, "
+            "else at least 1.",
         ),
     ] = 100.0,
     on_limit: Annotated[
@@ -172,17 +181,29 @@ def bulk(
     ] = False,
     resume: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--resume", metavar="JOB", help="Continue an interrupted job (see `jobs`)."),
+        typer.Option(
+            "--resume",
+            metavar="JOB",
+            help="Continue an interrupted job (see `jobs`).",
+            autocompletion=unfinished_jobs,
+        ),
     ] = None,
     journal: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option(help="Journal file (default: journal.sqlite3 in the config dir)."),
+        typer.Option(
+            metavar="PATH",
+            help="Journal file.  [default: journal.sqlite3 in the config dir]",
+            show_default=False,
+        ),
     ] = None,
     results: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option(help="Write every row's result to this .csv or .json file."),
+        typer.Option(
+            metavar="FILE", help="Write every row's result to this .csv, .json or .jsonl file."
+        ),
     ] = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Send a message to every number in a CSV file; each row exactly once.
 
@@ -232,29 +253,38 @@ def bulk(
 
 
 def _run(rt: Invocation, request: BulkRequest) -> int:
-    """Run the job the flags describe; the rows and summary are shown, the exit code returned."""
+    """Run the job the flags describe; the rows and summary are shown, the exit code returned.
+
+    However the run ends, even by an exception (a second Ctrl-C), the rows known so far,
+    the summary and the resume line are printed before the error line.
+    """
     from clicksms.bulk.job import RunOptions, resume_job, start_job
-    from clicksms.cli.bulk_view import BulkView, show_dry_run, show_outcome
+    from clicksms.cli.bulk_view import BulkView, show_broken_off, show_dry_run, show_outcome
 
     run = RunOptions(request.concurrency, request.rate, request.wait_on_limit, request.results)
 
     def journal() -> "Journal":
         return _open_journal(rt, request.journal)
 
-    with BulkView(rt.use_sandbox) as view:
-        if request.resume is not None:
-            outcome = resume_job(
-                request.resume, client=rt.account, journal=journal, run=run, on_event=view
-            )
-        else:
-            new = _new_job(rt, request)
-            if request.dry_run:
-                from clicksms.bulk.dry_run import dry_run
+    view = BulkView(rt.use_sandbox)
+    try:
+        with view:
+            if request.resume is not None:
+                outcome = resume_job(
+                    request.resume, client=rt.account, journal=journal, run=run, on_event=view
+                )
+            else:
+                new = _new_job(rt, request)
+                if request.dry_run:
+                    from clicksms.bulk.dry_run import dry_run
 
-                report = dry_run(new, client=lambda: rt.account(prompt=False), on_event=view)
-                show_dry_run(report, request.output)
-                return report.exit_code
-            outcome = start_job(new, client=rt.account, journal=journal, run=run, on_event=view)
+                    report = dry_run(new, client=lambda: rt.account(prompt=False), on_event=view)
+                    show_dry_run(report, request.output)
+                    return report.exit_code
+                outcome = start_job(new, client=rt.account, journal=journal, run=run, on_event=view)
+    except BaseException as exc:
+        show_broken_off(view, request.output, request.results, exc)
+        raise
     show_outcome(outcome, request.output, request.results, view)
     return outcome.exit_code
 
@@ -323,8 +353,10 @@ def _check_combinations(request: BulkRequest) -> None:
     """Flags that contradict each other, refused before reading anything."""
     if not (request.rate == 0 or 1 <= request.rate < math.inf):  # inf: 0 means no limit
         raise UsageError(f"--rate {request.rate:g}: use 0 (no limit) or at least 1 per second")
-    if request.results is not None and request.results.suffix.lower() not in (".csv", ".json"):
-        raise UsageError(f"--results {request.results}: the file name must end in .csv or .json")
+    if request.results is not None and request.results.suffix.lower() not in RESULTS_SUFFIXES:
+        raise UsageError(
+            f"--results {request.results}: the file name must end in .csv, .json or .jsonl"
+        )
     if request.resume is not None:
         given = [name for name, value in _started_with(request) if value]
         if given:

@@ -17,12 +17,18 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from clicksms.cli.render import error_line
+from clicksms.cli.render import error_line, set_quiet
+from clicksms.cli.wording import flag_of, speak_plainly
 from clicksms.errors import ClickSmsError, ExitCode
 
 
 class ClickSmsGroup(TyperGroup):
-    """Typer's group with one catch point for every error (httpie's ``raw_main`` idea)."""
+    """Typer's group with one catch point for every error (httpie's ``raw_main`` idea), whose
+    parameters read in clicksms's words (:mod:`clicksms.cli.wording`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        speak_plainly(self)
 
     def main(  # type: ignore[override]
         self,
@@ -34,6 +40,7 @@ class ClickSmsGroup(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = self._wants_debug(argv)
+        set_quiet(False)  # -q sets it for this run only (CliRunner runs many in one process)
         previous = _interrupt_on_sigterm()
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
@@ -98,7 +105,7 @@ def _report_usage(exc: BaseException) -> int:
     if type(exc).__name__ == "NoArgsIsHelpError":
         sys.stderr.write(exc.format_message() + "\n")  # type: ignore[attr-defined]
         return code
-    message = exc.format_message()  # type: ignore[attr-defined]
+    message = _in_our_words(exc)
     option = getattr(exc, "option_name", None)
     if ctx is not None and ctx.parent is not None and option in _options_of(ctx.find_root()):
         message += f" ({option} goes before the command: clicksms {option} … {ctx.info_name} …)"
@@ -106,6 +113,21 @@ def _report_usage(exc: BaseException) -> int:
         message += f" (see `{ctx.command_path} --help`)"
     error_line(message)
     return code
+
+
+def _in_our_words(exc: BaseException) -> str:
+    """click's usage sentences that read like a library, said the way clicksms says things."""
+    message: str = exc.format_message()  # type: ignore[attr-defined]
+    kind = type(exc).__name__
+    option = getattr(exc, "option_name", None)
+    if kind == "BadOptionUsage" and option and message.endswith("requires an argument."):
+        return f"{option} needs a value"
+    if kind == "BadOptionUsage" and option and "does not take a value" in message:
+        return f"{option} takes no value"
+    param = getattr(exc, "param", None)
+    if kind == "MissingParameter" and param is not None:
+        return f"{flag_of(param)} is required"
+    return message
 
 
 def _is_click_error(exc: BaseException) -> bool:

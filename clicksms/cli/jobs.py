@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from clicksms.cli.params import OutputOption
+from clicksms.cli.completion import any_job
+from clicksms.cli.params import OutputOption, QuietOption
 from clicksms.cli.render import Column, OutputFormat, emit, emit_object, note
 
 if TYPE_CHECKING:
@@ -21,13 +22,23 @@ JOBS_TABLE = [
     Column("pending", "Pending"),
     Column("skipped", "Skipped"),
     Column("total", "Rows"),
-    Column("created_at", "Created (UTC)"),
+    Column("created", "Created (UTC)"),
     Column("file", "File", wrap=True),
 ]
+#: Counts that are usually 0: a table column only when some job has one.
+_RARE_COUNTS = ("failed", "unknown", "skipped")
 JOBS_FIELDS = [
     Column(k, k)
     for k in (
-        "id", "file", "state", "sent", "failed", "unknown", "pending", "skipped", "total",
+        "id",
+        "file",
+        "state",
+        "sent",
+        "failed",
+        "unknown",
+        "pending",
+        "skipped",
+        "total",
         "created_at",
     )
 ]
@@ -40,17 +51,21 @@ def jobs(
         typer.Option(
             "--journal",
             metavar="PATH",
-            help="Journal file [default: journal.sqlite3 in the config dir].",
+            help="Journal file.  [default: journal.sqlite3 in the config dir]",
             show_default=False,
         ),
     ] = None,
     forget: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            "--forget", metavar="ID", help="Delete one job and its rows from the journal."
+            "--forget",
+            metavar="ID",
+            help="Delete one job and its rows from the journal.",
+            autocompletion=any_job,
         ),
     ] = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """List bulk jobs, newest first, with how many rows were sent, failed or are left.
 
@@ -90,7 +105,11 @@ def jobs(
     elif not found:
         note(f"No bulk jobs yet (journal: {path})")
     else:
-        emit([_as_dict(job) for job in found], JOBS_TABLE, output)
+        rows = [_as_dict(job) for job in found]
+        for row in rows:
+            row["created"] = row["created_at"].replace("T", " ")[:16]  # to the minute
+        rare = [key for key in _RARE_COUNTS if not any(row[key] for row in rows)]
+        emit(rows, [c for c in JOBS_TABLE if c.key not in rare], output)
         if any(job.state in ("interrupted", "stopped") for job in found):
             note("Resume a job with: clicksms bulk --resume ID")
 

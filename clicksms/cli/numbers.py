@@ -6,7 +6,13 @@ from typing import Any
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import CountryOption, NumbersArgument, OutputOption, stream_stdin_lines
+from clicksms.cli.params import (
+    CountryOption,
+    NumbersArgument,
+    OutputOption,
+    QuietOption,
+    stream_stdin_lines,
+)
 from clicksms.cli.render import Column, OutputFormat, emit_stream
 
 
@@ -15,6 +21,7 @@ def validate_number(
     numbers: NumbersArgument = None,
     country: CountryOption = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Check numbers offline and show them in Clickatell's form (no gateway call).
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
-from clicksms.cli.render import OutputFormat
+from clicksms.cli.render import OutputFormat, set_quiet
 from clicksms.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -20,13 +20,35 @@ MAX_LINE = 64 * 1024
 
 OutputOption = Annotated[
     OutputFormat,
-    typer.Option("--output", "-o", help="table for people, json or csv for scripts."),
+    typer.Option(
+        "--output",
+        "-o",
+        help="table for people; json, jsonl (one object per line) or csv for scripts.",
+    ),
+]
+
+
+def _quiet(value: bool) -> bool:
+    set_quiet(value)
+    return value
+
+
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        callback=_quiet,
+        help="Print nothing on stdout and no notes: errors still go to stderr, and the exit "
+        "code tells how it went.",
+    ),
 ]
 CountryOption = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
     typer.Option(
         "--country",
         "-c",
+        metavar="REGION",
         help="Region for numbers written without a country code, e.g. ZA (env CLICKSMS_COUNTRY).",
     ),
 ]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.render import Column, OutputFormat, emit, format_credits, note
+from clicksms.cli.render import Column, OutputFormat, credits_value, emit, format_credits, note
 
 if TYPE_CHECKING:
     from clicksms.errors import ClickSmsError
@@ -19,7 +19,7 @@ PREVIEW_TABLE = [
     Column("status", "Dry run", lambda status: "green" if status == "would_send" else "red"),
     Column("encoding", "Encoding"),
     Column("non_gsm", "UCS-2 because of", wrap=True),
-    Column("size", "Length"),
+    Column("size", "Length", wrap=True),  # "29 UTF-16 units" may wrap between its words
     Column("parts", "Parts"),
     Column("charge", "Charge"),
     Column("error", "Error", wrap=True),
@@ -59,6 +59,8 @@ def show_preview(
         row["size"] = f"{row['length']} {row['length_unit']}" if row["length"] is not None else None
         if output is OutputFormat.table and row["charge"] is not None:
             row["charge"] = format_credits(row["charge"])
+        else:
+            row["charge"] = credits_value(row["charge"])
     columns = PREVIEW_TABLE if output is OutputFormat.table else PREVIEW_FIELDS
     if not online and output is OutputFormat.table:
         columns = [c for c in columns if c.key != "charge"]

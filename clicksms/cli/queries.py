@@ -6,14 +6,26 @@ from clicksms.cli.params import (
     CountryOption,
     NumbersArgument,
     OutputOption,
+    QuietOption,
     finish,
     raise_if_nothing_answered,
     stdin_lines,
 )
-from clicksms.cli.render import Column, OutputFormat, emit, emit_object, format_credits
+from clicksms.cli.render import (
+    Column,
+    OutputFormat,
+    credits_value,
+    emit,
+    emit_object,
+    format_credits,
+)
 
 
-def balance(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def balance(
+    ctx: typer.Context,
+    output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
+) -> None:
     """Show the account's credit balance.
 
     \b
@@ -23,7 +35,9 @@ def balance(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> No
     from clicksms.queries import balance as get_balance
 
     value = get_balance(ctx.obj.account())
-    emit_object({"balance": value}, f"Balance: {format_credits(value)} credits", output)
+    emit_object(
+        {"balance": credits_value(value)}, f"Balance: {format_credits(value)} credits", output
+    )
 
 
 def coverage(
@@ -31,6 +45,7 @@ def coverage(
     numbers: NumbersArgument = None,
     country: CountryOption = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Ask the gateway whether it can route to numbers, and the lowest one-part charge.
 
@@ -59,7 +74,7 @@ def coverage(
                 "number": r.number,
                 "ok": r.ok,
                 "supported": answer.supported if answer else None,
-                "charge": answer.charge if answer else None,
+                "charge": credits_value(answer.charge) if answer else None,
                 "text": answer.text if answer else None,
                 "error_code": r.error_code,
                 "error": r.error,
@@ -83,7 +98,11 @@ def coverage(
     finish(report.failure, outcome_exit_code(r.ok for r in report.results))
 
 
-def ping(ctx: typer.Context, output: OutputOption = OutputFormat.table) -> None:
+def ping(
+    ctx: typer.Context,
+    output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
+) -> None:
     """Check the gateway accepts our session, and keep it alive (logs in if needed).
 
     Any command resets the session's 15-minute idle timer; ping does only that, so a

@@ -1,7 +1,11 @@
-"""Everything the user reads: result tables (rich), JSON and CSV on stdout; notes on stderr.
+"""Everything the user reads: result tables (rich), JSON, JSON lines and CSV on stdout; notes
+on stderr.
 
 stdout carries data only, so ``-o json | jq`` and ``-o csv > file`` always work; summaries,
-warnings and errors go to stderr. rich is imported only when a table is actually drawn.
+warnings and errors go to stderr. ``-q`` silences stdout and the notes, never warnings or
+errors. rich is imported only when a table is actually drawn, and a table never cuts a value:
+it folds its free-text columns, or turns vertical when even that does not fit
+(:mod:`clicksms.cli.layout`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class OutputFormat(str, Enum):
 
     table = "table"
     json = "json"
+    jsonl = "jsonl"
     csv = "csv"
 
 
@@ -35,18 +40,35 @@ class Column:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PIPE_WIDTH = 400
 #: Rows per table when rows stream in (:func:`emit_stream`): a table is sized to its rows, so
 #: it must hold them all; a thousand at a time keeps memory flat.
 TABLE_PIECE = 1000
+_quiet = False
 
 
-def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: OutputFormat) -> None:
-    """Write ``rows`` to stdout in the chosen format.
+def set_quiet(quiet: bool) -> None:
+    """``-q``: nothing on stdout and no notes on stderr; warnings and errors still show."""
+    global _quiet
+    _quiet = quiet
+
+
+def is_quiet() -> bool:
+    return _quiet
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    title: str | None = None,
+) -> None:
+    """Write ``rows`` to stdout in the chosen format (``title``: above a table only).
 
     Values are made valid UTF-8 first (argv and stdin may carry undecodable bytes). A reader
     that goes away (``| head``) is not an error: the command's own exit code still stands.
     """
+    if _quiet:
+        return
     clean = [{c.key: _valid_text(row.get(c.key)) for c in columns} for row in rows]
     with stdout_reader_may_leave():
         if fmt is OutputFormat.json:
@@ -54,10 +76,12 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: Outp
 
             json.dump(clean, sys.stdout, indent=2, ensure_ascii=False)
             sys.stdout.write("\n")
+        elif fmt is OutputFormat.jsonl:
+            write_json_lines(clean, [c.key for c in columns], sys.stdout)
         elif fmt is OutputFormat.csv:
             write_csv(clean, [c.key for c in columns], sys.stdout)
         else:
-            print_table(clean, columns)
+            print_table(clean, columns, title)
         sys.stdout.flush()
 
 
@@ -66,34 +90,40 @@ def emit_stream(
 ) -> None:
     """:func:`emit` for rows made one at a time, so that any number of them fits in memory.
 
-    JSON and CSV are written row by row; a table is drawn in pieces of :data:`TABLE_PIECE`
-    rows (each sized to its own rows). A reader that goes away ends the writing quietly; the
-    caller may go on consuming ``rows`` (to count them for its exit code, say).
+    JSON, JSON lines and CSV are written row by row; a table is drawn in pieces of
+    :data:`TABLE_PIECE` rows (each sized to its own rows). A reader that goes away ends the
+    writing quietly, and so does ``-q``: the caller may go on consuming ``rows`` (to count them
+    for its exit code, say).
     """
+    if _quiet:
+        return
     keys = [c.key for c in columns]
     clean = ({k: _valid_text(row.get(k)) for k in keys} for row in rows)
     with stdout_reader_may_leave():
-        if fmt is OutputFormat.json:
-            write_json_rows(clean, keys, sys.stdout)
-        elif fmt is OutputFormat.csv:
-            write_csv(clean, keys, sys.stdout)
-        else:
+        if fmt is OutputFormat.table:
             while piece := list(islice(clean, TABLE_PIECE)):
                 print_table(piece, columns)
+        else:
+            ROW_WRITERS[fmt](clean, keys, sys.stdout)
         sys.stdout.flush()
 
 
 def emit_object(row: Mapping[str, Any], sentence: str, fmt: OutputFormat) -> None:
-    """One answer, not a list: a sentence for people, a JSON object or one CSV row for scripts."""
-    if fmt is not OutputFormat.json:
-        if fmt is OutputFormat.csv:
-            emit([row], [Column(k, k) for k in row], fmt)
-            return
+    """One answer, not a list: a sentence for people, one JSON object (on one line with
+    ``jsonl``) or one CSV row for scripts."""
+    if _quiet:
+        return
+    if fmt is OutputFormat.csv:
+        emit([row], [Column(k, k) for k in row], fmt)
+        return
+    if fmt is OutputFormat.table:
         text = sentence
     else:
         import json
 
-        text = json.dumps({k: _valid_text(v) for k, v in row.items()}, indent=2, ensure_ascii=False)
+        clean = {k: _valid_text(v) for k, v in row.items()}
+        indent = 2 if fmt is OutputFormat.json else None
+        text = json.dumps(clean, indent=indent, ensure_ascii=False)
     with stdout_reader_may_leave():
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
@@ -113,6 +143,14 @@ def format_credits(value: float) -> str:
     """12.5, 1000, 0.3: as many decimals as needed (four at most), never exponent form."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def credits_value(value: float | None) -> float | int | None:
+    """A credit figure for JSON and CSV, written as the table writes it: 80470, not 80470.0."""
+    if value is None:
+        return None
+    rounded = round(value, 4)
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
@@ -136,6 +174,23 @@ def write_json_rows(rows: Iterable[Mapping[str, Any]], keys: Sequence[str], stre
     stream.write("\n]\n")
 
 
+def write_json_lines(rows: Iterable[Mapping[str, Any]], keys: Sequence[str], stream: Any) -> None:
+    """One JSON object per line (``-o jsonl``), what log shippers and ``jq -c`` read."""
+    import json
+
+    for row in rows:
+        item = {k: _valid_text(row.get(k)) for k in keys}
+        stream.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
+#: How each machine format streams a long list of rows (bulk, --results).
+ROW_WRITERS = {
+    OutputFormat.json: write_json_rows,
+    OutputFormat.jsonl: write_json_lines,
+    OutputFormat.csv: write_csv,
+}
+
+
 def csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -145,32 +200,45 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def print_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], title: str | None = None
+) -> None:
+    """The rows as a table that fits the terminal, or one record per block when it cannot."""
+    from clicksms.cli.layout import draw
 
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for column in columns:
-        table.add_column(column.header, no_wrap=not column.wrap, overflow="fold")
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row.get(column.key)
-            text = "" if value is None else _plain(value)
-            if column.style and value is not None:
-                text = f"[{column.style(value)}]{_escape(text)}[/]"
-            else:
-                text = _escape(text)
-            cells.append(text)
-        table.add_row(*cells)
-    # Piped into a file or a log, rows should stay one line each, whatever the width.
-    width = None if sys.stdout.isatty() else _PIPE_WIDTH
-    Console(highlight=False, width=width).print(table)
+    cells = [[_plain_cell(row.get(column.key)) for column in columns] for row in rows]
+    styles = [
+        [
+            column.style(row.get(column.key))
+            if column.style and row.get(column.key) is not None
+            else None
+            for column in columns
+        ]
+        for row in rows
+    ]
+    headers = [c.header for c in columns]
+    draw(cells, styles, headers, [c.wrap for c in columns], output_width(), title)
+
+
+def output_width() -> int | None:
+    """The width tables must fit: COLUMNS, else the terminal's; None (no limit) in a pipe.
+
+    Piped into a file or a log, rows stay one line each, whatever their length.
+    """
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def note(message: str) -> None:
-    """A line for humans on stderr (summaries, warnings)."""
-    sys.stderr.write(message + "\n")
+    """A line for humans on stderr (summaries); ``-q`` leaves it out."""
+    if not _quiet:
+        sys.stderr.write(message + "\n")
 
 
 def counts_line(counts: dict[str, int], errors: Iterable[str | None]) -> str:
@@ -200,6 +268,10 @@ def yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def _plain_cell(value: Any) -> str:
+    return "" if value is None else _plain(value)
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return yes_no(value)
@@ -216,9 +288,3 @@ def _valid_text(value: Any) -> Any:
     except UnicodeEncodeError:
         raw = value.encode("utf-8", "surrogatepass")
     return raw.decode("utf-8", "replace")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -16,7 +16,7 @@ class RpcArrays(str, Enum):
 
 def sandbox_command(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
     ] = 8080,
@@ -52,7 +52,7 @@ def sandbox_command(
         Optional[list[str]],  # noqa: UP045
         typer.Option(
             metavar="SPEC",
-            help="Inject a fault, repeatable; SPEC syntax and kinds below.",
+            help="Inject a fault, repeatable; SPEC syntax and kinds are above.",
         ),
     ] = None,
     rpc_arrays: Annotated[
@@ -78,14 +78,15 @@ def sandbox_command(
     \b
     --fault SPEC is KIND[,ops=OP+OP][,after=N][,times=N][,seconds=S]
       KIND     latency (seconds= required), drop-before, drop-after, http-500,
-               http-503 (seconds= is Retry-After, 1), malformed-xml, soap-fault,
-               slow-drip (seconds= between bytes, 1), expire-session,
-               err-130 (seconds= until the limit lifts, 60), no-credit, err-901
-      ops      SOAP operations it applies to, e.g. sendmsg+querymsg (default: all;
+               http-503 (seconds= is Retry-After [default: 1]), malformed-xml,
+               soap-fault, slow-drip (seconds= between bytes [default: 1]),
+               expire-session, err-130 (seconds= until the limit lifts
+               [default: 60]), no-credit, err-901
+      ops      SOAP operations it applies to, e.g. sendmsg+querymsg [default: all;
                err-130 and no-credit: the ones that send, sendmsg, senditem,
-               quicksend, si_push, ind_push, once they passed auth and checks)
-      after    let N matching requests through first (default 0)
-      times    hit N requests, then stop (default: until cleared)
+               quicksend, si_push, ind_push, once they passed auth and checks]
+      after    let N matching requests through first [default: 0]
+      times    hit N requests, then stop [default: until cleared]
     While it runs: GET (list), POST (add: JSON or specs), DELETE (clear)
     http://HOST:PORT/sandbox/faults
     """

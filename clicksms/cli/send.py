@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import CountryOption, OutputOption, read_stdin, stdin_is_terminal
+from clicksms.cli.params import (
+    CountryOption,
+    OutputOption,
+    QuietOption,
+    read_stdin,
+    stdin_is_terminal,
+)
 from clicksms.cli.render import Column, OutputFormat, counts_line, emit, note
 from clicksms.errors import UsageError
 
@@ -28,7 +34,9 @@ class Unicode(str, Enum):
 # Option types, shared with every command that sends (bulk takes the same flags).
 SenderOption = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
-    typer.Option("--from", "-f", help="Sender ID: up to 16 digits or 11 letters/digits."),
+    typer.Option(
+        "--from", "-f", metavar="SENDER", help="Sender ID: up to 16 digits or 11 letters/digits."
+    ),
 ]
 FlashOption = Annotated[
     bool, typer.Option("--flash", help="Flash SMS: shown at once, not stored (SMS_FLASH).")
@@ -38,7 +46,19 @@ MsgTypeOption = Annotated[
     typer.Option(
         "--msg-type",
         metavar="TYPE",
-        help="SMS_TEXT (default), SMS_FLASH or an SMS_NOKIA_* type (for --data payloads).",
+        help="SMS_TEXT, SMS_FLASH or an SMS_NOKIA_* type (for --data payloads).  "
+        "[default: SMS_TEXT]",
+        show_default=False,
+    ),
+]
+#: bulk has no --data: its messages are text.
+BulkMsgTypeOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--msg-type",
+        metavar="TYPE",
+        help="SMS_TEXT or SMS_FLASH (as --flash).  [default: SMS_TEXT]",
+        show_default=False,
     ),
 ]
 UnicodeOption = Annotated[
@@ -100,7 +120,13 @@ MaxCreditsOption = Annotated[
 ]
 QueueOption = Annotated[
     Optional[int],  # noqa: UP045
-    typer.Option("--queue", min=1, max=3, help="Priority queue: 1 (highest) to 3 (default)."),
+    typer.Option(
+        "--queue",
+        min=1,
+        max=3,
+        help="Priority queue; 1 is the highest.",
+        show_default="3",
+    ),
 ]
 EscalateOption = Annotated[
     bool, typer.Option("--escalate", help="Move to a pricier route at once if queued.")
@@ -161,6 +187,7 @@ def send(
     mo: MoOption = False,
     dry_run: DryRunOption = False,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Send one text to one or more numbers; one result row per recipient.
 
@@ -247,15 +274,31 @@ SEND_KEYS = ("to", "ok", "status", "message_id", "client_id", "error_code", "err
 SEND_FIELDS = [Column(k, k) for k in SEND_KEYS]
 
 
+def said_once(error: Optional[str], meaning: str) -> Optional[str]:  # noqa: UP045
+    """A row's error in a table, less the ``meaning`` its summary line says once for all."""
+    if error is None or error == meaning:
+        return None
+    return error.removeprefix(meaning + ": ")
+
+
 def _show_send(report: "SendReport", output: OutputFormat) -> None:
     from dataclasses import asdict
 
-    columns = SEND_TABLE if output is OutputFormat.table else SEND_FIELDS
-    emit([asdict(r) for r in report.results], columns, output)
-    if output is OutputFormat.table:
+    from clicksms.send import UNKNOWN, UNKNOWN_MEANING
+
+    rows = [asdict(r) for r in report.results]
+    if output is not OutputFormat.table:
+        emit(rows, SEND_FIELDS, output)
+    else:
+        for row in rows:
+            row["error"] = said_once(row["error"], UNKNOWN_MEANING)
+        emit(rows, SEND_TABLE, output)
         counts = report.counts()
         shown = {status.replace("_", " "): n for status, n in counts.items()}
-        note(counts_line(shown, (r.error for r in report.results if not r.ok)))
+        causes = (
+            UNKNOWN_MEANING if r.status == UNKNOWN else r.error for r in report.results if not r.ok
+        )
+        note(counts_line(shown, causes))
     if report.failure is not None:
         raise report.failure  # after the rows: the boundary prints its one line and exit code
     raise typer.Exit(report.exit_code)

@@ -5,8 +5,22 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from clicksms.cli.context import Invocation
-from clicksms.cli.params import OutputOption, finish, raise_if_nothing_answered, stdin_lines
-from clicksms.cli.render import Column, OutputFormat, counts_line, emit, format_credits, note
+from clicksms.cli.params import (
+    OutputOption,
+    QuietOption,
+    finish,
+    raise_if_nothing_answered,
+    stdin_lines,
+)
+from clicksms.cli.render import (
+    Column,
+    OutputFormat,
+    counts_line,
+    credits_value,
+    emit,
+    format_credits,
+    note,
+)
 from clicksms.errors import outcome_exit_code
 
 if TYPE_CHECKING:
@@ -42,8 +56,9 @@ def status(
     interval: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
-            help="With --wait: seconds before the first re-check, then x1.5 per round up to 60 "
-            "[default: 2].",
+            metavar="SECONDS",
+            help="With --wait: seconds before the first re-check, then x1.5 per round up to "
+            "60.  [default: 2]",
             show_default=False,
         ),
     ] = None,
@@ -51,12 +66,14 @@ def status(
         Optional[float],  # noqa: UP045
         typer.Option(
             "--timeout",
-            help="With --wait: give up after this many seconds [default: 600]. (The global "
-            "--timeout, before the command, limits each request.)",
+            metavar="SECONDS",
+            help="With --wait: give up after this many seconds (the global --timeout, before "
+            "the command, limits each request).  [default: 600]",
             show_default=False,
         ),
     ] = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Show the delivery status of sent messages (one row per ID).
 
@@ -105,6 +122,7 @@ def cancel(
     ids: IdsArgument = None,
     client_id: ClientIdOption = False,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Stop messages the gateway still holds (queued or scheduled); one row per ID.
 
@@ -148,6 +166,7 @@ def charge(
     ctx: typer.Context,
     ids: IdsArgument = None,
     output: OutputOption = OutputFormat.table,
+    quiet: QuietOption = False,
 ) -> None:
     """Show what sent messages cost, with their status; the table adds a total.
 
@@ -263,7 +282,7 @@ def _charge_row(result: "ChargeResult") -> dict[str, object]:
     return {
         "id": result.message_id,
         "ok": result.ok,
-        "charge": result.charge,
+        "charge": credits_value(result.charge),
         "status": status.code if status else None,
         "meaning": status.meaning if status else None,
         "error_code": result.error_code,

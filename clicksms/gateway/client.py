@@ -95,7 +95,7 @@ class GatewayClient:
             why = "the stored session has expired and there is no password" if expired else ""
             raise AuthError(
                 f"{why or 'no password'}: set CLICKSMS_PASSWORD (environment or .env), "
-                "or run `clicksms auth` on a terminal"
+                "pipe it to `clicksms auth --password-stdin`, or run `clicksms auth` on a terminal"
             )
         replies = self._exchange("auth", api_id=int(api_id), user=user, password=password)
         session_id = parse_session_id(replies[0])

@@ -29,11 +29,12 @@ from clicksms.sandbox.faults import KINDS as FAULT_KINDS
 from clicksms.sandbox.faults import Fault, Faults, parse_spec
 from clicksms.sandbox.gateway import Gateway
 from clicksms.sandbox.ledger import LedgerError
-from clicksms.sandbox.server import CONTROL_PATH, ENDPOINT_PATH, RPC_PATH, Sandbox
+from clicksms.sandbox.server import CONTROL_PATH, CREDITS_PATH, ENDPOINT_PATH, RPC_PATH, Sandbox
 from clicksms.sandbox.spec import MAGIC_NUMBERS, MAGIC_STATUSES
 
 __all__ = [
     "CONTROL_PATH",
+    "CREDITS_PATH",
     "DEFAULT_COVERAGE",
     "ENDPOINT_PATH",
     "FAULT_KINDS",

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from clicksms.sandbox import (
     CONTROL_PATH,
+    CREDITS_PATH,
     DEFAULT_COVERAGE,
     ENDPOINT_PATH,
     Fault,
@@ -92,10 +93,16 @@ def run_foreground(
     if ledger is not None:
         _say_restored(out, sandbox, ledger)
         out.write(f"Accepted messages are appended to {ledger}\n")
-    control = sandbox.endpoint.removesuffix(ENDPOINT_PATH) + CONTROL_PATH
+    base = sandbox.endpoint.removesuffix(ENDPOINT_PATH)
     for fault in faults or []:
         out.write(f"Fault injected: {fault.spec}\n")
-    out.write(f"Faults: GET, POST or DELETE {control}\n")
+    out.write(f"Faults: GET, POST or DELETE {base + CONTROL_PATH}\n")
+    out.write(f"Top up (e.g. after ERR 301): curl --data 500 {base + CREDITS_PATH}\n")
+    out.write(
+        "Restart with the same port and password: "
+        f"{PASSWORD_ENV}={shlex.quote(password)} clicksms sandbox --port {sandbox.port}"
+        f"{_restart_flags(ledger, rpc_arrays)}\n"
+    )
     out.write("Press Ctrl-C to stop.\n")
     out.flush()
     try:
@@ -106,6 +113,12 @@ def run_foreground(
     finally:
         sandbox.stop()
     sys.stderr.write("Sandbox stopped.\n")
+
+
+def _restart_flags(ledger: Path | None, rpc_arrays: str) -> str:
+    """The flags a restart needs to be the same sandbox to its clients."""
+    flags = "" if ledger is None else f" --ledger {shlex.quote(str(ledger))}"
+    return flags if rpc_arrays == "inline" else f"{flags} --rpc-arrays {rpc_arrays}"
 
 
 def _say_restored(out: TextIO, sandbox: Sandbox, ledger: Path) -> None:

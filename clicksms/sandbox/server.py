@@ -48,6 +48,7 @@ from clicksms.sandbox.xmltree import SoapFault
 ENDPOINT_PATH = "/soap/document_literal/webservice"
 RPC_PATH = "/soap/webservice_vs.php"  # the RPC/Encoded server, Visual Studio flavour (API.md §1)
 CONTROL_PATH = "/sandbox/faults"  # the fault control endpoint (JSON)
+CREDITS_PATH = "/sandbox/credits"  # GET the balance, POST a number of credits to add
 MAX_BODY = 8 * 1024 * 1024  # bytes, before and after gzip decoding
 XML_TYPE = "text/xml; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -236,6 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == CONTROL_PATH:
             self._send_json(200, self.server.sandbox.faults.active())
             return
+        if url.path == CREDITS_PATH:
+            self._send_json(200, {"balance": self.server.sandbox.balance()})
+            return
         if url.path not in SERVICES:
             self._send_text(404, "Not Found")
             return
@@ -258,6 +262,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == CONTROL_PATH:
             self._add_faults(body)
+            return
+        if url.path == CREDITS_PATH:
+            self._add_credits(body)
             return
         service = SERVICES.get(url.path)
         if service is None:
@@ -388,6 +395,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.server.sandbox.faults.extend(added)
         self._send_json(201, [fault.as_dict() for fault in added])
+
+    def _add_credits(self, body: bytes) -> None:
+        """A top-up while it runs (as buying credit does), e.g. to resume after ERR 301."""
+        try:
+            credits = float(body.decode("ascii").strip())
+            if not math.isfinite(credits):
+                raise ValueError(credits)
+            balance = self.server.sandbox.gateway.add_credits(credits)
+        except (UnicodeDecodeError, ValueError, OverflowError):
+            self._send_text(400, "POST a positive number of credits, e.g. 500")
+            return
+        self._send_json(200, {"balance": balance})
 
     def _send_json(self, status: int, data: object) -> None:
         self._send(status, (json.dumps(data) + "\n").encode("utf-8"), JSON_TYPE)
