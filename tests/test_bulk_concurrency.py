@@ -19,6 +19,7 @@ from clicksms.bulk.job import NewJob, RunOptions, start_job
 from clicksms.bulk.journal import Journal
 from clicksms.bulk.outcome import BulkOutcome
 from clicksms.bulk.template import load_template
+from clicksms.cli import bulk as cli_bulk
 from clicksms.config import load_settings
 from clicksms.gateway.client import GatewayClient
 from clicksms.gateway.transport import POOL_SIZE
@@ -140,6 +141,10 @@ def test_a_pinned_run_never_changes_its_limit(slow, tmp_path, config_dir) -> Non
     outcome, events = run_job(personalised(tmp_path, 20), config_dir, rate=100.0, concurrency=2)
     assert limits(events) == []
     assert outcome.concurrency == 2
+
+
+def test_the_flag_allows_what_the_controller_may_reach() -> None:
+    assert cli_bulk.MAX_CONCURRENCY == MAX_CONCURRENCY
 
 
 def test_every_request_in_flight_can_keep_its_connection() -> None:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from clicksms.bulk.concurrency import MAX_CONCURRENCY
 from clicksms.cli.completion import unfinished_jobs
 from clicksms.cli.context import Invocation
 from clicksms.cli.params import CountryOption, OutputOption, QuietOption
@@ -45,6 +44,11 @@ if TYPE_CHECKING:
 
 #: --results FILE: its format by its name.
 RESULTS_SUFFIXES = (".csv", ".json", ".jsonl")
+
+
+#: ``clicksms.bulk.concurrency.MAX_CONCURRENCY``, which a test checks it against: importing it
+#: would load the bulk package whenever clicksms starts (completion, --help).
+MAX_CONCURRENCY = 128
 
 
 class OnLimit(str, Enum):
@@ -151,8 +155,8 @@ def bulk(
             min=1,
             max=MAX_CONCURRENCY,
             help=(
-                "Requests in flight at once (default: found from the rate and the "
-                f"gateway's latency, up to {MAX_CONCURRENCY})."
+                "Requests in flight at once.  [default: found from the rate and the "
+                "gateway's latency]"
             ),
             show_default=False,
         ),
