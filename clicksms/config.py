@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 from clicksms.errors import ConfigError
 
 DEFAULT_ENDPOINT = "https://api.clickatell.com/soap/document_literal/webservice"
+#: Clickatell's RPC/Encoded server (the Visual Studio flavour of its WSDL, API.md §1).
+RPC_ENDPOINT = "https://api.clickatell.com/soap/webservice_vs.php"
+SOAP_STYLES = ("document", "rpc")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
@@ -40,6 +43,8 @@ ENV_CONNECT_TIMEOUT = "CLICKSMS_CONNECT_TIMEOUT"
 ENV_RETRIES = "CLICKSMS_RETRIES"
 ENV_RETRY_DELAY = "CLICKSMS_RETRY_DELAY"
 ENV_QUERY_DELAY = "CLICKSMS_QUERY_DELAY"
+ENV_SOAP_STYLE = "CLICKSMS_SOAP_STYLE"
+ENV_NO_SESSION = "CLICKSMS_NO_SESSION"
 
 #: The flag that sets each variable, to name it when a flag is given but empty.
 _FLAGS = {
@@ -50,6 +55,7 @@ _FLAGS = {
     ENV_TIMEOUT: "--timeout",
     ENV_CONNECT_TIMEOUT: "--connect-timeout",
     ENV_RETRIES: "--retries",
+    ENV_SOAP_STYLE: "--soap-style",
 }
 _MAX_TIMEOUT = 3600.0
 _MAX_RETRIES = 10
@@ -84,6 +90,10 @@ class Settings:
     endpoint_source: str = "default"
     password_source: str = "default"
     config_dir_source: str = "default"
+    soap_style: str = "document"  # which of Clickatell's SOAP servers: "document" or "rpc"
+    # Per-request credentials: every request carries api_id, user and password; no auth, and
+    # no session file is read or written (config_dir is then not even checked).
+    no_session: bool = False
 
 
 class SettingsSource:
@@ -155,12 +165,16 @@ def load_settings(
     connect_timeout: float | None = None,
     retries: int | None = None,
     allow_insecure_http: bool = False,
+    soap_style: str | None = None,
+    no_session: bool | None = None,
     source: SettingsSource | None = None,
 ) -> Settings:
     """Resolve every setting once, validating what can be checked without the network."""
     src = source or SettingsSource()
     resolved_endpoint, endpoint_from = src.lookup(ENV_ENDPOINT, endpoint)
-    resolved_endpoint = resolved_endpoint or DEFAULT_ENDPOINT
+    style = resolve_soap_style(src.get(ENV_SOAP_STYLE, soap_style), resolved_endpoint)
+    resolved_endpoint = resolved_endpoint or default_endpoint(style)
+    per_request = resolve_no_session(no_session, src)
     check_endpoint(resolved_endpoint, allow_insecure_http)
     password, password_from = src.lookup(ENV_PASSWORD)
     resolved_user = src.get(ENV_USER, user)
@@ -172,7 +186,7 @@ def load_settings(
         api_id=check_api_id(src.get(ENV_API_ID, api_id)),
         user=resolved_user,
         password=password,
-        config_dir=_config_dir(config_path),
+        config_dir=_config_dir(config_path, check=not per_request),
         timeout=parse_timeout(src.get(ENV_TIMEOUT, _text(timeout))),
         connect_timeout=parse_timeout(
             src.get(ENV_CONNECT_TIMEOUT, _text(connect_timeout)),
@@ -186,6 +200,8 @@ def load_settings(
         endpoint_source=endpoint_from,
         password_source=password_from,
         config_dir_source=config_from,
+        soap_style=style,
+        no_session=per_request,
     )
 
 
@@ -197,7 +213,7 @@ def password_destination_problem(settings: Settings, password_from: str) -> str 
     unless the user confirms. The password from that same ``.env`` reveals nothing new to it,
     and Clickatell's own endpoint is where the password would go anyway.
     """
-    if settings.endpoint_source != ".env" or settings.endpoint == DEFAULT_ENDPOINT:
+    if settings.endpoint_source != ".env" or settings.endpoint in (DEFAULT_ENDPOINT, RPC_ENDPOINT):
         return None
     if password_from == ".env":
         return None
@@ -222,6 +238,47 @@ def check_credential(value: str, what: str, where: str) -> str:
     raise ConfigError(
         f"the {what} has {kind} (character {bad.start() + 1}), which cannot be sent: check {where}"
     )
+
+
+def resolve_soap_style(value: str | None, endpoint: str | None) -> str:
+    """``--soap-style``/CLICKSMS_SOAP_STYLE, else what the endpoint's path says it is.
+
+    Clickatell's RPC/Encoded server lives at a path ending in ``webservice_vs.php``; any
+    other endpoint is taken for Document/Literal, the default.
+    """
+    if value is not None:
+        style = value.strip().lower()
+        if style not in SOAP_STYLES:
+            raise ConfigError(
+                f"SOAP style must be document or rpc, got {value.strip()[:40]!r} "
+                f"(--soap-style or {ENV_SOAP_STYLE})"
+            )
+        return style
+    if endpoint and urlsplit(endpoint.strip()).path.rstrip("/").endswith("webservice_vs.php"):
+        return "rpc"
+    return "document"
+
+
+def default_endpoint(style: str) -> str:
+    """Clickatell's own endpoint for a SOAP style."""
+    return RPC_ENDPOINT if style == "rpc" else DEFAULT_ENDPOINT
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def resolve_no_session(flag: bool | None, source: SettingsSource | None = None) -> bool:
+    """``--no-session``, else CLICKSMS_NO_SESSION (environment or .env): 1/true/yes/on."""
+    if flag:
+        return True
+    value = (source or SettingsSource()).get(ENV_NO_SESSION)
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{ENV_NO_SESSION} must be 1 or 0 (true/false), got {text[:20]!r}")
 
 
 def _text(flag: float | None) -> str | None:
@@ -275,10 +332,11 @@ def locate_config_dir(source: SettingsSource | None = None) -> tuple[Path, str]:
     return _config_dir(value), where
 
 
-def _config_dir(value: str | None) -> Path:
+def _config_dir(value: str | None, check: bool = True) -> Path:
+    """The config dir; ``check=False`` (--no-session, which keeps no state) never refuses one."""
     if value:
         path = Path(value).expanduser()
-        if path.exists() and not path.is_dir():
+        if check and path.exists() and not path.is_dir():
             raise ConfigError(f"CLICKSMS_CONFIG_DIR {path} is not a directory")
         return path
     from platformdirs import user_config_dir

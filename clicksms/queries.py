@@ -132,9 +132,10 @@ def route_coverage(
 
 @dataclass(frozen=True)
 class PingResult:
-    """A successful ping; ``reused`` is False when a new login was needed first."""
+    """A successful ping; ``reused`` is False when a new login was needed first, None when
+    there is no session at all (per-request credentials)."""
 
-    reused: bool
+    reused: bool | None
     endpoint: str
     user: str
 
@@ -144,7 +145,14 @@ def ping(account: GatewayClient) -> PingResult:
 
     GatewayClient.call logs in when no fresh session is stored, and once more on ERR 003; the
     stored session counts as reused only when the gateway accepted that very session.
+
+    Per-request credentials have no session to keep alive, and Clickatell's ping takes a
+    session only: the gateway is asked to check the credentials instead (``getbalance``).
     """
+    if account.store is None:
+        account.check_credentials()
+        settings = account.settings
+        return PingResult(reused=None, endpoint=settings.endpoint, user=str(settings.user))
     before = account.store.load()
     parse_ping(single_reply(account.call("ping"), "ping"))
     session = account.session()

@@ -184,7 +184,7 @@ def send(
     if not user_client_id and len(numbers) == 1:
         options = replace(options, client_id=auto_client_id())
     fields = sendmsg_fields(content, sender, options)
-    account.session()  # log in first: a failure here cannot have sent anything
+    account.ready()  # log in first: a failure here cannot have sent anything
     if user_client_id:
         _check_unused(account, user_client_id)
     results: list[SendResult] = []

@@ -208,7 +208,10 @@ PAST = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%
             "--msg-type SMS_NOKIA_VCARD carries a binary payload: send it with "
             "`clicksms send --data HEX`",
         ),
-        (["-t", "hi", "--max-credits", "1.5"], "must be a whole number of credits"),
+        (
+            ["-t", "hi", "--max-credits", "1.5"],
+            "takes whole credits only (its max_credits is an integer); use --soap-style rpc",
+        ),
         (["-t", "hi", "--max-credits", "0"], "must be a whole number of credits"),
         (
             ["-t", "hi", "--queue", "4"],

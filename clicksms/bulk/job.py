@@ -154,11 +154,11 @@ def resume_job(
             f"job {job.id} was stopped while its file was still being read, so nothing was "
             f"sent: `clicksms jobs --forget {job.id}` and start it again"
         )
-    elif stored.get("gateway") not in (None, _gateway_identity(client())):
-        was = stored["gateway"]
+    elif (was := _recorded_identity(stored)) not in (None, _gateway_identity(client())):
         problem = (
             f"job {job.id} was started as {was['user']} (api_id {was['api_id']}) at "
-            f"{was['endpoint']}: resume it with the same settings, or its rows could be sent twice"
+            f"{was['endpoint']} (--soap-style {was['soap_style']}): resume it with the same "
+            "settings, or its rows could be sent twice"
         )
     if problem is not None:
         opened.set_state(job.id, JOB_STOPPED)
@@ -354,10 +354,10 @@ def _send(
 
 
 def connect(account: GatewayClient) -> None:
-    """Everything a first request needs: a session (logging in if need be) and the SOAP
-    client (zeep, the parsed WSDL), which is otherwise built lazily by the first call."""
-    account.session()
-    account.client  # noqa: B018 - the property builds it
+    """Everything a first request needs: the account ready (a session, logging in if need
+    be) and the SOAP client (zeep, the parsed WSDL), otherwise built by the first call."""
+    account.ready()
+    account.soap  # noqa: B018 - the property builds it
 
 
 def _send_plan(stored: dict[str, Any], messages: MessageCache, options: SendOptions) -> SendPlan:
@@ -401,11 +401,21 @@ def _file_label(file: str) -> str:
     return file if file == "-" else str(Path(file).resolve())
 
 
+def _recorded_identity(stored: dict[str, Any]) -> dict[str, str] | None:
+    """The identity a job recorded; jobs from before RPC/Encoded all used Document/Literal."""
+    recorded = stored.get("gateway")
+    return None if recorded is None else {"soap_style": "document", **recorded}
+
+
 def _gateway_identity(account: GatewayClient) -> dict[str, str]:
-    """Where and as whom a job sends: a resume elsewhere could not find its messages."""
+    """Where, how and as whom a job sends: a resume elsewhere could not find its messages.
+
+    Session or per-request credentials may change between runs (the account does not).
+    """
     settings = account.settings
     return {
         "endpoint": settings.endpoint,
+        "soap_style": settings.soap_style,
         "api_id": str(settings.api_id or ""),
         "user": str(settings.user or ""),
     }

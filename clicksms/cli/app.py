@@ -8,6 +8,7 @@ This module does without ``from __future__ import annotations``: Typer reads eve
 annotation at start-up, and string annotations would make it ``eval()`` each one (+15 ms).
 """
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -28,6 +29,13 @@ app = typer.Typer(
 )
 
 
+class SoapStyle(str, Enum):
+    """Clickatell's two SOAP servers (README: "Document/Literal or RPC/Encoded")."""
+
+    document = "document"
+    rpc = "rpc"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"clicksms {__version__}")
@@ -42,7 +50,7 @@ def main_options(
         typer.Option(
             metavar="URL",
             help="SOAP endpoint URL (env CLICKSMS_ENDPOINT).  [default: Clickatell's "
-            "Document/Literal endpoint]",
+            "endpoint for the --soap-style]",
             show_default=False,
         ),
     ] = None,
@@ -83,6 +91,25 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    soap_style: Annotated[
+        Optional[SoapStyle],  # noqa: UP045
+        typer.Option(
+            "--soap-style",
+            case_sensitive=False,
+            help="Clickatell's SOAP server: document (Document/Literal) or rpc (RPC/Encoded) "
+            "(env CLICKSMS_SOAP_STYLE).  [default: rpc for an endpoint ending in "
+            "webservice_vs.php, else document]",
+            show_default=False,
+        ),
+    ] = None,
+    no_session: Annotated[
+        bool,
+        typer.Option(
+            "--no-session",
+            help="Send the API ID, user and password with every request: no auth, no session "
+            "file (env CLICKSMS_NO_SESSION=1; for CI and cron).",
+        ),
+    ] = False,
     allow_insecure_http: Annotated[
         bool,
         typer.Option(
@@ -122,6 +149,8 @@ def main_options(
         retries=retries,
         allow_insecure_http=allow_insecure_http,
         use_sandbox=sandbox,
+        soap_style=None if soap_style is None else soap_style.value,
+        no_session=no_session,
     )
 
 

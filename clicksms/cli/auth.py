@@ -1,6 +1,6 @@
 """``clicksms auth``: log in, show or forget the stored session."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -8,6 +8,9 @@ from clicksms.cli.context import Invocation
 from clicksms.cli.params import OutputOption, QuietOption
 from clicksms.cli.render import OutputFormat, emit_object, note
 from clicksms.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from clicksms.gateway.client import GatewayClient
 
 
 def auth(
@@ -25,17 +28,24 @@ def auth(
     """Log in and store a session ID (never the password) for the other commands.
 
     The password comes from CLICKSMS_PASSWORD, .env, --password-stdin or a hidden prompt.
+    With --no-session there is no session: auth has the gateway check the credentials
+    (one getbalance) and stores nothing.
 
     \b
         printf '%s\\n' "$PW" | clicksms auth --password-stdin
     """
-    rt: Invocation = ctx.obj
+    invocation: Invocation = ctx.obj
     if status + logout + password_stdin > 1:
         raise UsageError("use only one of --status, --logout and --password-stdin")
+    if (status or logout) and invocation.no_session():
+        raise UsageError(
+            f"--{'status' if status else 'logout'} is about the stored session, which "
+            "--no-session never reads or writes: run it without --no-session"
+        )
     if status:
-        raise typer.Exit(_auth_status(rt, output))
+        raise typer.Exit(_auth_status(invocation, output))
     if logout:
-        store = rt.store()
+        store = invocation.store()
         forgotten = store.forget()
         _auth_result(
             {"forgotten": forgotten, "file": str(store.path)},
@@ -44,8 +54,11 @@ def auth(
         )
         return
     if password_stdin:
-        rt.password_from_stdin()
-    account = rt.account()
+        invocation.password_from_stdin()
+    account = invocation.gateway()
+    if account.store is None:
+        _check_only(account, output)
+        return
     session = account.authenticate()
     _auth_result(
         {
@@ -57,6 +70,24 @@ def auth(
         },
         f"Authenticated as {session.user} (api_id {session.api_id}) at {session.endpoint}; "
         f"session stored in {account.store.path}",
+        output,
+    )
+
+
+def _check_only(account: "GatewayClient", output: OutputFormat) -> None:
+    """auth --no-session: the gateway checks the credentials; nothing is stored."""
+    account.check_credentials()
+    s = account.settings
+    _auth_result(
+        {
+            "authenticated": True,
+            "endpoint": s.endpoint,
+            "api_id": s.api_id,
+            "user": s.user,
+            "file": None,
+        },
+        f"Credentials accepted for {s.user} (api_id {s.api_id}) at {s.endpoint}; "
+        "nothing stored (--no-session sends them with every request).",
         output,
     )
 
@@ -75,9 +106,9 @@ def _auth_result(
         note(sentence)
 
 
-def _auth_status(rt: Invocation, output: OutputFormat) -> int:
+def _auth_status(invocation: Invocation, output: OutputFormat) -> int:
     """Exit 0 when a session is stored that the next command would use, else 3."""
-    store = rt.store()
+    store = invocation.store()
     session = store.load()
     if session is None:
         _auth_result(
@@ -87,7 +118,7 @@ def _auth_status(rt: Invocation, output: OutputFormat) -> int:
             to_stdout=True,
         )
         return ExitCode.AUTH
-    settings = rt.settings()
+    settings = invocation.settings()
     fresh = session.is_fresh()
     ours = session.matches(settings.endpoint, settings.api_id, settings.user)
     idle = round(session.idle_seconds())

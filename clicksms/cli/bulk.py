@@ -219,7 +219,7 @@ def bulk(
         clicksms bulk numbers.csv -t "Maintenance tonight 22:00" --from ACME --dry-run
         clicksms bulk --resume k3f9a2c1
     """
-    rt: Invocation = ctx.obj
+    invocation: Invocation = ctx.obj
     request = BulkRequest(
         file=file,
         text=text,
@@ -253,10 +253,10 @@ def bulk(
         output=output,
     )
     _check_combinations(request)
-    raise typer.Exit(_run(rt, request))
+    raise typer.Exit(_run(invocation, request))
 
 
-def _run(rt: Invocation, request: BulkRequest) -> int:
+def _run(invocation: Invocation, request: BulkRequest) -> int:
     """Run the job the flags describe; the rows and summary are shown, the exit code returned.
 
     However the run ends, even by an exception (a second Ctrl-C), the rows known so far,
@@ -268,24 +268,32 @@ def _run(rt: Invocation, request: BulkRequest) -> int:
     run = RunOptions(request.concurrency, request.rate, request.wait_on_limit, request.results)
 
     def journal() -> "Journal":
-        return _open_journal(rt, request.journal)
+        return _open_journal(invocation, request.journal)
 
-    view = BulkView(rt.use_sandbox)
+    view = BulkView(invocation.use_sandbox)
     try:
         with view:
             if request.resume is not None:
                 outcome = resume_job(
-                    request.resume, client=rt.account, journal=journal, run=run, on_event=view
+                    request.resume,
+                    client=invocation.gateway,
+                    journal=journal,
+                    run=run,
+                    on_event=view,
                 )
             else:
-                new = _new_job(rt, request)
+                new = _new_job(invocation, request)
                 if request.dry_run:
                     from clicksms.bulk.dry_run import dry_run
 
-                    report = dry_run(new, client=lambda: rt.account(prompt=False), on_event=view)
+                    report = dry_run(
+                        new, client=lambda: invocation.gateway(prompt=False), on_event=view
+                    )
                     show_dry_run(report, request.output)
                     return report.exit_code
-                outcome = start_job(new, client=rt.account, journal=journal, run=run, on_event=view)
+                outcome = start_job(
+                    new, client=invocation.gateway, journal=journal, run=run, on_event=view
+                )
     except BaseException as exc:
         show_broken_off(view, request.output, request.results, exc)
         raise
@@ -293,14 +301,14 @@ def _run(rt: Invocation, request: BulkRequest) -> int:
     return outcome.exit_code
 
 
-def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
+def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     """The job the flags describe, every value checked, in the order they are reported."""
     from clicksms.bulk.job import NewJob, check_client_prefix
     from clicksms.bulk.template import load_template
     from clicksms.send import check_sender
 
     template = load_template(request.text, request.template_file)
-    options = _send_options(request)
+    options = _send_options(request, invocation.soap_style())
     if options.deliv_time:
         from clicksms.message.schedule import describe_delay
 
@@ -313,7 +321,7 @@ def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
         options=options,
         sender=sender,
         client_id_prefix=prefix,
-        country=rt.country(request.country),
+        country=invocation.country(request.country),
         unicode=request.unicode,
         encoding=request.encoding,
         number_column=request.number_column,
@@ -321,7 +329,7 @@ def _new_job(rt: Invocation, request: BulkRequest) -> "NewJob":
     )
 
 
-def _send_options(request: BulkRequest) -> "SendOptions":
+def _send_options(request: BulkRequest, soap_style: str) -> "SendOptions":
     from clicksms.message.options import (
         SendOptions,
         check_msg_type,
@@ -336,7 +344,7 @@ def _send_options(request: BulkRequest) -> "SendOptions":
         validity=validity_minutes(request.validity),
         callback=parse_callback(request.callback),
         delivery_ack=request.delivery_ack,
-        max_credits=parse_max_credits(request.max_credits),
+        max_credits=parse_max_credits(request.max_credits, soap_style),
         queue=request.queue,
         escalate=request.escalate,
         mo=request.mo,
@@ -344,13 +352,9 @@ def _send_options(request: BulkRequest) -> "SendOptions":
     )
 
 
-def _open_journal(rt: Invocation, path: Path | None) -> "Journal":
+def _open_journal(invocation: Invocation, path: Path | None) -> "Journal":
     """--journal, else the one beside the session (the throwaway one under --sandbox)."""
-    from clicksms.bulk.journal import Journal, default_journal_path
-
-    if path is None:
-        path = default_journal_path(rt.config_dir())
-    return Journal(path)
+    return invocation.open_journal(path)
 
 
 def _check_combinations(request: BulkRequest) -> None:

@@ -16,7 +16,11 @@ from clicksms.cli.params import stdin_is_terminal
 from clicksms.cli.render import note, warn
 from clicksms.errors import AuthError, ConfigError
 
+#: How to run bulk where the config dir is unusable (read-only, not a directory, no HOME).
+JOURNAL_HINT = "pass --journal PATH for the bulk journal, or set CLICKSMS_CONFIG_DIR"
+
 if TYPE_CHECKING:
+    from clicksms.bulk.journal import Journal
     from clicksms.config import Settings
     from clicksms.gateway.client import GatewayClient
     from clicksms.gateway.session import SessionStore
@@ -37,9 +41,13 @@ class Invocation:
         retries: int | None,
         allow_insecure_http: bool,
         use_sandbox: bool,
+        soap_style: str | None = None,
+        no_session: bool = False,
     ) -> None:
         self._ctx = ctx
         self._flags = {"endpoint": endpoint, "api_id": api_id, "user": user}
+        self._soap_style = soap_style
+        self._no_session = no_session
         self._client_flags = {
             "timeout": timeout,
             "connect_timeout": connect_timeout,
@@ -48,7 +56,7 @@ class Invocation:
         self._allow_insecure_http = allow_insecure_http
         self.use_sandbox = use_sandbox
         self._settings: Settings | None = None
-        self._account: GatewayClient | None = None
+        self._gateway: GatewayClient | None = None
         self._stdin_password: str | None = None
         self._stdin_was_terminal = False
         self._may_prompt = True
@@ -64,11 +72,50 @@ class Invocation:
             else:
                 self._settings = load_settings(
                     allow_insecure_http=self._allow_insecure_http,
+                    soap_style=self._soap_style,
+                    no_session=self._no_session,
                     **self._flags,
                     **self._client_flags,
                 )
                 self._note_config_dir(self._settings.config_dir_source)
         return self._settings
+
+    def soap_style(self) -> str:
+        """The SOAP style, "document" or "rpc", without reading or checking other settings."""
+        if self._settings is not None:
+            return self._settings.soap_style
+        from clicksms.config import ENV_ENDPOINT, ENV_SOAP_STYLE, SettingsSource, resolve_soap_style
+
+        if self.use_sandbox:
+            return resolve_soap_style(self._soap_style, None)
+        source = SettingsSource()
+        endpoint = source.get(ENV_ENDPOINT, self._flags["endpoint"])
+        return resolve_soap_style(source.get(ENV_SOAP_STYLE, self._soap_style), endpoint)
+
+    def no_session(self) -> bool:
+        """Per-request credentials (--no-session or CLICKSMS_NO_SESSION)."""
+        if self._settings is not None:
+            return self._settings.no_session
+        from clicksms.config import resolve_no_session
+
+        return self._no_session if self.use_sandbox else resolve_no_session(self._no_session)
+
+    def journal_path(self, given: Path | None) -> Path:
+        """``--journal``, else journal.sqlite3 in the config dir (see :func:`journal_path`)."""
+        return journal_path(given, self)
+
+    def open_journal(self, given: Path | None) -> Journal:
+        """The bulk journal (:meth:`journal_path`); one that cannot be opened where the
+        config dir is says how to put it elsewhere."""
+        from clicksms.bulk.journal import Journal
+
+        path = self.journal_path(given)
+        try:
+            return Journal(path)
+        except ConfigError as exc:
+            if given is not None:
+                raise
+            raise type(exc)(f"{exc}; {JOURNAL_HINT}") from None
 
     def config_dir(self) -> Path:
         """Where sessions and the journal live; only the config-dir setting is resolved
@@ -103,15 +150,15 @@ class Invocation:
 
         return check_country(flag if self.use_sandbox else resolve_country(flag))
 
-    def account(self, *, prompt: bool = True) -> GatewayClient:
-        """The account for this invocation; ``prompt=False`` never asks for a password."""
+    def gateway(self, *, prompt: bool = True) -> GatewayClient:
+        """The gateway client for this invocation; ``prompt=False`` never asks for a password."""
         self._may_prompt = self._may_prompt and prompt
-        if self._account is None:
+        if self._gateway is None:
             from clicksms.gateway.client import GatewayClient
 
-            self._account = GatewayClient(self.settings(), self._password, on_warning=warn)
-            self._ctx.call_on_close(self._account.close)
-        return self._account
+            self._gateway = GatewayClient(self.settings(), self._password, on_warning=warn)
+            self._ctx.call_on_close(self._gateway.close)
+        return self._gateway
 
     def password_from_stdin(self) -> None:
         """``--password-stdin``: the first line of stdin; on a terminal, typed without echo."""
@@ -175,7 +222,7 @@ class Invocation:
         import secrets
         import tempfile
 
-        from clicksms.config import ENV_PASSWORD, SettingsSource, load_settings
+        from clicksms.config import ENV_PASSWORD, SettingsSource, load_settings, resolve_soap_style
         from clicksms.errors import UsageError
         from clicksms.sandbox import Sandbox, SandboxConfig
 
@@ -188,16 +235,40 @@ class Invocation:
         config_dir = tempfile.TemporaryDirectory(prefix="clicksms-sandbox-")
         self._ctx.call_on_close(config_dir.cleanup)
         api_id, user = self._flags["api_id"], self._flags["user"]
+        endpoint = sandbox.endpoint
+        if resolve_soap_style(self._soap_style, None) == "rpc":
+            endpoint = getattr(sandbox, "rpc_endpoint", None)  # its RPC/Encoded server
+            if endpoint is None:
+                raise UsageError("this sandbox serves Document/Literal only: drop --soap-style rpc")
         settings = load_settings(  # the usual checks, on the flags alone
-            endpoint=sandbox.endpoint,
+            endpoint=endpoint,
             api_id=str(config.api_id) if api_id is None else api_id,
             user=config.user if user is None else user,
             **self._client_flags,
             config_dir=config_dir.name,
+            soap_style=self._soap_style,
+            no_session=self._no_session,
             source=SettingsSource(environ={ENV_PASSWORD: password}, read_dotenv=False),
         )
-        note(f"Sandbox at {sandbox.endpoint}: nothing is really sent.")
+        note(f"Sandbox at {endpoint}: nothing is really sent.")
         return settings
+
+
+def journal_path(given: Path | None, invocation: Invocation | None = None) -> Path:
+    """``--journal``, else journal.sqlite3 in the config dir (the throwaway one under
+    --sandbox); a config dir that cannot be had is an error that names ``--journal``."""
+    from clicksms.bulk.journal import default_journal_path
+    from clicksms.config import resolve_config_dir
+
+    if given is not None:
+        return given
+    try:
+        config_dir = invocation.config_dir() if invocation is not None else resolve_config_dir()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; {JOURNAL_HINT}") from None
+    if not config_dir.is_absolute():  # HOME unset, and no home in the user database
+        raise ConfigError(f"no config dir to keep the bulk journal in; {JOURNAL_HINT}")
+    return default_journal_path(config_dir)
 
 
 def _prompt_password() -> str:

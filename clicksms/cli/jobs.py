@@ -77,13 +77,11 @@ def jobs(
         clicksms jobs -o json | jq -r '.[] | select(.pending > 0) | .id'
         clicksms jobs --forget k3f9a2c1
     """
-    from clicksms.bulk.journal import Journal, default_journal_path
-    from clicksms.config import resolve_config_dir
+    from clicksms.bulk.journal import Journal
+    from clicksms.cli.context import journal_path
 
     # --sandbox jobs live in its throwaway config dir, never in yours.
-    rt = ctx.obj
-    config_dir = rt.config_dir() if rt is not None else resolve_config_dir()
-    path = journal if journal is not None else default_journal_path(config_dir)
+    path = journal_path(journal, ctx.obj)
     if forget is not None:
         if not path.exists():
             from clicksms.errors import UsageError

@@ -33,8 +33,8 @@ def validate_number(
     from clicksms.errors import counts_exit_code
     from clicksms.message.numbers import check_number
 
-    rt: Invocation = ctx.obj
-    region = rt.country(country)
+    invocation: Invocation = ctx.obj
+    region = invocation.country(country)
     inputs = numbers or stream_stdin_lines("numbers")
     tally = {True: 0, False: 0}
 

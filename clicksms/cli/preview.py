@@ -42,14 +42,14 @@ PREVIEW_FIELDS = [
 
 
 def show_preview(
-    rt: Invocation, recipients: "Recipients", content: "Content", output: OutputFormat
+    invocation: Invocation, recipients: "Recipients", content: "Content", output: OutputFormat
 ) -> None:
     """Print what would be sent; exit as the real send would for the numbers themselves."""
     from clicksms.errors import outcome_exit_code
     from clicksms.preview import Routes, ask_routes, estimate, preview
 
     valid = [c.number for c in recipients.checks if c.valid and c.number]
-    routes = ask_routes(lambda: rt.account(prompt=False), valid) if valid else None
+    routes = ask_routes(lambda: invocation.gateway(prompt=False), valid) if valid else None
     if routes is not None and routes.offline is not None:
         note(offline_note(routes.offline))
     online = routes is not None and routes.offline is None

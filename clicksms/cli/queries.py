@@ -34,7 +34,7 @@ def balance(
     """
     from clicksms.queries import balance as get_balance
 
-    value = get_balance(ctx.obj.account())
+    value = get_balance(ctx.obj.gateway())
     emit_object(
         {"balance": credits_value(value)}, f"Balance: {format_credits(value)} credits", output
     )
@@ -60,10 +60,10 @@ def coverage(
     from clicksms.message.numbers import check_number
     from clicksms.queries import route_coverage
 
-    rt = ctx.obj
-    region = rt.country(country)
+    invocation = ctx.obj
+    region = invocation.country(country)
     checks = [check_number(n, region) for n in (numbers or stdin_lines("numbers"))]
-    report = route_coverage(rt.account, checks)
+    report = route_coverage(invocation.gateway, checks)
     raise_if_nothing_answered(report)
     rows = []
     for r in report.results:
@@ -106,7 +106,8 @@ def ping(
     """Check the gateway accepts our session, and keep it alive (logs in if needed).
 
     Any command resets the session's 15-minute idle timer; ping does only that, so a
-    cron job can keep a session warm.
+    cron job can keep a session warm. With --no-session it checks the credentials instead
+    (session_reused is null).
 
     \b
         clicksms ping
@@ -114,12 +115,13 @@ def ping(
     """
     from clicksms.queries import ping as ping_gateway
 
-    result = ping_gateway(ctx.obj.account())
-    how = (
-        "the stored session was reused"
-        if result.reused
-        else "logged in for a new session (none was stored, or the gateway had expired it)"
-    )
+    result = ping_gateway(ctx.obj.gateway())
+    if result.reused is None:
+        how = "it accepts the credentials (--no-session: no session to keep alive)"
+    elif result.reused:
+        how = "the stored session was reused"
+    else:
+        how = "logged in for a new session (none was stored, or the gateway had expired it)"
     emit_object(
         {
             "ok": True,

@@ -115,7 +115,9 @@ DeliveryAckOption = Annotated[
 MaxCreditsOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
-        "--max-credits", metavar="N", help="Highest charge to route it at (whole credits)."
+        "--max-credits",
+        metavar="N",
+        help="Highest charge to route it at (whole credits; fractions with --soap-style rpc).",
     ),
 ]
 QueueOption = Annotated[
@@ -209,8 +211,9 @@ def send(
     from clicksms.send import SendReport, check_sender, split_recipients
     from clicksms.send import send as send_messages
 
-    rt: Invocation = ctx.obj
-    rt.settings()  # a bad setting is a usage error even if no number turns out valid
+    invocation: Invocation = ctx.obj
+    # A bad setting is a usage error even if no number turns out valid.
+    settings = invocation.settings()
     content = _content(text, udh, data, unicode.value)
     options = SendOptions(
         msg_type=check_msg_type(msg_type, flash),
@@ -219,7 +222,7 @@ def send(
         client_id=check_client_id(client_id),
         callback=parse_callback(callback),
         delivery_ack=delivery_ack,
-        max_credits=parse_max_credits(max_credits),
+        max_credits=parse_max_credits(max_credits, settings.soap_style),
         queue=queue,
         escalate=escalate,
         mo=mo,
@@ -230,7 +233,7 @@ def send(
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender_id = check_sender(sender)
-    recipients = split_recipients(to, rt.country(country))
+    recipients = split_recipients(to, invocation.country(country))
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
     check_content(content, options, len(recipients.valid))
@@ -239,11 +242,11 @@ def send(
     if dry_run:
         from clicksms.cli.preview import show_preview
 
-        show_preview(rt, recipients, content, output)
+        show_preview(invocation, recipients, content, output)
         return
     sent = SendReport(())
     if recipients.valid:
-        sent = send_messages(rt.account(), recipients.valid, content, sender_id, options)
+        sent = send_messages(invocation.gateway(), recipients.valid, content, sender_id, options)
     _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
 
 

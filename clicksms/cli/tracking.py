@@ -89,7 +89,7 @@ def status(
     from clicksms.errors import UsageError
     from clicksms.tracking import check_wait, query_status, wait_for_final
 
-    rt: Invocation = ctx.obj
+    invocation: Invocation = ctx.obj
     if not wait and (interval is not None or timeout is not None):
         raise UsageError("--interval and --timeout only apply with --wait")
     interval = 2.0 if interval is None else interval
@@ -97,7 +97,7 @@ def status(
     if wait:
         check_wait(interval, timeout)
     message_ids = _ids(ids, client_id)
-    account = rt.account()
+    account = invocation.gateway()
     if not wait:
         report = query_status(account, message_ids, client_id)
         raise_if_nothing_answered(report)
@@ -135,9 +135,9 @@ def cancel(
     """
     from clicksms.tracking import cancel as cancel_messages
 
-    rt: Invocation = ctx.obj
+    invocation: Invocation = ctx.obj
     message_ids = _ids(ids, client_id)
-    report = cancel_messages(rt.account(), message_ids, client_id)
+    report = cancel_messages(invocation.gateway(), message_ids, client_id)
     raise_if_nothing_answered(report)
     rows = []
     for r in report.results:
@@ -178,9 +178,9 @@ def charge(
     """
     from clicksms.tracking import charges
 
-    rt: Invocation = ctx.obj
+    invocation: Invocation = ctx.obj
     message_ids = _ids(ids, by_client=False)
-    report = charges(rt.account(), message_ids)
+    report = charges(invocation.gateway(), message_ids)
     raise_if_nothing_answered(report)
     rows = [_charge_row(r) for r in report.results]
     if output is OutputFormat.table:

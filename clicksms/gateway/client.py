@@ -5,6 +5,10 @@ re-authenticates once and repeats the call — safe, because 003 means the gatew
 nothing. Every exchange (logins included) goes through :mod:`clicksms.gateway.retry`, which repeats
 it only where that cannot duplicate a message. Commands call :meth:`GatewayClient.call` and never
 see session IDs.
+
+With per-request credentials (``Settings.no_session``) every request carries ``api_id``,
+``user`` and ``password`` instead: ``auth`` is never called, and no session file is read,
+written or created. The password is then asked for once and kept in memory only.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clicksms.config import Settings
-from clicksms.errors import AuthError, ClickSmsError, NetworkError
+from clicksms.errors import AuthError, ClickSmsError, ConfigError, NetworkError
 from clicksms.gateway.responses import parse_session_id, session_expired
 from clicksms.gateway.retry import RetryPolicy, call_with_retries
 from clicksms.gateway.session import SessionStore, StoredSession
@@ -53,27 +57,54 @@ class GatewayClient:
         on_warning: WarningSink = _ignore,
     ) -> None:
         self.settings = settings
-        self.store = store or SessionStore(settings.config_dir)
+        #: The session file; None with per-request credentials, which keep no state.
+        self.store: SessionStore | None = (
+            None if settings.no_session else store or SessionStore(settings.config_dir)
+        )
         self._password = password
         self._warn = on_warning
         self._clock = clock
         self._client: Any = None
         self._retry = RetryPolicy(settings.retries, settings.retry_delay)
         self._session: StoredSession | None = None
+        self._credentials: dict[str, Any] | None = None  # per-request ones, once known
         # bulk calls from several threads: one login at a time, one shared session.
         self._lock = threading.RLock()
         self._stopping = threading.Event()  # set by stop_retrying()
         self.on_retry: RetryWatch = _unwatched
 
     @property
-    def client(self) -> Any:
+    def soap(self) -> Any:
+        """The SOAP client, built on first use (it parses the WSDL)."""
         with self._lock:
             if self._client is None:
-                from clicksms.gateway.soap import SoapClient
+                from clicksms.gateway.soap import SoapClient, soap_style
 
                 s = self.settings
-                self._client = SoapClient(s.endpoint, s.timeout, s.connect_timeout)
+                style = soap_style(s.soap_style)
+                self._client = SoapClient(s.endpoint, s.timeout, s.connect_timeout, style)
             return self._client
+
+    def ready(self) -> None:
+        """Be ready to call, before anything is sent: a failure here cannot have sent anything.
+
+        A session that is fresh, or a new login; with per-request credentials, all three at
+        hand (nothing goes on the wire: the first request tells whether they are good).
+        """
+        if self.store is None:
+            self._request_credentials()
+        else:
+            self.session()
+
+    def check_credentials(self) -> None:
+        """Have the gateway check the credentials without a session: one ``getbalance``.
+
+        What ``auth`` and ``ping`` do with per-request credentials: it changes nothing and
+        costs nothing, and the gateway answers it only for an account it accepts.
+        """
+        from clicksms.gateway.responses import parse_balance, single_reply
+
+        parse_balance(single_reply(self.call("getbalance"), "getbalance"))
 
     def authenticate(self, replacing: StoredSession | None = None) -> StoredSession:
         """Log in and store the new session in place of any stored one.
@@ -85,6 +116,8 @@ class GatewayClient:
             return self._authenticate(replacing)
 
     def _authenticate(self, replacing: StoredSession | None) -> StoredSession:
+        if self.store is None:
+            raise ConfigError("per-request credentials (--no-session) never log in")
         renewing = replacing or self._session
         api_id, user = self._identity(renewing or self._stored_quietly())
         password = self._password()
@@ -131,7 +164,12 @@ class GatewayClient:
         return self._session
 
     def call(self, operation: str, **fields: Any) -> list[str]:
-        """Call ``operation`` with the session; one transparent re-auth on ERR 003."""
+        """Call ``operation`` with the session; one transparent re-auth on ERR 003.
+
+        With per-request credentials, the request carries them instead.
+        """
+        if self.store is None:
+            return self._exchange(operation, **self._request_credentials(), **fields)
         session = self.session()
         replies = self._exchange(operation, session_id=session.session_id, **fields)
         if session_expired(replies):
@@ -142,7 +180,7 @@ class GatewayClient:
 
     def _exchange(self, operation: str, **fields: Any) -> list[str]:
         """One SOAP call, repeated only where :mod:`clicksms.gateway.retry` says it is safe."""
-        client = self.client
+        client = self.soap
         return call_with_retries(
             operation, lambda: client.call(operation, **fields), self._retry, self._pause
         )
@@ -179,6 +217,20 @@ class GatewayClient:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def _request_credentials(self) -> dict[str, Any]:
+        """api_id, user and password for every request (--no-session), found once."""
+        with self._lock:
+            if self._credentials is None:
+                api_id, user = self._identity(None)
+                password = self._password()
+                if not password:
+                    raise AuthError(
+                        "no password: set CLICKSMS_PASSWORD (environment or .env); "
+                        "--no-session sends it with every request"
+                    )
+                self._credentials = {"api_id": int(api_id), "user": user, "password": password}
+            return self._credentials
 
     def _identity(self, previous: StoredSession | None) -> tuple[str, str]:
         if previous is not None and previous.endpoint != self.settings.endpoint:

@@ -23,11 +23,13 @@ the learned structure — goes to zeep after all: a zeep service call of the sam
 fields is made whose transport hands back the reply already received instead of posting again,
 so zeep's results and errors stay exactly what they are, and nothing is ever sent twice.
 
-Each of Clickatell's SOAP servers is a :class:`SoapStyle`. Document/Literal is the one there is;
-RPC/Encoded would be a second one: its WSDL and binding, and a zeep egress plugin adding the
-encoding attributes zeep leaves out. Templates copy what plugins produced, and replies whose
-elements carry attributes (``xsi:type``, ``href``) are never read through a learned shape: they
-stay zeep's, or go to a reader of that style's own.
+Each of Clickatell's SOAP servers is a :class:`SoapStyle`: Document/Literal here, RPC/Encoded
+in :mod:`clicksms.gateway.rpc` (its WSDL and binding, the bundled schema its WSDL imports, the
+zeep egress plugin adding the encoding zeep leaves out, and the WSDL's own names and types for
+the client's fields). Templates copy what plugins produced, encoded arrays included. RPC
+replies, typed with ``xsi:type``, have a learned shape of their own (:class:`_EncodedReplyShape`:
+string returns and inline arrays, checked against zeep like the other); multi-reference
+(``href``) replies always stay zeep's.
 """
 
 from __future__ import annotations
@@ -36,16 +38,17 @@ import copy
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml.etree import XMLParser, XMLSyntaxError, fromstring
+from lxml.etree import XMLParser, XMLSyntaxError, _Element, fromstring
 from zeep import Client, Settings
 from zeep import exceptions as zeep_errors
+from zeep.cache import Base as Cache
 from zeep.transports import Transport
 from zeep.wsdl.utils import etree_to_string
 from zeep.xsd.types.builtins import String
@@ -64,15 +67,44 @@ TEMPLATE_SHAPES = 64
 
 @dataclass(frozen=True)
 class SoapStyle:
-    """One of Clickatell's SOAP servers, as zeep is set up for it."""
+    """One of Clickatell's SOAP servers, as zeep is set up for it.
+
+    The client names operations and fields as the Document/Literal WSDL does; a style whose
+    WSDL spells or types them otherwise says so in :meth:`wire`.
+    """
 
     name: str
     wsdl: str  # the bundled WSDL, a resource of the clicksms package
     binding: str  # the qualified name of its binding
-    plugins: Callable[[], list[Any]] = list  # zeep plugins, made afresh for each client
+    #: Schemas the WSDL imports by namespace alone, by URL: bundled resources zeep's loader
+    #: is seeded with, as nothing is ever fetched.
+    schemas: Mapping[str, str] = field(default_factory=dict)
+    #: SOAP-encoded replies (RPC/Encoded): typed, and arrays of items (see _EncodedReplyShape).
+    encoded: bool = False
+
+    def plugins(self) -> list[Any]:
+        """zeep plugins, made afresh for each client."""
+        return []
+
+    def wire(self, operation: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The operation and fields as this style's WSDL names and types them."""
+        return operation, fields
+
+    def complete(self, operation: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields`` plus whatever zeep needs for the parts not set."""
+        return fields
 
 
 DOCUMENT_LITERAL = SoapStyle("document", WSDL_RESOURCE, BINDING)
+
+
+def soap_style(name: str) -> SoapStyle:
+    """The style called ``name`` in the settings: "document" or "rpc"."""
+    if name == "rpc":
+        from clicksms.gateway.rpc import RPC_ENCODED
+
+        return RPC_ENCODED
+    return DOCUMENT_LITERAL
 
 
 class SoapClient:
@@ -99,10 +131,12 @@ class SoapClient:
             connect_timeout=connect_timeout,
         )
         self._host = self._http.host
+        # forbid_external stops zeep's loader before any cache: a WSDL importing a schema
+        # it does not bundle is loaded with the transport alone on guard (it fetches nothing).
         self._settings = Settings(
-            strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True
+            strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=not style.schemas
         )
-        self._transport = _ZeepTransport(self._http)
+        self._transport = _ZeepTransport(self._http, _BundledSchemas(style.schemas))
         wsdl = resources.files("clicksms").joinpath(style.wsdl)
         with resources.as_file(wsdl) as wsdl_path:
             self._client = Client(
@@ -111,10 +145,11 @@ class SoapClient:
                 settings=self._settings,
                 plugins=style.plugins(),
             )
+        self._settings.forbid_external = True  # every schema is loaded: replies import none
         self._service = self._client.create_service(style.binding, endpoint)
         self._templates = _Templates(TEMPLATE_SHAPES)
         # Learned reply shapes by operation name: at most one per operation of the binding.
-        self._reply_shapes: dict[str, _ReplyShape | object] = {}
+        self._reply_shapes: dict[str, _ReplyShape | _EncodedReplyShape | object] = {}
         self._reply_lock = threading.Lock()
         #: Replies deserialised by zeep itself; the others were read through a learned shape.
         self.zeep_replies = 0
@@ -124,6 +159,7 @@ class SoapClient:
         """Invoke ``operation`` and return its ``<return>`` strings (always a list)."""
         exchange = _Exchange()
         secrets = _secrets(fields)
+        operation, fields = self.style.wire(operation, fields)
         try:
             result = self._invoke(operation, fields, exchange)
         except Exception as exc:
@@ -173,7 +209,7 @@ class SoapClient:
         proxy = getattr(self._service, operation)  # AttributeError for a typo, as zeep raises
         try:
             with self._transport.carrying(exchange):
-                result = proxy(**fields)
+                result = proxy(**self.style.complete(operation, fields))
         finally:
             if template_key is not None and exchange.envelope is not None:
                 template = _Template.learn(exchange.envelope, exchange.headers, fields)
@@ -181,6 +217,7 @@ class SoapClient:
             if exchange.reply is not None:
                 with self._reply_lock:  # rare (learning, errors): the lock costs nothing
                     self.zeep_replies += 1
+        result = _strings(result)
         if operation not in self._reply_shapes:
             self._learn(operation, exchange.reply, result)
         return result
@@ -189,7 +226,7 @@ class SoapClient:
     def _read(self, operation: str, response: Response) -> Any:
         """The reply read through the operation's learned shape, or ``_MISS``."""
         shape = self._reply_shapes.get(operation)
-        if type(shape) is not _ReplyShape or not _plain(response):
+        if type(shape) not in (_ReplyShape, _EncodedReplyShape) or not _plain(response):
             return _MISS
         doc = self._parse_quietly(response.content)
         return _MISS if doc is None else shape.read(doc)
@@ -201,7 +238,10 @@ class SoapClient:
         doc = self._parse_quietly(response.content)
         if doc is None:
             return
-        verdict = _ReplyShape.learn(doc, result, self._client.get_element)
+        if self.style.encoded:
+            verdict = _EncodedReplyShape.learn(doc, result)
+        else:
+            verdict = _ReplyShape.learn(doc, result, self._client.get_element)
         if verdict is not None:
             with self._reply_lock:
                 self._reply_shapes.setdefault(operation, verdict)
@@ -292,8 +332,8 @@ class _ZeepTransport(Transport):
     exchange already holds is handed back to zeep instead of posting again.
     """
 
-    def __init__(self, http: HttpTransport) -> None:
-        super().__init__(timeout=http.timeout, operation_timeout=http.timeout)
+    def __init__(self, http: HttpTransport, schemas: _BundledSchemas) -> None:
+        super().__init__(timeout=http.timeout, operation_timeout=http.timeout, cache=schemas)
         self.http = http
         self._exchanges = threading.local()
 
@@ -319,10 +359,45 @@ class _ZeepTransport(Transport):
         raise NotImplementedError("clicksms only POSTs SOAP requests")
 
     def load(self, url: str) -> bytes:
-        """The bundled WSDL is self-contained: nothing is ever fetched over the network."""
-        if urlsplit(url).scheme in ("http", "https"):
+        """The bundled WSDL and the schemas bundled with it: nothing is fetched, ever."""
+        if urlsplit(url).scheme in ("http", "https") and self.cache.get(url) is None:
             raise ConfigError(f"refusing to fetch {clip(url)}: the bundled WSDL needs no downloads")
-        return super().load(url)
+        return super().load(url)  # zeep's loader: from the cache, or a local file
+
+
+class _BundledSchemas(Cache):
+    """zeep's cache, seeded with the schemas a WSDL imports, read from the package's data.
+
+    zeep's loader asks its transport's cache before it would download: this one always has
+    the answer, and takes nothing else in.
+    """
+
+    def __init__(self, schemas: Mapping[str, str]) -> None:
+        self._resources = dict(schemas)
+
+    def get(self, url: str) -> bytes | None:
+        resource = self._resources.get(url)
+        if resource is None:
+            return None
+        return resources.files("clicksms").joinpath(resource).read_bytes()
+
+    def add(self, url: str, content: bytes) -> None:
+        pass
+
+
+def _strings(result: Any) -> Any:
+    """zeep's result with what it could not type read as text.
+
+    An item of a SOAP-encoded array without an ``xsi:type`` comes back from zeep as the
+    element itself (the WSDL's ArrayOfString does not type its items): its text is the
+    string. An element with elements inside is no string, and stays as it is (the parsers
+    of :mod:`clicksms.gateway.responses` refuse it).
+    """
+    if isinstance(result, list):
+        return [_strings(item) for item in result]
+    if isinstance(result, _Element) and not len(result):
+        return result.text
+    return result
 
 
 def _plain(response: Response) -> bool:
@@ -388,8 +463,9 @@ def _shape(operation: str, fields: dict[str, Any]) -> Hashable | None:
 class _Template:
     """An envelope zeep built, and where each field's value sits in it.
 
-    ``slots`` are (child index, field name, list index or None) under the operation element,
-    which is the only child of the envelope's child number ``body``.
+    ``slots`` are (child index, item index or None, field name, list index or None) under the
+    operation element, which is the only child of the envelope's child number ``body``: an
+    item index for the items of an encoded array (RPC), None for a value that is a child.
     """
 
     __slots__ = ("body", "envelope", "headers", "slots")
@@ -404,33 +480,44 @@ class _Template:
     def learn(
         cls, envelope: Any, headers: dict[str, str], fields: dict[str, Any]
     ) -> _Template | object:
-        """A template when zeep put every value, verbatim, in one flat child element each.
+        """A template when zeep put every value, verbatim, in a leaf element of its own.
 
-        Anything else (nesting, attributes, a value rendered differently, a field left out)
-        makes the shape uncacheable, and zeep keeps building it.
+        A leaf is a child of the operation element named after its field (a list repeats
+        it, as Document/Literal does), or an item of a child holding one item per value of a
+        list (an encoded array, as RPC does). Attributes are kept as they are: they depend on
+        the WSDL and the shape (an array's length), which the template's key fixes. Anything
+        else (deeper nesting, a value rendered differently, a field left out) makes the shape
+        uncacheable, and zeep keeps building it.
         """
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
         if body is None or len(body) != 1 or body[0].text:
             return _NOT_CACHEABLE
-        slots: list[tuple[int, str, int | None]] = []
+        slots: list[tuple[int, int | None, str, int | None]] = []
         seen: dict[str, int] = {}
         for index, child in enumerate(body[0]):
             name = child.tag
-            if not isinstance(name, str) or name not in fields:
-                return _NOT_CACHEABLE
-            if len(child) or child.attrib or child.tail:
+            if not isinstance(name, str) or name not in fields or child.tail:
                 return _NOT_CACHEABLE
             value = fields[name]
             position = seen.get(name, 0)
+            if len(child):  # an encoded array: one item per value, in order
+                if type(value) is not list or position or len(child) != len(value) or child.text:
+                    return _NOT_CACHEABLE
+                for number, item in enumerate(child):
+                    if len(item) or item.tail or (item.text or "") != value[number]:
+                        return _NOT_CACHEABLE
+                    slots.append((index, number, name, number))
+                seen[name] = len(value)
+                continue
             seen[name] = position + 1
             if isinstance(value, list):
                 if position >= len(value):
                     return _NOT_CACHEABLE
-                expected, slot = value[position], (index, name, position)
+                expected, slot = value[position], (index, None, name, position)
             else:
                 if position:
                     return _NOT_CACHEABLE
-                expected, slot = str(value), (index, name, None)
+                expected, slot = str(value), (index, None, name, None)
             if (child.text or "") != expected:
                 return _NOT_CACHEABLE
             slots.append(slot)
@@ -448,9 +535,10 @@ class _Template:
         with lock:  # lxml promises nothing about two threads copying one tree at once
             envelope = copy.deepcopy(self.envelope)
         children = list(envelope[self.body][0])
-        for index, name, position in self.slots:
+        for index, item, name, position in self.slots:
             value = fields[name] if position is None else fields[name][position]
-            children[index].text = value if type(value) is str else str(value)
+            leaf = children[index] if item is None else children[index][item]
+            leaf.text = value if type(value) is str else str(value)
         return envelope
 
 
@@ -573,6 +661,118 @@ class _ReplyShape:
         if self.many:
             return items if items else _MISS
         return items[0] if len(items) == 1 else _MISS
+
+
+class _EncodedReplyShape:
+    """The structure of an RPC/Encoded operation's replies that zeep deserialised.
+
+    The Body's one element (``response``, no attributes) holds one ``<return>``: a string
+    (``items`` None), or a SOAP-encoded array of strings, inline, with items all alike
+    (``items``: their tag and attributes). The return's attributes are kept as learned,
+    except the length in an array's ``SOAP-ENC:arrayType``, which must count its items.
+    Those attribute values are QNames (``xsd:string``), so the namespaces in scope must be
+    the ones learned, on the return and on every item. A multi-reference reply (``href``,
+    more than one element in the Body) is never learned: zeep reads it.
+    """
+
+    __slots__ = ("array_type", "attrib", "items", "nsmap", "response", "tag")
+
+    def __init__(
+        self,
+        response: str,
+        tag: str,
+        attrib: dict[str, str],
+        array_type: str | None,
+        items: tuple[str, dict[str, str]] | None,
+        nsmap: dict[str | None, str],
+    ) -> None:
+        self.response = response
+        self.tag = tag
+        self.attrib = attrib  # the return's attributes but its arrayType
+        self.array_type = array_type  # arrayType without the length: "xsd:string"
+        self.items = items
+        self.nsmap = nsmap
+
+    @classmethod
+    def learn(cls, doc: Any, result: Any) -> _EncodedReplyShape | object | None:
+        """A shape when reading ``doc`` through it gives zeep's ``result`` (None: this reply
+        shows no shape to learn, as a multi-reference one; the next one may)."""
+        body = doc.find(_BODY)
+        if body is None or len(body) != 1 or len(body[0]) != 1:
+            return None
+        response, returned = body[0], body[0][0]
+        if not isinstance(response.tag, str) or not isinstance(returned.tag, str):
+            return None
+        attrib = dict(returned.attrib)
+        array_type = None
+        items = None
+        if len(returned):
+            first = returned[0]
+            sized = _SIZED.fullmatch(attrib.pop(_ARRAY_TYPE, ""))
+            if not isinstance(first.tag, str) or sized is None:
+                return None
+            array_type = sized[1]
+            items = (first.tag, dict(first.attrib))
+        elif _ARRAY_TYPE in attrib:
+            return None  # an empty array: nothing to learn the items from
+        shape = cls(response.tag, returned.tag, attrib, array_type, items, dict(returned.nsmap))
+        ours = shape.read(doc)
+        if ours is _MISS:
+            return None
+        if isinstance(result, list):  # zeep's ArrayOfString is a list of its own kind
+            result = list(result)
+        if type(ours) is not type(result) or ours != result:
+            return _NOT_CACHEABLE
+        if isinstance(ours, list) and len(set(ours)) != len(ours):
+            return None  # learn from distinct items: their order is then certain
+        return shape
+
+    def read(self, doc: Any) -> Any:
+        """What zeep returns for ``doc`` if it has exactly this structure, else ``_MISS``."""
+        if doc.tag != _ENVELOPE:
+            return _MISS
+        count = len(doc)
+        if count == 1:
+            body = doc[0]
+        elif count == 2:
+            header, body = doc
+            if header.tag != _HEADER or len(header):
+                return _MISS
+        else:
+            return _MISS
+        if body.tag != _BODY or len(body) != 1:
+            return _MISS
+        response = body[0]
+        if response.tag != self.response or len(response.attrib) or len(response) != 1:
+            return _MISS
+        returned = response[0]
+        if returned.tag != self.tag or _text(response.text) or _text(returned.tail):
+            return _MISS
+        attrib = dict(returned.attrib)
+        if self.items is None:
+            if len(returned) or attrib != self.attrib or returned.nsmap != self.nsmap:
+                return _MISS
+            return returned.text
+        sized = _SIZED.fullmatch(attrib.pop(_ARRAY_TYPE, ""))
+        if sized is None or sized[1] != self.array_type or int(sized[2]) != len(returned):
+            return _MISS
+        if not len(returned) or attrib != self.attrib or _text(returned.text):
+            return _MISS
+        if returned.nsmap != self.nsmap:
+            return _MISS
+        tag, item_attrib = self.items
+        texts = []
+        for item in returned:
+            if item.tag != tag or len(item) or _text(item.tail) or item.attrib != item_attrib:
+                return _MISS
+            if item_attrib and item.nsmap != self.nsmap:
+                return _MISS
+            texts.append(item.text)
+        return texts
+
+
+_ARRAY_TYPE = "{http://schemas.xmlsoap.org/soap/encoding/}arrayType"
+_SIZED = re.compile(r"(.+)\[([0-9]+)\]")
 
 
 def _text(text: str | None) -> bool:

@@ -8,6 +8,7 @@ least-cost route from silently dropping a feature the message relies on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,7 @@ class SendOptions:
     client_id: str | None = None
     callback: int | None = None
     delivery_ack: bool = False
-    max_credits: int | None = None
+    max_credits: int | float | None = None  # a fraction only over RPC/Encoded
     queue: int | None = None
     escalate: bool = False
     mo: bool = False
@@ -125,17 +126,37 @@ def parse_callback(level: str | None) -> int | None:
     return value
 
 
-def parse_max_credits(value: str | None) -> int | None:
-    """A whole, positive number: the Document/Literal WSDL declares max_credits as xsd:int."""
+def parse_max_credits(value: str | None, soap_style: str = "document") -> int | float | None:
+    """The most credits a message may cost, as the SOAP style's WSDL types max_credits.
+
+    Document/Literal declares it ``xsd:int``: whole credits only. RPC/Encoded declares it
+    ``xsd:float``, so fractions such as Clickatell's documented 0.8 and 1.5 work there.
+    """
     if value is None:
         return None
     text = value.strip()
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= XSD_INT_MAX:
+    decimal = _DECIMAL.fullmatch(text) if text.isascii() else None
+    amount = float(text) if decimal else 0.0
+    if decimal and amount.is_integer() and 1 <= amount <= XSD_INT_MAX:
+        return int(amount)
+    if soap_style == "rpc":
+        if decimal and 0 < amount <= XSD_INT_MAX:
+            return amount
         raise UsageError(
-            f"--max-credits {value!r} must be a whole number of credits (1, 2, 3 …): "
-            "the SOAP API's max_credits field is an integer"
+            f"--max-credits {value!r} must be a positive number of credits (0.8, 1.5, 2 …)"
         )
-    return int(text)
+    if decimal and 0 < amount <= XSD_INT_MAX:
+        raise UsageError(
+            f"--max-credits {value!r}: the Document/Literal server takes whole credits only "
+            "(its max_credits is an integer); use --soap-style rpc for fractions"
+        )
+    raise UsageError(
+        f"--max-credits {value!r} must be a whole number of credits (1, 2, 3 …): "
+        "the SOAP API's max_credits field is an integer (fractions: --soap-style rpc)"
+    )
+
+
+_DECIMAL = re.compile(r"(\d+)(\.\d+)?")
 
 
 def check_content(content: Content, options: SendOptions, recipients: int) -> None:
