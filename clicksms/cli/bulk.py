@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 RESULTS_SUFFIXES = (".csv", ".json", ".jsonl")
 
 
+#: ``clicksms.bulk.concurrency.MAX_CONCURRENCY``, which a test checks it against: importing it
+#: would load the bulk package whenever clicksms starts (completion, --help).
+MAX_CONCURRENCY = 128
+
+
 class OnLimit(str, Enum):
     stop = "stop"
     wait = "wait"
@@ -77,7 +82,7 @@ class BulkRequest:
     queue: int | None
     escalate: bool
     mo: bool
-    concurrency: int
+    concurrency: int | None
     rate: float
     wait_on_limit: bool
     dry_run: bool
@@ -145,8 +150,17 @@ def bulk(
     escalate: EscalateOption = False,
     mo: MoOption = False,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Requests in flight at once.")
-    ] = 8,
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1,
+            max=MAX_CONCURRENCY,
+            help=(
+                "Requests in flight at once.  [default: found from the rate and the "
+                "gateway's latency]"
+            ),
+            show_default=False,
+        ),
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(
