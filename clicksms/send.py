@@ -147,8 +147,9 @@ def split_recipients(raw: Iterable[str], country: str | None) -> Recipients:
     return Recipients(tuple(checks), tuple(duplicates))
 
 
-def check_sender(sender: str | None) -> str | None:
-    """Sender IDs are 1–16 digits or up to 11 letters/digits (API.md §5.1)."""
+def check_sender(sender: str | None, where: str | None = None) -> str | None:
+    """Sender IDs are 1–16 digits or up to 11 letters/digits (API.md §5.1); ``where`` names
+    the setting it came from, when not ``--from``."""
     if sender is None:
         return None
     value = sender.strip().lstrip("+")
@@ -156,8 +157,9 @@ def check_sender(sender: str | None) -> str | None:
         return value
     if value.isascii() and value.isalnum() and len(value) <= _SENDER_ALPHA_MAX:
         return value
+    told = f" ({where})" if where else ""
     raise UsageError(
-        f"invalid sender {sender!r}: use up to 16 digits or up to 11 letters and digits"
+        f"invalid sender {sender!r}{told}: use up to 16 digits or up to 11 letters and digits"
     )
 
 

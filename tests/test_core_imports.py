@@ -27,6 +27,7 @@ CORE = (
     "clicksms.queries",
     "clicksms.topup",
     "clicksms.config",
+    "clicksms.profiles",
     "clicksms.errors",
     "clicksms.private_files",
 )

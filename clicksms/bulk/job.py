@@ -4,6 +4,11 @@ The order matters for "never lose, never duplicate": the template and the CSV he
 checked before a job exists; every row is in the journal before the first request; and a
 resumed job settles the rows left in flight before it sends anything else.
 
+What need not wait does not: a new job's rows are read, checked and recorded in a thread of
+their own while this one logs in and builds the SOAP client (a login is a network round trip,
+zeep and its WSDL a good part of the start-up). This thread keeps what may ask the user
+something (a password prompt) or be cut short by Ctrl-C.
+
 Nothing here prints. Progress and notices go to the caller's ``on_event`` callback
 (:mod:`clicksms.bulk.events`) and the run ends in one :class:`~clicksms.bulk.outcome.BulkOutcome`.
 The gateway client and the journal are handed in as factories, called when the job needs
@@ -12,6 +17,8 @@ them, so a bad file is reported before the settings are read or the journal is o
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -74,7 +81,7 @@ class NewJob:
 class RunOptions:
     """How a run sends; a resume may change these (its job's message options it may not)."""
 
-    concurrency: int = 8
+    concurrency: int | None = None  # requests in flight at once; None = found as it sends
     rate: float = 100.0  # messages per second at most; 0 = no limit
     wait_on_limit: bool = False  # ERR 130: wait until the given time rather than stop
     results: Path | None = None  # where the caller writes the rows: checked before sending
@@ -92,7 +99,9 @@ def start_job(
     with planned_rows(new, on_event) as planner:
         check_results_path(run.results, new.file)
         account = client()
-        account.ready()  # bad settings or credentials stop us before a job exists
+        typed_in = new.file == "-" and sys.stdin is not None and sys.stdin.isatty()
+        if typed_in:  # rows typed on the terminal and a password prompt would meet there
+            connect(account)
         opened = journal()
         stored = {
             "template": new.template.text,
@@ -106,9 +115,12 @@ def start_job(
             "loaded": False,  # until every row is recorded: a partial job must not resume
         }
         job = opened.create_job(_file_label(new.file), stored)
+        recorder = _Recorder(opened, job, planner)
         try:
-            added = opened.add_rows(job.id, (_job_row(p) for p in planner.rows()))
+            connect(account)  # bad settings or credentials: the job is forgotten below
+            added = recorder.result()
         except BaseException:
+            recorder.cancel()
             opened.forget(job.id)  # nothing was sent: a half-read file is not a job
             raise
         if added == 0:
@@ -167,6 +179,49 @@ def resume_job(
         raise checked.failure
     plan = _send_plan(job, stored, messages, options, account)
     return _send(opened, job, account, plan, run, on_event)
+
+
+class _Recorder:
+    """Plans a new job's rows and records them, in a thread of its own (see the module
+    docstring). It stops between two rows when cancelled; its failure is raised by
+    :meth:`result`, in the caller's thread."""
+
+    def __init__(self, journal: Journal, job: Job, planner: Planner) -> None:
+        self._added = 0
+        self._failure: BaseException | None = None
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(
+            target=self._record, args=(journal, job, planner), name="bulk_recorder", daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> int:
+        """The rows recorded, once every one is."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._added
+
+    def cancel(self) -> None:
+        """Stop after the row in hand (the journal rolls back the unfinished batch)."""
+        self._cancelled.set()
+        self._thread.join()
+
+    def _record(self, journal: Journal, job: Job, planner: Planner) -> None:
+        try:
+            self._added = journal.add_rows(job.id, self._rows(planner))
+        except BaseException as exc:  # raised again in the caller's thread
+            self._failure = exc
+
+    def _rows(self, planner: Planner) -> Iterator[JobRow]:
+        for planned in planner.rows():
+            if self._cancelled.is_set():
+                raise _Cancelled
+            yield _job_row(planned)
+
+
+class _Cancelled(Exception):
+    """The recorder was told to stop."""
 
 
 @contextmanager
@@ -245,15 +300,16 @@ def _send(
     on_event: EventSink,
 ) -> BulkOutcome:
     """Send the job's pending rows, settle what is left in flight, and record how it ended."""
+    from clicksms.bulk.concurrency import AdaptiveConcurrency, Concurrency, FixedConcurrency
     from clicksms.bulk.journal import JOB_DONE, JOB_INTERRUPTED, JOB_STOPPED
     from clicksms.bulk.outcome import BulkOutcome, JobResults, Stop, StopReason
-    from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.bulk.ratelimit import PACE, RateLimiter
     from clicksms.bulk.sender import BulkSender, reconcile
 
     results = JobResults(journal, job.id)
     on_event(JobRunning(job.id, results))
     try:
-        account.ready()  # log in first: a failure here has sent nothing
+        connect(account)  # a failure here has sent nothing
         plan.requests.open(account)  # --batch: startbatch (nor has this sent a message)
     except BaseException:
         journal.set_state(job.id, JOB_STOPPED)
@@ -261,7 +317,13 @@ def _send(
         raise
     _keep(journal, job, plan)
     todo = journal.summary(job.id).pending
+    # Only now, with everything a request needs built: the limiter's first slot is a request
+    # that leaves at once, not one that waits for zeep while the slots after it are handed out.
     limiter = RateLimiter(run.rate) if run.rate > 0 else None
+    if run.concurrency is None:  # aiming at what the limiter lets through, not above it
+        concurrency: Concurrency = AdaptiveConcurrency(run.rate * PACE if run.rate else None)
+    else:
+        concurrency = FixedConcurrency(run.concurrency)
     on_event(SendingStarted(todo))
     try:
         sender = BulkSender(
@@ -269,7 +331,7 @@ def _send(
             job,
             account,
             plan,
-            concurrency=run.concurrency,
+            concurrency=concurrency,
             limiter=limiter,
             wait_on_limit=run.wait_on_limit,
             on_event=on_event,
@@ -303,7 +365,15 @@ def _send(
         parts=ran.parts,
         strangers=ran.strangers,
         rows=results,
+        concurrency=ran.peak_in_flight,
     )
+
+
+def connect(account: GatewayClient) -> None:
+    """Everything a first request needs: the account ready (a session, logging in if need
+    be) and the SOAP client (zeep, the parsed WSDL), otherwise built by the first call."""
+    account.ready()
+    account.soap  # noqa: B018 - the property builds it
 
 
 def _send_plan(

@@ -64,6 +64,7 @@ class BulkOutcome:
     parts: int  # SMS parts of the messages accepted in this run
     strangers: int  # answers for numbers no request carried
     rows: JobResults
+    concurrency: int = 0  # the most requests in flight at once in this run
 
     @property
     def exit_code(self) -> ExitCode:

@@ -29,6 +29,7 @@ from clicksms.cli import (
 )
 from clicksms.cli.context import Invocation
 from clicksms.cli.exits import ClickSmsGroup
+from clicksms.cli.profiles import list_profiles, profile_names
 
 app = typer.Typer(
     cls=ClickSmsGroup,
@@ -122,6 +123,16 @@ def main_options(
             "file (env CLICKSMS_NO_SESSION=1; for CI and cron).",
         ),
     ] = False,
+    profile: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            help="Settings from [profiles.NAME] in config.toml (env CLICKSMS_PROFILE); "
+            "flags, the environment and .env still win.",
+            autocompletion=profile_names,
+        ),
+    ] = None,
     allow_insecure_http: Annotated[
         bool,
         typer.Option(
@@ -163,6 +174,7 @@ def main_options(
         use_sandbox=sandbox,
         soap_style=None if soap_style is None else soap_style.value,
         no_session=no_session,
+        profile=profile,
     )
 
 
@@ -181,6 +193,7 @@ app.command("topup")(topup.topup)
 app.add_typer(push.app, name="push")
 app.command("sandbox")(sandbox.sandbox_command)
 app.command("completion")(completion.completion)
+app.command("profiles")(list_profiles)
 
 
 def main() -> None:

@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 RESULTS_SUFFIXES = (".csv", ".json", ".jsonl")
 
 
+#: ``clicksms.bulk.concurrency.MAX_CONCURRENCY``, which a test checks it against: importing it
+#: would load the bulk package whenever clicksms starts (completion, --help).
+MAX_CONCURRENCY = 128
+
+
 class OnLimit(str, Enum):
     stop = "stop"
     wait = "wait"
@@ -78,7 +83,7 @@ class BulkRequest:
     escalate: bool
     mo: bool
     batch: bool
-    concurrency: int
+    concurrency: int | None
     rate: float
     wait_on_limit: bool
     dry_run: bool
@@ -154,8 +159,17 @@ def bulk(
         ),
     ] = False,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Requests in flight at once.")
-    ] = 8,
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1,
+            max=MAX_CONCURRENCY,
+            help=(
+                "Requests in flight at once.  [default: found from the rate and the "
+                "gateway's latency]"
+            ),
+            show_default=False,
+        ),
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(
@@ -302,7 +316,6 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     """The job the flags describe, every value checked, in the order they are reported."""
     from clicksms.bulk.job import NewJob, check_client_prefix
     from clicksms.bulk.template import load_template
-    from clicksms.send import check_sender
 
     template = load_template(request.text, request.template_file)
     options = _send_options(request, invocation.soap_style())
@@ -310,7 +323,7 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
-    sender = check_sender(request.sender)
+    sender = invocation.sender(request.sender)
     prefix = check_client_prefix(request.client_id_prefix)
     return NewJob(
         file=request.file or "-",

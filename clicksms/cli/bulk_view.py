@@ -324,7 +324,12 @@ def _summary_line(
     view: BulkView,
     in_flight: int = 0,
 ) -> None:
-    parts = f"; {outcome.parts} part(s) sent in this run" if outcome and outcome.parts else ""
+    parts = ""
+    if outcome and outcome.parts:
+        parts = (
+            f"; {outcome.parts} part(s) sent in this run, with up to {outcome.concurrency} "
+            "request(s) in flight at once"
+        )
     unknown = f", {s.unknown} unknown ({UNKNOWN_MEANING})" if s.unknown else ""
     strangers = (
         f", {outcome.strangers} answer(s) for numbers it was not sent to (see above)"

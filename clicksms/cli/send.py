@@ -35,7 +35,10 @@ class Unicode(str, Enum):
 SenderOption = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
     typer.Option(
-        "--from", "-f", metavar="SENDER", help="Sender ID: up to 16 digits or 11 letters/digits."
+        "--from",
+        "-f",
+        metavar="SENDER",
+        help="Sender ID: up to 16 digits or 11 letters/digits (env CLICKSMS_FROM).",
     ),
 ]
 FlashOption = Annotated[
@@ -208,12 +211,12 @@ def send(
         parse_max_credits,
     )
     from clicksms.message.schedule import delivery_delay, validity_minutes
-    from clicksms.send import SendReport, check_sender, split_recipients
+    from clicksms.send import SendReport, split_recipients
     from clicksms.send import send as send_messages
 
     invocation: Invocation = ctx.obj
-    # A bad setting is a usage error even if no number turns out valid.
-    settings = invocation.settings()
+    # A bad setting is a usage error even if no number turns out valid (--sandbox: not started).
+    invocation.check_settings()
     content = _content(text, udh, data, unicode.value)
     options = SendOptions(
         msg_type=check_msg_type(msg_type, flash),
@@ -222,7 +225,7 @@ def send(
         client_id=check_client_id(client_id),
         callback=parse_callback(callback),
         delivery_ack=delivery_ack,
-        max_credits=parse_max_credits(max_credits, settings.soap_style),
+        max_credits=parse_max_credits(max_credits, invocation.soap_style()),
         queue=queue,
         escalate=escalate,
         mo=mo,
@@ -232,7 +235,7 @@ def send(
         from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
-    sender_id = check_sender(sender)
+    sender_id = invocation.sender(sender)
     recipients = split_recipients(to, invocation.country(country))
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
