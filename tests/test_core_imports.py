@@ -25,6 +25,7 @@ CORE = (
     "clicksms.tracking",
     "clicksms.preview",
     "clicksms.queries",
+    "clicksms.topup",
     "clicksms.config",
     "clicksms.profiles",
     "clicksms.errors",

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from clicksms.bulk.journal import Job, JobRow, Journal
     from clicksms.bulk.outcome import BulkOutcome
     from clicksms.bulk.plan import MessageCache, PlannedRow, Planner
+    from clicksms.bulk.requests import Requests
     from clicksms.bulk.sender import Reconciled, SendPlan
     from clicksms.bulk.template import Template
     from clicksms.gateway.client import GatewayClient
@@ -72,6 +73,8 @@ class NewJob:
     encoding: str | None = None
     number_column: str | None = None
     allow_duplicates: bool = False
+    batch: bool = False  # send through Clickatell's batch messaging (clicksms.bulk.batch)
+    soap_style: str = "document"  # the style it is sent over: how many fields a batch item has
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ def start_job(
             "send_options": asdict(new.options),
             "client_id_prefix": new.client_id_prefix,
             "country": new.country,
+            "batch": new.batch,
             "gateway": _gateway_identity(account),
             "loaded": False,  # until every row is recorded: a partial job must not resume
         }
@@ -122,9 +126,10 @@ def start_job(
         if added == 0:
             opened.forget(job.id)
             raise UsageError(f"{planner.source.name} has no data rows")
-        opened.update_options(job.id, {"loaded": True})
+        loaded = {"loaded": True, "most_parts": planner.most_parts}
+        opened.update_options(job.id, loaded)
     on_event(JobRecorded(job.id, added, opened.path))
-    plan = _send_plan(stored, planner.messages, new.options)
+    plan = _send_plan(job, {**stored, **loaded}, planner.messages, new.options, account)
     return _send(opened, job, account, plan, run, on_event)
 
 
@@ -172,7 +177,8 @@ def resume_job(
         opened.set_state(job.id, JOB_STOPPED)
         on_event(Resumable(job.id))
         raise checked.failure
-    return _send(opened, job, account, _send_plan(stored, messages, options), run, on_event)
+    plan = _send_plan(job, stored, messages, options, account)
+    return _send(opened, job, account, plan, run, on_event)
 
 
 class _Recorder:
@@ -229,10 +235,15 @@ def planned_rows(new: NewJob, on_event: EventSink = ignore) -> Iterator[Planner]
     from clicksms.bulk.source import CsvSource
 
     messages = MessageCache(new.unicode, new.options)
+    static = None
     if new.template.is_static:  # one text for every row: a bad one is a usage error, not N rows
-        problem = messages.get(new.template.render({}))
-        if isinstance(problem, str):
-            raise UsageError(problem)
+        static = messages.get(new.template.render({}))
+        if isinstance(static, str):
+            raise UsageError(static)
+    if new.batch:  # what a batch cannot carry is refused before the file is read
+        from clicksms.bulk.batch import batch_layout
+
+        batch_layout(new.template, new.unicode, new.soap_style, static)
     with CsvSource(new.file, encoding=new.encoding, number_column=new.number_column) as source:
         if not source.columns:
             raise UsageError(f"{source.name} has no data rows")
@@ -299,10 +310,12 @@ def _send(
     on_event(JobRunning(job.id, results))
     try:
         connect(account)  # a failure here has sent nothing
+        plan.requests.open(account)  # --batch: startbatch (nor has this sent a message)
     except BaseException:
         journal.set_state(job.id, JOB_STOPPED)
         on_event(Resumable(job.id))
         raise
+    _keep(journal, job, plan)
     todo = journal.summary(job.id).pending
     # Only now, with everything a request needs built: the limiter's first slot is a request
     # that leaves at once, not one that waits for zeep while the slots after it are handed out.
@@ -326,6 +339,7 @@ def _send(
         ran = sender.run()
     finally:
         on_event(SendingEnded())
+        _keep(journal, job, plan)  # a batch renewed while sending
     stop = ran.stop
     broken = (StopReason.NETWORK, StopReason.AUTH, StopReason.INTERRUPTED)
     if stop is None or stop.reason not in broken:
@@ -336,6 +350,8 @@ def _send(
             stop = Stop(StopReason.NETWORK, str(checked.failure))
     summary = journal.summary(job.id)
     if summary.pending == 0:
+        plan.requests.close(account)  # --batch: endbatch, the job needs its batch no more
+        _keep(journal, job, plan)
         state = JOB_DONE
     elif stop is not None and stop.reason is StopReason.INTERRUPTED:
         state = JOB_INTERRUPTED
@@ -360,15 +376,61 @@ def connect(account: GatewayClient) -> None:
     account.soap  # noqa: B018 - the property builds it
 
 
-def _send_plan(stored: dict[str, Any], messages: MessageCache, options: SendOptions) -> SendPlan:
+def _send_plan(
+    job: Job,
+    stored: dict[str, Any],
+    messages: MessageCache,
+    options: SendOptions,
+    account: GatewayClient,
+) -> SendPlan:
+    """How the job's requests go out: one sendmsg each, or (``--batch``) items of a batch."""
+    from clicksms.bulk.requests import Sendmsg
     from clicksms.bulk.sender import SendPlan
 
+    sender = stored["sender"]
+    requests: Requests = Sendmsg(sender, options)
+    if stored.get("batch"):
+        requests = _batch_requests(job, stored, messages, options, account)
     return SendPlan(
-        sender=stored["sender"],
+        sender=sender,
         options=options,
         messages=messages,
+        requests=requests,
         client_id_prefix=stored["client_id_prefix"] or "",
     )
+
+
+def _batch_requests(
+    job: Job,
+    stored: dict[str, Any],
+    messages: MessageCache,
+    options: SendOptions,
+    account: GatewayClient,
+) -> Requests:
+    from clicksms.bulk.batch import BatchRequests, batch_client_id, batch_layout
+    from clicksms.bulk.template import Template
+
+    template = Template(stored["template"])
+    static = messages.get(template.render({})) if template.is_static else None
+    if isinstance(static, str):  # checked when the job started; only a changed rule gets here
+        raise UsageError(static)
+    layout = batch_layout(template, stored["unicode"], account.settings.soap_style, static)
+    return BatchRequests(
+        layout,
+        stored["sender"],
+        options,
+        messages,
+        client_id=batch_client_id(job) or "",
+        most_parts=stored.get("most_parts") or 1,
+        kept=stored.get("open_batch"),
+    )
+
+
+def _keep(journal: Journal, job: Job, plan: SendPlan) -> None:
+    """Record what the job's requests keep between runs (``--batch``: the open batch)."""
+    kept = plan.requests.kept()
+    if kept:
+        journal.update_options(job.id, kept)
 
 
 def _checked(checked: Reconciled, *, at_resume: bool) -> InFlightChecked:

@@ -1,8 +1,11 @@
 """Send a bulk job's pending rows: grouped, concurrent, rate-limited, journalled.
 
-How many requests are in flight at once is :mod:`clicksms.bulk.concurrency`'s decision, made
-from every answer; the rate limiter hands each worker its slot just before it sends
-(:mod:`clicksms.bulk.ratelimit` says why not earlier).
+What goes on the wire for one request, a sendmsg or an item of a batch (``bulk --batch``),
+is :mod:`clicksms.bulk.requests`'s business; which rows go together, when, under which client
+message ID, and what the answer means for the journal, this module's. How many requests are
+in flight at once is :mod:`clicksms.bulk.concurrency`'s decision, made from every answer; the
+rate limiter hands each worker its slot just before it sends (:mod:`clicksms.bulk.ratelimit`
+says why not earlier).
 
 The journal is the source of truth. A row is marked in flight (with its request's client
 message ID) before the request leaves, and settled after the answer; only the coordinating
@@ -26,6 +29,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from clicksms.bulk.batch import BATCH_GONE, batch_client_id
 from clicksms.bulk.concurrency import MAX_CONCURRENCY, Sample
 from clicksms.bulk.events import (
     ConcurrencyChanged,
@@ -59,20 +63,22 @@ from clicksms.errors import (
 )
 from clicksms.gateway.responses import parse_message_status, single_reply
 from clicksms.gateway.retry import INTERNAL_ERROR
-from clicksms.message.options import SendOptions, sendmsg_fields
+from clicksms.message.options import SendOptions
 from clicksms.send import ACCEPTED, MAX_RECIPIENTS, REJECTED, SendResult, match_replies
 
 if TYPE_CHECKING:
     from clicksms.bulk.concurrency import Concurrency
     from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.bulk.requests import Requests
     from clicksms.gateway.client import GatewayClient
 
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"
 #: Refusals that say nothing about the rows themselves: they are held for a later pass
-#: (901, "please retry", only once GatewayClient.call's own retries have run out).
-HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR)
+#: (901, "please retry", only once GatewayClient.call's own retries have run out; 201, a
+#: batch gone and not renewed, see clicksms.bulk.batch).
+HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR, BATCH_GONE)
 _UNTIL = re.compile(r"until\D*(\d{9,11})")
 
 _INTERRUPTED = Stop(StopReason.INTERRUPTED)
@@ -80,11 +86,13 @@ _INTERRUPTED = Stop(StopReason.INTERRUPTED)
 
 @dataclass(frozen=True)
 class SendPlan:
-    """What every request of the job carries besides its recipients and text."""
+    """What every request of the job carries besides its recipients and text, and how it
+    goes out (``requests``: one sendmsg each, or items of a batch)."""
 
     sender: str | None
     options: SendOptions
     messages: MessageCache
+    requests: Requests
     client_id_prefix: str = ""
 
 
@@ -359,6 +367,9 @@ class BulkSender:
         already; their new request gets a time-based one (job + ``t`` + milliseconds in
         base 36), so the gateway can never answer for the old request when asked later.
         """
+        shared = self.plan.requests.shared_client_id(batch[0].text or "")
+        if shared is not None:  # an item of a batch: the batch's (see clicksms.bulk.batch)
+            return shared
         prefix = self.plan.client_id_prefix
         if all(r.client_id is None for r in batch):
             return prefix + client_message_id(self.job.id, batch[0].row)
@@ -521,6 +532,9 @@ class BulkSender:
         if code == INTERNAL_ERROR:
             self._stop(Stop(StopReason.GATEWAY))
             return
+        if code == BATCH_GONE:  # clicksms.bulk.batch's words say what happened
+            self._stop(Stop(StopReason.GATEWAY, text))
+            return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0
         if self.wait_on_limit:
@@ -553,9 +567,8 @@ class BulkSender:
         if isinstance(message, str):  # checked when planned; only a changed rule gets here
             error = GatewayError("101", message)
             return _Outcome(rows, refused=error)
-        fields = sendmsg_fields(message, self.plan.sender, self.plan.options)
-        fields["climsgid"] = client_id  # what options.client_id gives, without copying them
         numbers = [r.number or "" for r in rows]
+        text = rows[0].text or ""
         if self.limiter is not None and not self.limiter.acquire(len(rows), self._stopping):
             return _Outcome(rows, unsent=True)
         self._tries.count = 0
@@ -565,7 +578,7 @@ class BulkSender:
         self._wire.leave()
         sent_at = time.monotonic()
         try:
-            replies = self.account.call("sendmsg", to=numbers, **fields)
+            replies = self.plan.requests.send(self.account, numbers, text, message, client_id)
             answers = match_replies(numbers, replies)
             results, strangers = answers.results, answers.strangers
         except GatewayError as exc:
@@ -633,6 +646,7 @@ def reconcile(
     if by_client:
         _let_the_gateway_learn(journal.sent_at_latest(job.id), account, len(by_client), on_event)
     sizes = journal.request_sizes(job.id) if by_client else {}
+    shared = batch_client_id(job)  # names every item of the job's batches: never one message
     outcome = Reconciled()
     for client_id, rows in by_client.items():
         numbers = [r.row for r in rows]
@@ -659,7 +673,7 @@ def reconcile(
             outcome.released += len(rows)
         elif state.status == "001":
             outcome.in_doubt += len(rows)
-        elif len(rows) == 1 and sizes.get(client_id) == 1:
+        elif len(rows) == 1 and sizes.get(client_id) == 1 and client_id != shared:
             journal.record_results(
                 job.id, [replace(rows[0], state=ROW_DONE, message_id=state.message_id)]
             )

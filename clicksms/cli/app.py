@@ -14,7 +14,19 @@ from typing import Annotated, Optional
 import typer
 
 from clicksms import __version__
-from clicksms.cli import auth, bulk, completion, jobs, numbers, queries, sandbox, send, tracking
+from clicksms.cli import (
+    auth,
+    bulk,
+    completion,
+    jobs,
+    numbers,
+    push,
+    queries,
+    sandbox,
+    send,
+    topup,
+    tracking,
+)
 from clicksms.cli.context import Invocation
 from clicksms.cli.exits import ClickSmsGroup
 from clicksms.cli.profiles import list_profiles, profile_names
@@ -177,6 +189,8 @@ app.command("charge")(tracking.charge)
 app.command("balance")(queries.balance)
 app.command("coverage")(queries.coverage)
 app.command("ping")(queries.ping)
+app.command("topup")(topup.topup)
+app.add_typer(push.app, name="push")
 app.command("sandbox")(sandbox.sandbox_command)
 app.command("completion")(completion.completion)
 app.command("profiles")(list_profiles)

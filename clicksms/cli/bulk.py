@@ -82,6 +82,7 @@ class BulkRequest:
     queue: int | None
     escalate: bool
     mo: bool
+    batch: bool
     concurrency: int | None
     rate: float
     wait_on_limit: bool
@@ -149,6 +150,14 @@ def bulk(
     queue: QueueOption = None,
     escalate: EscalateOption = False,
     mo: MoOption = False,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="Use Clickatell's batch messaging: the template goes once (startbatch), then "
+            "each message only its numbers and {column} values (senditem, quicksend).",
+        ),
+    ] = False,
     concurrency: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(
@@ -217,6 +226,7 @@ def bulk(
     \b
         clicksms bulk customers.csv --text "Hi {name}, your order {order} has shipped"
         clicksms bulk numbers.csv -t "Maintenance tonight 22:00" --from ACME --dry-run
+        clicksms bulk customers.csv -t "Hi {name}, your code is {code}" --batch
         clicksms bulk --resume k3f9a2c1
     """
     invocation: Invocation = ctx.obj
@@ -243,6 +253,7 @@ def bulk(
         queue=queue,
         escalate=escalate,
         mo=mo,
+        batch=batch,
         concurrency=concurrency,
         rate=rate,
         wait_on_limit=on_limit is OnLimit.wait,
@@ -325,6 +336,8 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         encoding=request.encoding,
         number_column=request.number_column,
         allow_duplicates=request.allow_duplicates,
+        batch=request.batch,
+        soap_style=invocation.soap_style(),
     )
 
 
@@ -401,4 +414,5 @@ def _started_with(request: BulkRequest) -> list[tuple[str, object]]:
         ("--queue", request.queue),
         ("--escalate", request.escalate),
         ("--mo", request.mo),
+        ("--batch", request.batch),
     ]

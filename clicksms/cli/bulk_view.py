@@ -363,7 +363,7 @@ def stop_sentence(stop: Stop) -> str:
     if stop.reason is StopReason.CREDIT:
         return "no credit left (ERR 301)"
     if stop.reason is StopReason.GATEWAY:
-        return "the gateway answered ERR 901 (internal error): try later"
+        return stop.detail or "the gateway answered ERR 901 (internal error): try later"
     if stop.reason is StopReason.LIMIT:
         until = _when(stop.until) if stop.until is not None else "later"
         return f"the account's MT limit is reached until {until} (ERR 130)"

@@ -22,7 +22,7 @@ MAX_STDIN_TEXT = 64 * 1024
 
 if TYPE_CHECKING:
     from clicksms.message.options import Content
-    from clicksms.send import SendReport
+    from clicksms.send import Recipients, SendReport
 
 
 class Unicode(str, Enum):
@@ -240,8 +240,7 @@ def send(
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
     check_content(content, options, len(recipients.valid))
-    for duplicate in recipients.duplicates:
-        note(f"Skipping {duplicate}: same number as an earlier recipient.")
+    note_duplicates(recipients)
     if dry_run:
         from clicksms.cli.preview import show_preview
 
@@ -250,7 +249,13 @@ def send(
     sent = SendReport(())
     if recipients.valid:
         sent = send_messages(invocation.gateway(), recipients.valid, content, sender_id, options)
-    _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
+    show_send(SendReport(recipients.results(sent.results), sent.failure), output)
+
+
+def note_duplicates(recipients: "Recipients") -> None:
+    """Say which inputs are skipped as repeats of an earlier number."""
+    for duplicate in recipients.duplicates:
+        note(f"Skipping {duplicate}: same number as an earlier recipient.")
 
 
 def _content(text: str | None, udh: str | None, data: str | None, unicode: str) -> "Content":
@@ -265,7 +270,7 @@ def _content(text: str | None, udh: str | None, data: str | None, unicode: str) 
         return prepare_binary(udh, data)
     from clicksms.message.text import prepare
 
-    return prepare(_message_text(text), unicode)
+    return prepare(message_text(text), unicode)
 
 
 _STATUS_STYLE = {"accepted": "green", "unknown": "yellow"}
@@ -287,7 +292,8 @@ def said_once(error: Optional[str], meaning: str) -> Optional[str]:  # noqa: UP0
     return error.removeprefix(meaning + ": ")
 
 
-def _show_send(report: "SendReport", output: OutputFormat) -> None:
+def show_send(report: "SendReport", output: OutputFormat) -> None:
+    """One row per recipient, a summary line, and the exit code (send and push)."""
     from dataclasses import asdict
 
     from clicksms.send import UNKNOWN, UNKNOWN_MEANING
@@ -310,7 +316,7 @@ def _show_send(report: "SendReport", output: OutputFormat) -> None:
     raise typer.Exit(report.exit_code)
 
 
-def _message_text(text: str | None) -> str:
+def message_text(text: str | None) -> str:
     """--text wins; '-' or no --text with a pipe reads stdin (one trailing newline dropped)."""
     if text is not None and text != "-":
         return text
