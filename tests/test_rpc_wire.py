@@ -128,11 +128,12 @@ def soap_action(head: bytes) -> str:
 
 def zeep_bytes(client: SoapClient, operation: str, fields: dict[str, object]) -> bytes:
     """What zeep's public ``create_message`` builds (encoding plugin included)."""
-    from zeep.wsdl.utils import etree_to_string
+    from lxml.etree import tostring
 
     name, wired = RPC_ENCODED.wire(operation, fields)
     complete = RPC_ENCODED.complete(name, wired)
-    return etree_to_string(client._client.create_message(client._service, name, **complete))
+    message = client._client.create_message(client._service, name, **complete)
+    return tostring(message, xml_declaration=True, encoding="utf-8")
 
 
 CREDENTIALS = {"api_id": 3512345, "user": "u<&>", "password": "p ]]> &amp; é"}

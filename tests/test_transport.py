@@ -1014,9 +1014,10 @@ SHAPES: list[tuple[str, dict[str, object], dict[str, object]]] = [
 
 def zeep_bytes(client: SoapClient, operation: str, fields: dict[str, object]) -> bytes:
     """What zeep's public ``create_message`` builds for the call, serialised as zeep posts it."""
-    from zeep.wsdl.utils import etree_to_string
+    from lxml.etree import tostring
 
-    return etree_to_string(client._client.create_message(client._service, operation, **fields))
+    message = client._client.create_message(client._service, operation, **fields)
+    return tostring(message, xml_declaration=True, encoding="utf-8")
 
 
 def answer_its_operation(head: bytes, body: bytes) -> bytes:

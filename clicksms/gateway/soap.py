@@ -45,13 +45,12 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml.etree import XMLParser, XMLSyntaxError, _Element, fromstring
+from lxml.etree import XMLParser, XMLSyntaxError, fromstring, iselement, tostring
 from zeep import Client, Settings
 from zeep import exceptions as zeep_errors
 from zeep.cache import Base as Cache
 from zeep.transports import Transport
-from zeep.wsdl.utils import etree_to_string
-from zeep.xsd.types.builtins import String
+from zeep.xsd import String
 
 from clicksms import __version__
 from clicksms.errors import ClickSmsError, ConfigError, ProtocolError
@@ -188,7 +187,7 @@ class SoapClient:
             learn = key if template is None else None
             return self._through_zeep(operation, fields, exchange, learn)
         envelope = template.fill(fields, self._templates.lock)
-        exchange.reply = self._http.post(etree_to_string(envelope), template.headers)
+        exchange.reply = self._http.post(_serialise(envelope), template.headers)
         result = self._read(operation, exchange.reply)
         if result is _MISS:  # zeep reads this reply (it is not sent again)
             return self._through_zeep(operation, fields, exchange)
@@ -349,7 +348,7 @@ class _ZeepTransport(Transport):
         exchange = getattr(self._exchanges, "current", None) or _Exchange()
         exchange.envelope, exchange.headers = envelope, headers
         if exchange.reply is None:
-            exchange.reply = self.http.post(etree_to_string(envelope), headers)
+            exchange.reply = self.http.post(_serialise(envelope), headers)
         return exchange.reply
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> Response:
@@ -395,9 +394,14 @@ def _strings(result: Any) -> Any:
     """
     if isinstance(result, list):
         return [_strings(item) for item in result]
-    if isinstance(result, _Element) and not len(result):
+    if iselement(result) and not len(result):
         return result.text
     return result
+
+
+def _serialise(envelope: Any) -> bytes:
+    """The envelope as zeep's transport posts it: UTF-8, with an XML declaration."""
+    return tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
 def _plain(response: Response) -> bool:
