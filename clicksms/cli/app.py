@@ -183,7 +183,6 @@ def main_options(
     )
 
 
-
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="clicksms")
