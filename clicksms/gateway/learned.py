@@ -172,7 +172,8 @@ class LearnedFile:
             Path(tmp).unlink(missing_ok=True)
 
     def identity(self) -> dict[str, Any] | None:
-        """What the file must have been written for; None where zeep's version is unknown."""
+        """What the file must have been written for; None where that cannot be known (no
+        zeep metadata, modules not in files): nothing is then read or written."""
         if self._identity is None:
             self._identity = _identity(self.style)
         return self._identity or None
@@ -186,17 +187,17 @@ def _identity(style: SoapStyle) -> dict[str, Any]:
 
     try:
         zeep_version = metadata.version("zeep")
-    except metadata.PackageNotFoundError:
+        data = resources.files("clicksms")
+        wsdl = hashlib.sha256()
+        for resource in (style.wsdl, *sorted(style.schemas.values())):
+            wsdl.update(data.joinpath(resource).read_bytes())
+        here = Path(__file__).parent
+        code = []
+        for name in _WRITERS:
+            info = (here / name).stat()
+            code.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+    except (metadata.PackageNotFoundError, OSError):  # nothing to tell versions apart by
         return {}
-    data = resources.files("clicksms")
-    wsdl = hashlib.sha256()
-    for resource in (style.wsdl, *sorted(style.schemas.values())):
-        wsdl.update(data.joinpath(resource).read_bytes())
-    here = Path(__file__).parent
-    code = []
-    for name in _WRITERS:
-        info = (here / name).stat()
-        code.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
     return {
         "format": FORMAT,
         "clicksms": __version__,
