@@ -99,7 +99,7 @@ def _typed(value: Any, kind: QName) -> Any:
     """``value`` as its part's type wants it: text for strings, a decimal text for floats.
 
     A float goes out as its shortest exact decimal (``1.5``), as text so that the envelope
-    templates of :mod:`clicksms.gateway.soap` can carry it.
+    templates of :mod:`clicksms.gateway.shapes` can carry it.
     """
     if kind == STRING_TYPE and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
