@@ -1,4 +1,5 @@
-"""Settings from command-line flags > environment > ``.env`` in the working directory.
+"""Settings from command-line flags > environment > ``.env`` in the working directory > the
+profile chosen (``--profile``, :mod:`clicksms.profiles`) > defaults.
 
 The ``.env`` file is read with python-dotenv but never copied into ``os.environ``, so real
 environment variables always win and nothing leaks between in-process invocations.
@@ -14,9 +15,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from clicksms.errors import ConfigError
+
+if TYPE_CHECKING:
+    from clicksms.profiles import Profile
 
 DEFAULT_ENDPOINT = "https://api.clickatell.com/soap/document_literal/webservice"
 #: Clickatell's RPC/Encoded server (the Visual Studio flavour of its WSDL, API.md §1).
@@ -45,6 +50,8 @@ ENV_RETRY_DELAY = "CLICKSMS_RETRY_DELAY"
 ENV_QUERY_DELAY = "CLICKSMS_QUERY_DELAY"
 ENV_SOAP_STYLE = "CLICKSMS_SOAP_STYLE"
 ENV_NO_SESSION = "CLICKSMS_NO_SESSION"
+ENV_PROFILE = "CLICKSMS_PROFILE"
+ENV_SENDER = "CLICKSMS_FROM"
 
 #: The flag that sets each variable, to name it when a flag is given but empty.
 _FLAGS = {
@@ -56,6 +63,8 @@ _FLAGS = {
     ENV_CONNECT_TIMEOUT: "--connect-timeout",
     ENV_RETRIES: "--retries",
     ENV_SOAP_STYLE: "--soap-style",
+    ENV_PROFILE: "--profile",
+    ENV_SENDER: "--from",
 }
 _MAX_TIMEOUT = 3600.0
 _MAX_RETRIES = 10
@@ -84,9 +93,9 @@ class Settings:
     retries: int = DEFAULT_RETRIES  # extra attempts for a call that is safe to repeat
     retry_delay: float = DEFAULT_RETRY_DELAY  # base of the exponential backoff
     query_delay: float = DEFAULT_QUERY_DELAY  # before asking about a request left in flight
-    # Where three settings came from ("flag", "environment", ".env" or "default"): a .env in
-    # the working directory may not take a password it did not give, nor move the config dir
-    # without a word.
+    # Where three settings came from ("flag", "environment", ".env", "profile" or "default"):
+    # a .env in the working directory may not take a password it did not give, nor move the
+    # config dir without a word.
     endpoint_source: str = "default"
     password_source: str = "default"
     config_dir_source: str = "default"
@@ -94,10 +103,13 @@ class Settings:
     # Per-request credentials: every request carries api_id, user and password; no auth, and
     # no session file is read or written (config_dir is then not even checked).
     no_session: bool = False
+    # The profile these settings were read with: it keeps a session file of its own.
+    profile: str | None = None
 
 
 class SettingsSource:
-    """Looks a name up in flags, then the environment, then ``.env`` (read once, lazily)."""
+    """Looks a name up in flags, then the environment, then ``.env`` (read once, lazily), then
+    the profile once :meth:`use_profile` has chosen one."""
 
     def __init__(
         self,
@@ -108,12 +120,16 @@ class SettingsSource:
         self._environ = os.environ if environ is None else environ
         self._cwd = cwd or Path.cwd()
         self._dotenv: dict[str, str] | None = None if read_dotenv else {}
+        self.profile: Profile | None = None
+        self.profile_source = "default"  # where the profile's name came from
+        self._profile_chosen = False
 
     def get(self, name: str, flag: str | None = None) -> str | None:
         return self.lookup(name, flag)[0]
 
     def lookup(self, name: str, flag: str | None = None) -> tuple[str | None, str]:
-        """The value and where it came from: "flag", "environment", ".env" or "default"."""
+        """The value and where it came from: "flag", "environment", ".env", "profile" or
+        "default"."""
         if flag is not None:
             if not flag.strip():  # `--endpoint "$UNSET"` must not quietly mean the default
                 raise ConfigError(f"{_FLAGS.get(name, name)} was given an empty value")
@@ -132,8 +148,30 @@ class SettingsSource:
                 f"./.env sets {name} to nothing: remove the line for Clickatell's own endpoint, "
                 "or give your endpoint's URL"
             )
-        value = value or None
-        return value, ".env" if value is not None else "default"
+        if value:
+            return value, ".env"
+        if self.profile is not None and (given := self.profile.setting(name)) is not None:
+            return given, "profile"
+        return None, "default"
+
+    def where(self, name: str, origin: str) -> str | None:
+        """How an error names where a value came from, when that was the profile (None: the
+        usual flag and variable)."""
+        if origin != "profile" or self.profile is None:
+            return None
+        return self.profile.describe(name)
+
+    def use_profile(self, flag: str | None = None) -> Profile | None:
+        """Choose the profile that ``--profile``, CLICKSMS_PROFILE or ./.env names, read from
+        config.toml in the config dir; later lookups fall back on it. Chosen once."""
+        if not self._profile_chosen:
+            name, self.profile_source = self.lookup(ENV_PROFILE, flag)
+            if name is not None and name.strip():
+                from clicksms.profiles import load_profile
+
+                self.profile = load_profile(_config_dir(self.get(ENV_CONFIG_DIR)), name.strip())
+            self._profile_chosen = True
+        return self.profile
 
     def dotenv(self) -> dict[str, str]:
         if self._dotenv is None:
@@ -167,34 +205,46 @@ def load_settings(
     allow_insecure_http: bool = False,
     soap_style: str | None = None,
     no_session: bool | None = None,
+    profile: str | None = None,
     source: SettingsSource | None = None,
 ) -> Settings:
-    """Resolve every setting once, validating what can be checked without the network."""
+    """Resolve every setting once, validating what can be checked without the network.
+
+    ``profile`` is the ``--profile`` flag; the profile may also be named by CLICKSMS_PROFILE.
+    A value from the profile that is wrong is reported as the profile's.
+    """
     src = source or SettingsSource()
+    chosen = src.use_profile(profile)
     resolved_endpoint, endpoint_from = src.lookup(ENV_ENDPOINT, endpoint)
-    style = resolve_soap_style(src.get(ENV_SOAP_STYLE, soap_style), resolved_endpoint)
+    style_text, style_from = src.lookup(ENV_SOAP_STYLE, soap_style)
+    style = resolve_soap_style(style_text, resolved_endpoint, src.where(ENV_SOAP_STYLE, style_from))
     resolved_endpoint = resolved_endpoint or default_endpoint(style)
     per_request = resolve_no_session(no_session, src)
-    check_endpoint(resolved_endpoint, allow_insecure_http)
+    check_endpoint(resolved_endpoint, allow_insecure_http, src.where(ENV_ENDPOINT, endpoint_from))
     password, password_from = src.lookup(ENV_PASSWORD)
-    resolved_user = src.get(ENV_USER, user)
+    resolved_user, user_from = src.lookup(ENV_USER, user)
     if resolved_user is not None:
-        check_credential(resolved_user, "user name", f"{ENV_USER} or --user")
+        where = src.where(ENV_USER, user_from) or f"{ENV_USER} or --user"
+        check_credential(resolved_user, "user name", where)
+    api_text, api_from = src.lookup(ENV_API_ID, api_id)
     config_path, config_from = src.lookup(ENV_CONFIG_DIR, config_dir)
+
+    def seconds(name: str, flag: float | None, default: float, what: str) -> float:
+        value, origin = src.lookup(name, _text(flag))
+        return parse_timeout(value, default, what, name, src.where(name, origin))
+
+    retries_text, retries_from = src.lookup(ENV_RETRIES, _text(retries))
     return Settings(
         endpoint=resolved_endpoint,
-        api_id=check_api_id(src.get(ENV_API_ID, api_id)),
+        api_id=check_api_id(api_text, src.where(ENV_API_ID, api_from)),
         user=resolved_user,
         password=password,
         config_dir=_config_dir(config_path, check=not per_request),
-        timeout=parse_timeout(src.get(ENV_TIMEOUT, _text(timeout))),
-        connect_timeout=parse_timeout(
-            src.get(ENV_CONNECT_TIMEOUT, _text(connect_timeout)),
-            DEFAULT_CONNECT_TIMEOUT,
-            "connect timeout",
-            ENV_CONNECT_TIMEOUT,
+        timeout=seconds(ENV_TIMEOUT, timeout, DEFAULT_TIMEOUT, "timeout"),
+        connect_timeout=seconds(
+            ENV_CONNECT_TIMEOUT, connect_timeout, DEFAULT_CONNECT_TIMEOUT, "connect timeout"
         ),
-        retries=parse_retries(src.get(ENV_RETRIES, _text(retries))),
+        retries=parse_retries(retries_text, src.where(ENV_RETRIES, retries_from)),
         retry_delay=parse_retry_delay(src.get(ENV_RETRY_DELAY)),
         query_delay=parse_query_delay(src.get(ENV_QUERY_DELAY)),
         endpoint_source=endpoint_from,
@@ -202,6 +252,7 @@ def load_settings(
         config_dir_source=config_from,
         soap_style=style,
         no_session=per_request,
+        profile=None if chosen is None else chosen.name,
     )
 
 
@@ -211,7 +262,9 @@ def password_destination_problem(settings: Settings, password_from: str) -> str 
     A ``.env`` in whatever directory clicksms runs from may name an endpoint; it must not
     receive a password given any other way (environment, ``--password-stdin``, the prompt)
     unless the user confirms. The password from that same ``.env`` reveals nothing new to it,
-    and Clickatell's own endpoint is where the password would go anyway.
+    and Clickatell's own endpoint is where the password would go anyway. An endpoint from a
+    flag, the environment or the user's own profile (config.toml, private to them) was chosen
+    by the user.
     """
     if settings.endpoint_source != ".env" or settings.endpoint in (DEFAULT_ENDPOINT, RPC_ENDPOINT):
         return None
@@ -240,7 +293,7 @@ def check_credential(value: str, what: str, where: str) -> str:
     )
 
 
-def resolve_soap_style(value: str | None, endpoint: str | None) -> str:
+def resolve_soap_style(value: str | None, endpoint: str | None, where: str | None = None) -> str:
     """``--soap-style``/CLICKSMS_SOAP_STYLE, else what the endpoint's path says it is.
 
     Clickatell's RPC/Encoded server lives at a path ending in ``webservice_vs.php``; any
@@ -251,7 +304,7 @@ def resolve_soap_style(value: str | None, endpoint: str | None) -> str:
         if style not in SOAP_STYLES:
             raise ConfigError(
                 f"SOAP style must be document or rpc, got {value.strip()[:40]!r} "
-                f"(--soap-style or {ENV_SOAP_STYLE})"
+                f"({where or '--soap-style or ' + ENV_SOAP_STYLE})"
             )
         return style
     if endpoint and urlsplit(endpoint.strip()).path.rstrip("/").endswith("webservice_vs.php"):
@@ -269,7 +322,8 @@ _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
 def resolve_no_session(flag: bool | None, source: SettingsSource | None = None) -> bool:
-    """``--no-session``, else CLICKSMS_NO_SESSION (environment or .env): 1/true/yes/on."""
+    """``--no-session``, else CLICKSMS_NO_SESSION (environment, .env or the profile's
+    ``no_session``): 1/true/yes/on."""
     if flag:
         return True
     value = (source or SettingsSource()).get(ENV_NO_SESSION)
@@ -287,27 +341,34 @@ def _text(flag: float | None) -> str | None:
 
 
 def resolve_country(flag: str | None, source: SettingsSource | None = None) -> str | None:
-    """The default region for national numbers: --country, CLICKSMS_COUNTRY, or .env."""
+    """The default region for national numbers: --country, CLICKSMS_COUNTRY, .env or the
+    profile."""
     return (source or SettingsSource()).get(ENV_COUNTRY, flag)
 
 
-def check_endpoint(url: str, allow_insecure_http: bool) -> None:
-    """HTTPS everywhere; plain HTTP only to loopback or with an explicit opt-in."""
+def check_endpoint(url: str, allow_insecure_http: bool, where: str | None = None) -> None:
+    """HTTPS everywhere; plain HTTP only to loopback or with an explicit opt-in.
+
+    ``where`` names the setting in the error when it is not the usual flag or variable.
+    """
+    told = f" ({where})" if where else ""
     parts = urlsplit(url)
     authority = url.split("://", 1)[-1].split("/", 1)[0]  # netloc, even without a scheme
     if "@" in authority:  # before any message quotes the URL: it would show the password
-        raise ConfigError("endpoint must not contain a user name or password (user:pass@host)")
+        raise ConfigError(
+            f"endpoint must not contain a user name or password (user:pass@host){told}"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}")
+        raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}{told}")
     try:
         parts.port  # noqa: B018 - raises ValueError for a port outside 0-65535
     except ValueError:
-        where = parts.netloc.rpartition("@")[2]
-        raise ConfigError(f"endpoint has an invalid port: {where}") from None
+        host = parts.netloc.rpartition("@")[2]
+        raise ConfigError(f"endpoint has an invalid port: {host}{told}") from None
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ConfigError(
-            f"refusing plain http:// to {parts.hostname}: the password would travel unencrypted; "
-            "use https:// or pass --allow-insecure-http"
+            f"refusing plain http:// to {parts.hostname}{told}: the password would travel "
+            "unencrypted; use https:// or pass --allow-insecure-http"
         )
 
 
@@ -344,12 +405,14 @@ def _config_dir(value: str | None, check: bool = True) -> Path:
     return Path(user_config_dir("clicksms", appauthor=False))
 
 
-def check_api_id(value: str | None) -> str | None:
+def check_api_id(value: str | None, where: str | None = None) -> str | None:
     """Clickatell API IDs are integers (``xsd:int`` in the WSDL)."""
     if value is None:
         return None
     if not value.strip().isdigit():
-        raise ConfigError(f"api_id must be a number, got {value!r} (CLICKSMS_API_ID or --api-id)")
+        raise ConfigError(
+            f"api_id must be a number, got {value!r} ({where or 'CLICKSMS_API_ID or --api-id'})"
+        )
     return value.strip()
 
 
@@ -358,28 +421,31 @@ def parse_timeout(
     default: float = DEFAULT_TIMEOUT,
     what: str = "timeout",
     env: str = ENV_TIMEOUT,
+    where: str | None = None,
 ) -> float:
-    """Seconds in (0, 3600]; ``what`` and ``env`` name the setting in the error."""
+    """Seconds in (0, 3600]; ``what`` and ``env`` (or ``where``) name the setting in the
+    error."""
     if value is None:
         return default
     seconds = _number(value)
     if not math.isfinite(seconds) or not 0 < seconds <= _MAX_TIMEOUT:
         raise ConfigError(
             f"{what} must be more than 0 and at most {_MAX_TIMEOUT:g} seconds, "
-            f"got {_shown(value, seconds)!r} ({_FLAGS[env]} or {env})"
+            f"got {_shown(value, seconds)!r} ({where or _FLAGS[env] + ' or ' + env})"
         )
     return seconds
 
 
-def parse_retries(value: str | None) -> int:
+def parse_retries(value: str | None, where: str | None = None) -> int:
     """Extra attempts for calls that are safe to repeat: a whole number from 0 to 10."""
     if value is None:
         return DEFAULT_RETRIES
     text = value.strip()
     if not (text.isascii() and text.isdigit()) or int(text) > _MAX_RETRIES:
+        told = where or f"{_FLAGS[ENV_RETRIES]} or {ENV_RETRIES}"
         raise ConfigError(
             f"retries must be a whole number from 0 to {_MAX_RETRIES}, "
-            f"got {_shown(value, math.nan)!r} ({_FLAGS[ENV_RETRIES]} or {ENV_RETRIES})"
+            f"got {_shown(value, math.nan)!r} ({told})"
         )
     return int(text)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clicksms.errors import (
     ClickSmsError,
@@ -147,8 +147,9 @@ def split_recipients(raw: Iterable[str], country: str | None) -> Recipients:
     return Recipients(tuple(checks), tuple(duplicates))
 
 
-def check_sender(sender: str | None) -> str | None:
-    """Sender IDs are 1–16 digits or up to 11 letters/digits (API.md §5.1)."""
+def check_sender(sender: str | None, where: str | None = None) -> str | None:
+    """Sender IDs are 1–16 digits or up to 11 letters/digits (API.md §5.1); ``where`` names
+    the setting it came from, when not ``--from``."""
     if sender is None:
         return None
     value = sender.strip().lstrip("+")
@@ -156,8 +157,9 @@ def check_sender(sender: str | None) -> str | None:
         return value
     if value.isascii() and value.isalnum() and len(value) <= _SENDER_ALPHA_MAX:
         return value
+    told = f" ({where})" if where else ""
     raise UsageError(
-        f"invalid sender {sender!r}: use up to 16 digits or up to 11 letters and digits"
+        f"invalid sender {sender!r}{told}: use up to 16 digits or up to 11 letters and digits"
     )
 
 
@@ -168,7 +170,23 @@ def send(
     sender: str | None = None,
     options: SendOptions | None = None,
 ) -> SendReport:
-    """Send ``content`` to ``numbers`` in requests of at most 300 recipients.
+    """Send ``content`` to ``numbers`` with ``sendmsg`` (see :func:`deliver`)."""
+    options = options or SendOptions()
+    fields = sendmsg_fields(content, sender, replace(options, client_id=None))
+    return deliver(account, "sendmsg", numbers, fields, options.client_id)
+
+
+def deliver(
+    account: GatewayClient,
+    operation: str,
+    numbers: Sequence[str],
+    fields: dict[str, Any],
+    client_id: str | None = None,
+) -> SendReport:
+    """Send one message to ``numbers`` in requests of at most 300 recipients.
+
+    ``operation`` is any that takes ``to`` and answers like sendmsg (``sendmsg``, ``si_push``,
+    ``ind_push``); ``fields`` are its fields but ``to`` and ``climsgid``.
 
     Nothing whose outcome is unknown is ever resent (:mod:`clicksms.gateway.retry` repeats a request
     only when it provably never arrived). When the conversation breaks (network, auth,
@@ -176,14 +194,14 @@ def send(
     and the rest as *not sent*; a failure before anything could have arrived is simply raised,
     except Ctrl-C, whose rows (all *not sent* then) are still reported.
 
-    A single recipient always goes with a client message ID — the user's, else a random one —
-    so that an *unknown* row can say how to find out: ``clicksms status --client-id ID``.
+    A single recipient always goes with a client message ID — ``client_id``, else a random
+    one — so that an *unknown* row can say how to find out: ``clicksms status --client-id ID``.
     """
-    options = options or SendOptions()
-    user_client_id = options.client_id
-    if not user_client_id and len(numbers) == 1:
-        options = replace(options, client_id=auto_client_id())
-    fields = sendmsg_fields(content, sender, options)
+    user_client_id = client_id
+    if not client_id and len(numbers) == 1:
+        client_id = auto_client_id()
+    if client_id:
+        fields = {**fields, "climsgid": client_id}
     account.ready()  # log in first: a failure here cannot have sent anything
     if user_client_id:
         _check_unused(account, user_client_id)
@@ -192,7 +210,7 @@ def send(
     for start in range(0, len(numbers), MAX_RECIPIENTS):
         chunk = list(numbers[start : start + MAX_RECIPIENTS])
         try:
-            replies = account.call("sendmsg", to=chunk, **fields)
+            replies = account.call(operation, to=chunk, **fields)
             answers = match_replies(chunk, replies)
             results.extend(answers.results)
             strangers.extend(answers.strangers)
@@ -203,8 +221,8 @@ def send(
             if not results and not _in_doubt(failure) and not isinstance(failure, Interrupted):
                 raise failure from None
             results += _abandon(numbers[start:], len(chunk), failure)
-            return _report(results, options.client_id, failure, strangers)
-    return _report(results, options.client_id, None, strangers)
+            return _report(results, client_id, failure, strangers)
+    return _report(results, client_id, None, strangers)
 
 
 def _report(

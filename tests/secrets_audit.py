@@ -170,11 +170,15 @@ _PHP_QUOTES = {'"': "&quot;", "'": "&#039;"}  # htmlspecialchars(ENT_QUOTES)
 _PY_QUOTES = {'"': "&quot;", "'": "&#x27;"}  # html.escape
 
 
+_SESSION_FILE = re.compile(r"session(-[\w-]+)?\.json|\.session(-[\w-]+)?\.json\..+")
+
+
 def may_hold(name: str) -> str | None:
     """The kind of secret a file of this name may hold: the stored session holds its ID (never
-    the password; ``.session.json.*`` is its temporary copy), and tests write passwords into
-    ``.env`` files as a user would (never a session ID)."""
-    if name == "session.json" or name.startswith(".session.json."):
+    the password; ``.session.json.*`` is its temporary copy; a profile's is
+    ``session-NAME.json``), and tests write passwords into ``.env`` files as a user would
+    (never a session ID)."""
+    if _SESSION_FILE.fullmatch(name):
         return SESSION_KIND
     return PASSWORD_KIND if name == ".env" else None
 

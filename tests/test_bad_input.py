@@ -197,3 +197,40 @@ def test_expired_session_is_forgotten_even_when_renewal_fails(
     status = cli("auth", "--status")
     assert status.exit_code == 3
     assert status.stdout.startswith("No session stored")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["send", NUMBER],  # no text: stdin is empty
+        ["send", NUMBER, "-t", "hi", "--deliver-in", "8d"],
+        ["send", NUMBER, "-t", "hi", "--from", "not a sender"],
+        ["send", NUMBER, "-t", "hi", "--max-credits", "1.5"],
+        ["send", "", "-t", "hi"],
+        ["send", NUMBER, "-t", "hi", "--dry-run", "--country", "XX"],
+        ["--timeout", "0", "send", NUMBER, "-t", "hi"],
+        ["bulk", "missing.csv", "-t", "hi"],
+        ["bulk", "--resume", "nosuchjob"],
+        ["jobs", "--forget", "nosuchjob"],
+        ["status", "not-an-id!"],
+        ["cancel", "not-an-id!"],
+        ["charge", "not-an-id!"],
+        ["coverage", "--country", "XX", NUMBER],
+        ["validate-number", "--country", "XX", NUMBER],
+        ["--profile", "alerts", "balance"],
+        ["auth", "--status", "--logout"],
+    ],
+    ids=" ".join,
+)
+def test_sandbox_checks_the_input_before_it_starts(cli, args) -> None:
+    """Bad input under --sandbox is the error line alone: no "Sandbox at …" before it."""
+    run = cli("--sandbox", *args)
+    assert run.exit_code == 2
+    assert run.stderr.startswith("Error: ") and len(run.stderr.splitlines()) == 1, run.stderr
+
+
+def test_sandbox_starts_only_when_a_command_needs_the_gateway(cli) -> None:
+    quiet = cli("--sandbox", "send", "123", "-t", "hi")  # no valid number: nothing to send
+    assert quiet.exit_code == 4 and "Sandbox at" not in quiet.stderr
+    sent = cli("--sandbox", "send", NUMBER, "-t", "hi")
+    assert sent.exit_code == 0 and sent.stderr.startswith("Sandbox at http://127.0.0.1:")

@@ -112,6 +112,18 @@ def test_allow_duplicates_sends_again(cli, creds, tmp_path: Path) -> None:
     assert len(creds.ledger) == 2
 
 
+def test_a_refused_login_leaves_no_job(cli, creds, tmp_path: Path, config_dir, monkeypatch) -> None:
+    """The rows are being recorded while bulk logs in: a refused login forgets them all."""
+    monkeypatch.setenv("CLICKSMS_PASSWORD", "wrong-password-here")
+    source = write(tmp_path / "n.csv", "phone\n" + "\n".join(numbers(20_000)) + "\n")
+    run = cli("bulk", str(source), "-t", "x")
+    assert run.exit_code == 3, run.stderr
+    assert "authentication failed" in run.stderr
+    assert creds.ledger == [] and sent_ops(creds, "sendmsg") == []
+    with Journal(default_journal_path(config_dir)) as journal:
+        assert journal.jobs() == []
+
+
 def test_unknown_placeholder_is_refused_before_anything(
     cli, creds, people: Path, config_dir
 ) -> None:

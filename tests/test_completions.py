@@ -68,6 +68,11 @@ def test_every_command_completes() -> None:
         ("clicksms auth --", {"--status", "--logout", "--password-stdin", "--output"}),
         ("clicksms --", {"--endpoint", "--api-id", "--user", "--sandbox", "--debug"}),
         ("clicksms send -o ", {"table", "json", "csv"}),
+        ("clicksms push ", {"wap", "mms"}),
+        ("clicksms push mms --class ", {"personal", "advertisement", "informational", "auto"}),
+        ("clicksms push wap --", {"--url", "--text", "--si-id", "--expires", "--action"}),
+        ("clicksms bulk --", {"--batch", "--text", "--resume"}),
+        ("clicksms topup --", {"--output", "--quiet"}),
     ],
 )
 def test_options_complete(line: str, expected: set[str]) -> None:

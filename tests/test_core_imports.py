@@ -25,7 +25,9 @@ CORE = (
     "clicksms.tracking",
     "clicksms.preview",
     "clicksms.queries",
+    "clicksms.topup",
     "clicksms.config",
+    "clicksms.profiles",
     "clicksms.errors",
     "clicksms.private_files",
 )

@@ -71,11 +71,14 @@ def lit(text: str) -> str:
 
 def summary(sent: int, skipped: int = 0) -> str:
     """Bulk's last stderr line for a run that finished (every message here is one part)."""
-    tail = "" if sent == 0 else f"; {sent} part(s) sent in this run"
-    return lit(
+    line = lit(
         f"Job {{job}}: {sent} sent, 0 failed, {skipped} skipped (invalid or duplicate), "
-        f"0 not sent yet{tail}."
+        "0 not sent yet"
     )
+    if sent:
+        line += lit(f"; {sent} part(s) sent in this run, with up to ") + r"[1-9]\d* "
+        line += lit("request(s) in flight at once")
+    return line + lit(".")
 
 
 def bulk(
@@ -726,16 +729,16 @@ BULK_FLAGS = [
         flags=("--concurrency", "0"),
         code=2,
         stderr=error(
-            "--concurrency 0: use a whole number from 1 to 64 (see `clicksms bulk --help`)"
+            "--concurrency 0: use a whole number from 1 to 128 (see `clicksms bulk --help`)"
         ),
     ),
     bulk(
         "concurrency-too-high",
         TWO,
-        flags=("--concurrency", "65"),
+        flags=("--concurrency", "129"),
         code=2,
         stderr=error(
-            "--concurrency 65: use a whole number from 1 to 64 (see `clicksms bulk --help`)"
+            "--concurrency 129: use a whole number from 1 to 128 (see `clicksms bulk --help`)"
         ),
     ),
     Case(

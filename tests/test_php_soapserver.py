@@ -306,3 +306,71 @@ def test_bulk_personalised_without_a_session(cli, at_php, tmp_path, monkeypatch,
     assert sorted(s[client_part][1] for s in sends) == [f"{job['id']}r{n}" for n in (1, 2, 3)]
     for parts in sends:
         assert parts["password"] == ("string", "<ok>") and "session_id" not in parts
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_topup_pushes_and_batches_arrive_as_meant(cli, at_php, tmp_path, style) -> None:
+    server = at_php(style)
+    assert cli("auth").exit_code == 0
+    server.take()
+    runs = [
+        cli("topup", "4242-0000-0000-0100"),
+        cli(
+            *("push", "wap", "27821234567", "27831234567", "--url", "https://e.example/a"),
+            *("-t", "Update", "--si-id", "u1", "--action", "high", "--from", "ACME"),
+        ),
+        cli(
+            *("push", "mms", "27821234567", "--url", "https://m.example/m/1", "--subject", "Pic"),
+            *("--class", "informational", "--expire", "1h", "--client-id", f"mms{style}"),
+        ),
+    ]
+    rows = ["number,name", "27821234567,Anna", "27831234567,Bob", "27841234567,Anna"]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    runs.append(cli("bulk", str(tmp_path / "p.csv"), "-t", "Hi {name}!", "--batch"))
+    (tmp_path / "s.csv").write_text("number\n27821234567\n27831234567\n", encoding="utf-8")
+    runs.append(cli("bulk", str(tmp_path / "s.csv"), "-t", "Hello all", "--batch"))
+    for run in runs:
+        assert run.exit_code == 0, run.stderr
+    entries = checked(server.take())
+    by_op: dict[str, list[dict[str, tuple[str, Any]]]] = {}
+    for entry in entries:
+        by_op.setdefault(entry["op"], []).append(decoded(entry))
+    session = ("string", SESSION)
+    client_part = "cliMsgId" if style == "rpc" else "climsgid"
+    assert by_op["token_pay"] == [{"session_id": session, "token": ("string", "4242000000000100")}]
+    assert by_op["si_push"] == [
+        {
+            "session_id": session,
+            "to": ("array", ["27821234567", "27831234567"]),
+            "si_id": ("string", "u1"),
+            "si_url": ("string", "https://e.example/a"),
+            "si_text": ("string", "Update"),
+            "si_action": ("string", "signal-high"),
+            "from": ("string", "ACME"),
+            "req_feat": ("integer", 0x0010),
+        }
+    ]
+    mms = by_op["ind_push"][0]
+    assert {k: v for k, v in mms.items() if k.startswith("mms_") or k == client_part} == {
+        "mms_subject": ("string", "Pic"),
+        "mms_class": ("string", "82"),
+        "mms_expire": ("string", "3600"),
+        "mms_from": ("string", "m.example"),
+        "mms_url": ("string", "https://m.example/m/1"),
+        client_part: ("string", f"mms{style}"),
+    }
+    personal, static = by_op["startbatch"]
+    job_client_id = personal[client_part][1]
+    assert job_client_id.endswith("batch")
+    assert {k: personal[k] for k in ("template", "concat")} == {
+        "template": ("string", "Hi #field1#!"),
+        "concat": ("integer", 1),
+    }
+    assert static["template"] == ("string", "Hello all")
+    assert [(i["to"], i["field1"]) for i in by_op["senditem"]] == [
+        (("array", ["27821234567", "27841234567"]), ("string", "Anna")),
+        (("array", ["27831234567"]), ("string", "Bob")),
+    ]
+    (quick,) = by_op["quicksend"]
+    assert quick["to"] == ("array", ["27821234567", "27831234567"])
+    assert quick["batch_id"][0] == "string" and len(by_op["endbatch"]) == 2

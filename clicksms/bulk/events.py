@@ -87,6 +87,14 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class ConcurrencyChanged:
+    """The number of requests allowed in flight at once changed (adaptive concurrency)."""
+
+    limit: int
+    reason: str  # "growing", "latency" (it climbed) or "push-back" (a retry or a failure)
+
+
+@dataclass(frozen=True)
 class SendingEnded:
     """No more rows go out in this run (sent, stopped, or broken off by an exception)."""
 
@@ -137,6 +145,7 @@ BulkEvent = (
     | InFlightChecked
     | SendingStarted
     | Progress
+    | ConcurrencyChanged
     | SendingEnded
     | StopRequested
     | WaitingForLimit

@@ -4,6 +4,11 @@ The order matters for "never lose, never duplicate": the template and the CSV he
 checked before a job exists; every row is in the journal before the first request; and a
 resumed job settles the rows left in flight before it sends anything else.
 
+What need not wait does not: a new job's rows are read, checked and recorded in a thread of
+their own while this one logs in and builds the SOAP client (a login is a network round trip,
+zeep and its WSDL a good part of the start-up). This thread keeps what may ask the user
+something (a password prompt) or be cut short by Ctrl-C.
+
 Nothing here prints. Progress and notices go to the caller's ``on_event`` callback
 (:mod:`clicksms.bulk.events`) and the run ends in one :class:`~clicksms.bulk.outcome.BulkOutcome`.
 The gateway client and the journal are handed in as factories, called when the job needs
@@ -12,6 +17,8 @@ them, so a bad file is reported before the settings are read or the journal is o
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
     from clicksms.bulk.journal import Job, JobRow, Journal
     from clicksms.bulk.outcome import BulkOutcome
     from clicksms.bulk.plan import MessageCache, PlannedRow, Planner
+    from clicksms.bulk.requests import Requests
     from clicksms.bulk.sender import Reconciled, SendPlan
     from clicksms.bulk.template import Template
     from clicksms.gateway.client import GatewayClient
@@ -65,13 +73,15 @@ class NewJob:
     encoding: str | None = None
     number_column: str | None = None
     allow_duplicates: bool = False
+    batch: bool = False  # send through Clickatell's batch messaging (clicksms.bulk.batch)
+    soap_style: str = "document"  # the style it is sent over: how many fields a batch item has
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """How a run sends; a resume may change these (its job's message options it may not)."""
 
-    concurrency: int = 8
+    concurrency: int | None = None  # requests in flight at once; None = found as it sends
     rate: float = 100.0  # messages per second at most; 0 = no limit
     wait_on_limit: bool = False  # ERR 130: wait until the given time rather than stop
     results: Path | None = None  # where the caller writes the rows: checked before sending
@@ -89,7 +99,9 @@ def start_job(
     with planned_rows(new, on_event) as planner:
         check_results_path(run.results, new.file)
         account = client()
-        account.ready()  # bad settings or credentials stop us before a job exists
+        typed_in = new.file == "-" and sys.stdin is not None and sys.stdin.isatty()
+        if typed_in:  # rows typed on the terminal and a password prompt would meet there
+            connect(account)
         opened = journal()
         stored = {
             "template": new.template.text,
@@ -98,21 +110,26 @@ def start_job(
             "send_options": asdict(new.options),
             "client_id_prefix": new.client_id_prefix,
             "country": new.country,
+            "batch": new.batch,
             "gateway": _gateway_identity(account),
             "loaded": False,  # until every row is recorded: a partial job must not resume
         }
         job = opened.create_job(_file_label(new.file), stored)
+        recorder = _Recorder(opened, job, planner)
         try:
-            added = opened.add_rows(job.id, (_job_row(p) for p in planner.rows()))
+            connect(account)  # bad settings or credentials: the job is forgotten below
+            added = recorder.result()
         except BaseException:
+            recorder.cancel()
             opened.forget(job.id)  # nothing was sent: a half-read file is not a job
             raise
         if added == 0:
             opened.forget(job.id)
             raise UsageError(f"{planner.source.name} has no data rows")
-        opened.update_options(job.id, {"loaded": True})
+        loaded = {"loaded": True, "most_parts": planner.most_parts}
+        opened.update_options(job.id, loaded)
     on_event(JobRecorded(job.id, added, opened.path))
-    plan = _send_plan(stored, planner.messages, new.options)
+    plan = _send_plan(job, {**stored, **loaded}, planner.messages, new.options, account)
     return _send(opened, job, account, plan, run, on_event)
 
 
@@ -160,7 +177,51 @@ def resume_job(
         opened.set_state(job.id, JOB_STOPPED)
         on_event(Resumable(job.id))
         raise checked.failure
-    return _send(opened, job, account, _send_plan(stored, messages, options), run, on_event)
+    plan = _send_plan(job, stored, messages, options, account)
+    return _send(opened, job, account, plan, run, on_event)
+
+
+class _Recorder:
+    """Plans a new job's rows and records them, in a thread of its own (see the module
+    docstring). It stops between two rows when cancelled; its failure is raised by
+    :meth:`result`, in the caller's thread."""
+
+    def __init__(self, journal: Journal, job: Job, planner: Planner) -> None:
+        self._added = 0
+        self._failure: BaseException | None = None
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(
+            target=self._record, args=(journal, job, planner), name="bulk_recorder", daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> int:
+        """The rows recorded, once every one is."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._added
+
+    def cancel(self) -> None:
+        """Stop after the row in hand (the journal rolls back the unfinished batch)."""
+        self._cancelled.set()
+        self._thread.join()
+
+    def _record(self, journal: Journal, job: Job, planner: Planner) -> None:
+        try:
+            self._added = journal.add_rows(job.id, self._rows(planner))
+        except BaseException as exc:  # raised again in the caller's thread
+            self._failure = exc
+
+    def _rows(self, planner: Planner) -> Iterator[JobRow]:
+        for planned in planner.rows():
+            if self._cancelled.is_set():
+                raise _Cancelled
+            yield _job_row(planned)
+
+
+class _Cancelled(Exception):
+    """The recorder was told to stop."""
 
 
 @contextmanager
@@ -174,10 +235,15 @@ def planned_rows(new: NewJob, on_event: EventSink = ignore) -> Iterator[Planner]
     from clicksms.bulk.source import CsvSource
 
     messages = MessageCache(new.unicode, new.options)
+    static = None
     if new.template.is_static:  # one text for every row: a bad one is a usage error, not N rows
-        problem = messages.get(new.template.render({}))
-        if isinstance(problem, str):
-            raise UsageError(problem)
+        static = messages.get(new.template.render({}))
+        if isinstance(static, str):
+            raise UsageError(static)
+    if new.batch:  # what a batch cannot carry is refused before the file is read
+        from clicksms.bulk.batch import batch_layout
+
+        batch_layout(new.template, new.unicode, new.soap_style, static)
     with CsvSource(new.file, encoding=new.encoding, number_column=new.number_column) as source:
         if not source.columns:
             raise UsageError(f"{source.name} has no data rows")
@@ -234,21 +300,30 @@ def _send(
     on_event: EventSink,
 ) -> BulkOutcome:
     """Send the job's pending rows, settle what is left in flight, and record how it ended."""
+    from clicksms.bulk.concurrency import AdaptiveConcurrency, Concurrency, FixedConcurrency
     from clicksms.bulk.journal import JOB_DONE, JOB_INTERRUPTED, JOB_STOPPED
     from clicksms.bulk.outcome import BulkOutcome, JobResults, Stop, StopReason
-    from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.bulk.ratelimit import PACE, RateLimiter
     from clicksms.bulk.sender import BulkSender, reconcile
 
     results = JobResults(journal, job.id)
     on_event(JobRunning(job.id, results))
     try:
-        account.ready()  # log in first: a failure here has sent nothing
+        connect(account)  # a failure here has sent nothing
+        plan.requests.open(account)  # --batch: startbatch (nor has this sent a message)
     except BaseException:
         journal.set_state(job.id, JOB_STOPPED)
         on_event(Resumable(job.id))
         raise
+    _keep(journal, job, plan)
     todo = journal.summary(job.id).pending
+    # Only now, with everything a request needs built: the limiter's first slot is a request
+    # that leaves at once, not one that waits for zeep while the slots after it are handed out.
     limiter = RateLimiter(run.rate) if run.rate > 0 else None
+    if run.concurrency is None:  # aiming at what the limiter lets through, not above it
+        concurrency: Concurrency = AdaptiveConcurrency(run.rate * PACE if run.rate else None)
+    else:
+        concurrency = FixedConcurrency(run.concurrency)
     on_event(SendingStarted(todo))
     try:
         sender = BulkSender(
@@ -256,7 +331,7 @@ def _send(
             job,
             account,
             plan,
-            concurrency=run.concurrency,
+            concurrency=concurrency,
             limiter=limiter,
             wait_on_limit=run.wait_on_limit,
             on_event=on_event,
@@ -264,6 +339,7 @@ def _send(
         ran = sender.run()
     finally:
         on_event(SendingEnded())
+        _keep(journal, job, plan)  # a batch renewed while sending
     stop = ran.stop
     broken = (StopReason.NETWORK, StopReason.AUTH, StopReason.INTERRUPTED)
     if stop is None or stop.reason not in broken:
@@ -274,6 +350,8 @@ def _send(
             stop = Stop(StopReason.NETWORK, str(checked.failure))
     summary = journal.summary(job.id)
     if summary.pending == 0:
+        plan.requests.close(account)  # --batch: endbatch, the job needs its batch no more
+        _keep(journal, job, plan)
         state = JOB_DONE
     elif stop is not None and stop.reason is StopReason.INTERRUPTED:
         state = JOB_INTERRUPTED
@@ -287,18 +365,73 @@ def _send(
         parts=ran.parts,
         strangers=ran.strangers,
         rows=results,
+        concurrency=ran.peak_in_flight,
     )
 
 
-def _send_plan(stored: dict[str, Any], messages: MessageCache, options: SendOptions) -> SendPlan:
+def connect(account: GatewayClient) -> None:
+    """Everything a first request needs: the account ready (a session, logging in if need
+    be) and zeep's client (the parsed WSDL), otherwise built by the first call of a shape
+    not learned yet, while it holds a rate slot."""
+    account.ready()
+    account.soap.prepare()
+
+
+def _send_plan(
+    job: Job,
+    stored: dict[str, Any],
+    messages: MessageCache,
+    options: SendOptions,
+    account: GatewayClient,
+) -> SendPlan:
+    """How the job's requests go out: one sendmsg each, or (``--batch``) items of a batch."""
+    from clicksms.bulk.requests import Sendmsg
     from clicksms.bulk.sender import SendPlan
 
+    sender = stored["sender"]
+    requests: Requests = Sendmsg(sender, options)
+    if stored.get("batch"):
+        requests = _batch_requests(job, stored, messages, options, account)
     return SendPlan(
-        sender=stored["sender"],
+        sender=sender,
         options=options,
         messages=messages,
+        requests=requests,
         client_id_prefix=stored["client_id_prefix"] or "",
     )
+
+
+def _batch_requests(
+    job: Job,
+    stored: dict[str, Any],
+    messages: MessageCache,
+    options: SendOptions,
+    account: GatewayClient,
+) -> Requests:
+    from clicksms.bulk.batch import BatchRequests, batch_client_id, batch_layout
+    from clicksms.bulk.template import Template
+
+    template = Template(stored["template"])
+    static = messages.get(template.render({})) if template.is_static else None
+    if isinstance(static, str):  # checked when the job started; only a changed rule gets here
+        raise UsageError(static)
+    layout = batch_layout(template, stored["unicode"], account.settings.soap_style, static)
+    return BatchRequests(
+        layout,
+        stored["sender"],
+        options,
+        messages,
+        client_id=batch_client_id(job) or "",
+        most_parts=stored.get("most_parts") or 1,
+        kept=stored.get("open_batch"),
+    )
+
+
+def _keep(journal: Journal, job: Job, plan: SendPlan) -> None:
+    """Record what the job's requests keep between runs (``--batch``: the open batch)."""
+    kept = plan.requests.kept()
+    if kept:
+        journal.update_options(job.id, kept)
 
 
 def _checked(checked: Reconciled, *, at_resume: bool) -> InFlightChecked:

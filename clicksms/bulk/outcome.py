@@ -39,7 +39,7 @@ class StopReason(Enum):
 
     CREDIT = "credit"  # ERR 301
     LIMIT = "limit"  # ERR 130, without --on-limit wait
-    GATEWAY = "gateway"  # ERR 901 after the retries
+    GATEWAY = "gateway"  # ERR 901 after the retries; a batch gone and not renewed (201)
     NETWORK = "network"  # the conversation broke, or asking about rows in flight did
     AUTH = "auth"  # the gateway refused who we are
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
@@ -50,7 +50,7 @@ class Stop:
     """A stop reason with what is known about it."""
 
     reason: StopReason
-    detail: str | None = None  # NETWORK, AUTH: the failure's one line
+    detail: str | None = None  # NETWORK, AUTH, GATEWAY (201): the failure's one line
     until: float | None = None  # LIMIT: when the account may send again (epoch seconds)
 
 
@@ -64,6 +64,7 @@ class BulkOutcome:
     parts: int  # SMS parts of the messages accepted in this run
     strangers: int  # answers for numbers no request carried
     rows: JobResults
+    concurrency: int = 0  # the most requests in flight at once in this run
 
     @property
     def exit_code(self) -> ExitCode:

@@ -100,6 +100,9 @@ class Planner:
     country: str | None
     messages: MessageCache
     allow_duplicates: bool = False
+    #: The most SMS parts a message to send needs, of the rows planned so far (a batch's
+    #: ``concat`` is set once for all its items).
+    most_parts: int = 0
 
     def rows(self) -> Iterator[PlannedRow]:
         seen = None if self.allow_duplicates else SeenNumbers()
@@ -135,6 +138,8 @@ class Planner:
         message = self.messages.get(text)
         if isinstance(message, str):
             return PlannedRow(row.row, raw, INVALID, number, text, error=message)
+        if message.parts > self.most_parts:
+            self.most_parts = message.parts
         return PlannedRow(row.row, raw, SEND, number, text, message)
 
 

@@ -1,5 +1,12 @@
 """Send a bulk job's pending rows: grouped, concurrent, rate-limited, journalled.
 
+What goes on the wire for one request, a sendmsg or an item of a batch (``bulk --batch``),
+is :mod:`clicksms.bulk.requests`'s business; which rows go together, when, under which client
+message ID, and what the answer means for the journal, this module's. How many requests are
+in flight at once is :mod:`clicksms.bulk.concurrency`'s decision, made from every answer; the
+rate limiter hands each worker its slot just before it sends (:mod:`clicksms.bulk.ratelimit`
+says why not earlier).
+
 The journal is the source of truth. A row is marked in flight (with its request's client
 message ID) before the request leaves, and settled after the answer; only the coordinating
 thread writes to the journal, worker threads only talk to the gateway. A commit costs more CPU
@@ -22,7 +29,10 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from clicksms.bulk.batch import BATCH_GONE, batch_client_id
+from clicksms.bulk.concurrency import MAX_CONCURRENCY, Sample
 from clicksms.bulk.events import (
+    ConcurrencyChanged,
     EventSink,
     Progress,
     StopRequested,
@@ -53,19 +63,22 @@ from clicksms.errors import (
 )
 from clicksms.gateway.responses import parse_message_status, single_reply
 from clicksms.gateway.retry import INTERNAL_ERROR
-from clicksms.message.options import SendOptions, sendmsg_fields
+from clicksms.message.options import SendOptions
 from clicksms.send import ACCEPTED, MAX_RECIPIENTS, REJECTED, SendResult, match_replies
 
 if TYPE_CHECKING:
+    from clicksms.bulk.concurrency import Concurrency
     from clicksms.bulk.ratelimit import RateLimiter
+    from clicksms.bulk.requests import Requests
     from clicksms.gateway.client import GatewayClient
 
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"
 #: Refusals that say nothing about the rows themselves: they are held for a later pass
-#: (901, "please retry", only once GatewayClient.call's own retries have run out).
-HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR)
+#: (901, "please retry", only once GatewayClient.call's own retries have run out; 201, a
+#: batch gone and not renewed, see clicksms.bulk.batch).
+HELD = (NO_CREDIT, MT_LIMIT, INTERNAL_ERROR, BATCH_GONE)
 _UNTIL = re.compile(r"until\D*(\d{9,11})")
 
 _INTERRUPTED = Stop(StopReason.INTERRUPTED)
@@ -73,11 +86,13 @@ _INTERRUPTED = Stop(StopReason.INTERRUPTED)
 
 @dataclass(frozen=True)
 class SendPlan:
-    """What every request of the job carries besides its recipients and text."""
+    """What every request of the job carries besides its recipients and text, and how it
+    goes out (``requests``: one sendmsg each, or items of a batch)."""
 
     sender: str | None
     options: SendOptions
     messages: MessageCache
+    requests: Requests
     client_id_prefix: str = ""
 
 
@@ -90,6 +105,7 @@ class RunResult:
     parts: int = 0  # SMS parts of the messages accepted in this run
     strangers: int = 0  # answers for numbers no request carried
     stop: Stop | None = None
+    peak_in_flight: int = 0  # the most requests sent and not yet answered at once
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,10 @@ class _Outcome:
     refused: GatewayError | None = None  # the whole request was refused
     failure: ClickSmsError | None = None  # the conversation broke
     strangers: tuple[str, ...] = ()  # numbers the answer named that the request did not carry
+    unsent: bool = False  # the run stopped while it waited for the rate limiter
+    sent_at: float = 0.0  # time.monotonic() when it left
+    latency: float = 0.0  # seconds from leaving to the answer
+    retries: int = 0  # tries after the first (GatewayClient's retries)
 
 
 class _Request:
@@ -176,6 +196,24 @@ class _Workers:
             self._finished.put(request)
 
 
+class _OnTheWire:
+    """Requests sent and not yet answered, counted by the worker threads, and the peak."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self.peak = 0
+
+    def leave(self) -> None:
+        with self._lock:
+            self.count += 1
+            self.peak = max(self.peak, self.count)
+
+    def arrive(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+
 def batches(
     rows: Iterable[JobRow], size: int, window: int = GROUP_WINDOW
 ) -> Iterator[list[JobRow]]:
@@ -210,7 +248,7 @@ class BulkSender:
         account: GatewayClient,
         plan: SendPlan,
         *,
-        concurrency: int,
+        concurrency: Concurrency,
         limiter: RateLimiter | None,
         wait_on_limit: bool,
         on_event: EventSink = ignore,
@@ -239,6 +277,8 @@ class BulkSender:
         self._finished: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._stop_announced = False  # the first Ctrl-C is answered once, from the loop
         self._abandoned = False  # a second Ctrl-C: stop waiting for requests in flight
+        self._wire = _OnTheWire()
+        self._tries = threading.local()  # each worker's retries of its current request
 
     # ---------------------------------------------------------------- coordinating thread
     def run(self) -> RunResult:
@@ -246,7 +286,8 @@ class BulkSender:
         if self.limiter is not None:
             size = self.limiter.batch_size(MAX_RECIPIENTS)
         in_flight: dict[_Request, list[JobRow]] = {}
-        pool = _Workers(self.concurrency, self._send, self._finished)
+        pool = _Workers(MAX_CONCURRENCY, self._send, self._finished)
+        watching, self.account.on_retry = self.account.on_retry, self._retried
         # The first Ctrl-C only sets result.stop, checked between steps, so the journal and
         # the requests in flight always agree; a second one interrupts the wait.
         with deferred_interrupts(lambda: self._stop(_INTERRUPTED)):
@@ -265,14 +306,17 @@ class BulkSender:
                     self._save()  # may fail too (a journal locked too long): still shut down
                 finally:
                     pool.shutdown()
+                    self.account.on_retry = watching
                     self.account.keep_retrying()  # reconcile and later passes may pause again
+        self.result.peak_in_flight = self._wire.peak
         return self.result
 
     def _one_pass(self, pool: _Workers, in_flight: dict[_Request, list[JobRow]], size: int) -> bool:
         """Send every row pending now, in row order; True if any request went out.
 
         Requests marked in flight but not sent when the pass ends (the run is stopping) go
-        back to pending: they provably never left.
+        back to pending: they provably never left; so do those a worker was holding for a
+        rate-limit slot (see :meth:`_record`).
         """
         submitted = False
         source = batches(self.journal.rows(self.job.id, [ROW_PENDING]), size)
@@ -283,12 +327,7 @@ class BulkSender:
                     ready.extend(self._mark_ahead(source))
                     if not ready:
                         break
-                batch, client_id = ready[0]
-                if self.limiter is not None and not self.limiter.acquire(
-                    len(batch), should_stop=lambda: self.result.stop is not None
-                ):
-                    break
-                ready.popleft()
+                batch, client_id = ready.popleft()
                 request = _Request(batch, client_id)
                 in_flight[request] = batch
                 pool.submit(request, outstanding=len(in_flight))
@@ -299,13 +338,14 @@ class BulkSender:
         return submitted
 
     def _mark_ahead(self, source: Iterator[list[JobRow]]) -> list[tuple[list[JobRow], str]]:
-        """The next requests (up to one per worker) with their client IDs, marked in flight.
+        """The next requests (up to one per slot) with their client IDs, marked in flight.
 
         One transaction marks them all and writes the results held in memory. A request marked
         but never sent is harmless even after a crash: like any row left in flight, resume
         asks ``querymsg`` about its client ID, which the gateway does not know, so it goes again.
         """
-        requests = [(batch, self._client_id(batch)) for batch in islice(source, self.concurrency)]
+        ahead = islice(source, self.concurrency.limit)
+        requests = [(batch, self._client_id(batch)) for batch in ahead]
         unsaved, self._unsaved = self._unsaved, []  # Ctrl-C mid-commit must not save twice
         try:
             self.journal.mark_requests_in_flight(
@@ -327,6 +367,9 @@ class BulkSender:
         already; their new request gets a time-based one (job + ``t`` + milliseconds in
         base 36), so the gateway can never answer for the old request when asked later.
         """
+        shared = self.plan.requests.shared_client_id(batch[0].text or "")
+        if shared is not None:  # an item of a batch: the batch's (see clicksms.bulk.batch)
+            return shared
         prefix = self.plan.client_id_prefix
         if all(r.client_id is None for r in batch):
             return prefix + client_message_id(self.job.id, batch[0].row)
@@ -335,8 +378,9 @@ class BulkSender:
         return f"{prefix}{self.job.id}t{_base36(stamp)}"
 
     def _ready_for_more(self, in_flight: dict[_Request, list[JobRow]]) -> bool:
-        """Wait for a free worker and for the end of an MT-limit pause; False = stop."""
-        while len(in_flight) >= self.concurrency and self.result.stop is None:
+        """Wait for a free slot and for the end of an MT-limit pause; False = stop."""
+        while len(in_flight) >= self.concurrency.limit and self.result.stop is None:
+            self.concurrency.full(time.monotonic())  # the limit holds us back: worth growing?
             self._drain(in_flight, until_empty=False)
         if self._clock() < self._resume_at:
             self._save()  # about to pause: let `jobs` see what is settled
@@ -415,6 +459,10 @@ class BulkSender:
 
     def _record(self, outcome: _Outcome) -> None:
         rows = outcome.rows
+        if outcome.unsent:  # held for a rate-limit slot when the run stopped: never left
+            self.journal.release(self.job.id, [r.row for r in rows])
+            return
+        self._learn(outcome)
         if outcome.failure is not None:
             self._broken(outcome.failure, [r.row for r in rows])
             return
@@ -451,6 +499,18 @@ class BulkSender:
         self.result.failed += len(settled) - accepted
         self.on_event(Progress(self.result.sent, self.result.failed))
 
+    def _learn(self, outcome: _Outcome) -> None:
+        """Tell the concurrency controller what this request's answer says about the gateway."""
+        pushed_back = (
+            outcome.retries > 0
+            or isinstance(outcome.failure, NetworkError)
+            or (outcome.refused is not None and outcome.refused.code == INTERNAL_ERROR)
+        )
+        sample = Sample(outcome.sent_at, outcome.latency, len(outcome.rows), pushed_back)
+        change = self.concurrency.record(sample)
+        if change is not None:
+            self.on_event(ConcurrencyChanged(self.concurrency.limit, change.value))
+
     def _refused(self, error: GatewayError, rows: list[JobRow]) -> None:
         """A whole-request ``ERR``: nothing was sent; credit, MT limit and 901 hold the rows."""
         if error.code in HELD:
@@ -471,6 +531,9 @@ class BulkSender:
             return
         if code == INTERNAL_ERROR:
             self._stop(Stop(StopReason.GATEWAY))
+            return
+        if code == BATCH_GONE:  # clicksms.bulk.batch's words say what happened
+            self._stop(Stop(StopReason.GATEWAY, text))
             return
         until = _UNTIL.search(text)
         resume_at = float(until[1]) if until else self._clock() + 60.0
@@ -499,24 +562,52 @@ class BulkSender:
 
     # --------------------------------------------------------------------- worker threads
     def _send(self, rows: list[JobRow], client_id: str) -> _Outcome:
+        """Take a rate-limit slot, send, and time the answer; everything is ready before."""
         message = self.plan.messages.get(rows[0].text or "")
         if isinstance(message, str):  # checked when planned; only a changed rule gets here
             error = GatewayError("101", message)
             return _Outcome(rows, refused=error)
-        fields = sendmsg_fields(message, self.plan.sender, self.plan.options)
-        fields["climsgid"] = client_id  # what options.client_id gives, without copying them
         numbers = [r.number or "" for r in rows]
+        text = rows[0].text or ""
+        if self.limiter is not None and not self.limiter.acquire(len(rows), self._stopping):
+            return _Outcome(rows, unsent=True)
+        self._tries.count = 0
+        results: list[SendResult] | None = None
+        strangers: tuple[str, ...] = ()
+        refused = failure = None
+        self._wire.leave()
+        sent_at = time.monotonic()
         try:
-            replies = self.account.call("sendmsg", to=numbers, **fields)
+            replies = self.plan.requests.send(self.account, numbers, text, message, client_id)
             answers = match_replies(numbers, replies)
-            return _Outcome(rows, answers.results, message.parts, strangers=answers.strangers)
+            results, strangers = answers.results, answers.strangers
         except GatewayError as exc:
-            return _Outcome(rows, refused=exc)
+            refused = exc
         except ClickSmsError as exc:
-            return _Outcome(rows, failure=exc)
+            failure = exc
         except PauseInterrupted as exc:  # the run is stopping (GatewayClient.stop_retrying)
-            cut = NetworkError("stopped between tries", may_have_arrived=exc.may_have_arrived)
-            return _Outcome(rows, failure=cut)
+            failure = NetworkError("stopped between tries", may_have_arrived=exc.may_have_arrived)
+        finally:
+            self._wire.arrive()
+        latency = time.monotonic() - sent_at
+        return _Outcome(
+            rows,
+            results,
+            message.parts,
+            refused,
+            failure,
+            strangers,
+            sent_at=sent_at,
+            latency=latency,
+            retries=self._tries.count,
+        )
+
+    def _stopping(self) -> bool:
+        return self.result.stop is not None
+
+    def _retried(self) -> None:
+        """GatewayClient is about to try this worker's request again: a push-back."""
+        self._tries.count = getattr(self._tries, "count", 0) + 1
 
 
 @dataclass
@@ -555,6 +646,7 @@ def reconcile(
     if by_client:
         _let_the_gateway_learn(journal.sent_at_latest(job.id), account, len(by_client), on_event)
     sizes = journal.request_sizes(job.id) if by_client else {}
+    shared = batch_client_id(job)  # names every item of the job's batches: never one message
     outcome = Reconciled()
     for client_id, rows in by_client.items():
         numbers = [r.row for r in rows]
@@ -581,7 +673,7 @@ def reconcile(
             outcome.released += len(rows)
         elif state.status == "001":
             outcome.in_doubt += len(rows)
-        elif len(rows) == 1 and sizes.get(client_id) == 1:
+        elif len(rows) == 1 and sizes.get(client_id) == 1 and client_id != shared:
             journal.record_results(
                 job.id, [replace(rows[0], state=ROW_DONE, message_id=state.message_id)]
             )

@@ -49,6 +49,12 @@ class Template:
         return f"Template({self.text!r})"
 
     @property
+    def pieces(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The literal texts (braces unescaped) and, between each two, the placeholder's name:
+        one more literal than names, the first and last possibly empty."""
+        return tuple(self._literals), tuple(self._names)
+
+    @property
     def is_static(self) -> bool:
         """No placeholders: every row gets the same text, so rows group into one request."""
         return not self.fields

@@ -18,10 +18,11 @@ from clicksms import __version__
 from clicksms.cli.context import Invocation
 from clicksms.cli.exits import ClickSmsGroup
 from clicksms.cli.lazy import LazyCommands
+from clicksms.cli.profiles import profile_names
 
-#: Every command, in the order ``clicksms --help`` lists them: its name, and the function
-#: that implements it as ``"module:function"`` in :mod:`clicksms.cli`. Adding a command is
-#: adding its line here.
+#: Every command, in the order ``clicksms --help`` lists them: its name, and what implements
+#: it as ``"module:name"`` in :mod:`clicksms.cli`: a function (a command), or a ``typer.Typer``
+#: (a command with subcommands of its own, as ``push``). Adding a command is adding its line.
 COMMANDS = {
     "auth": "auth:auth",
     "send": "send:send",
@@ -34,8 +35,11 @@ COMMANDS = {
     "balance": "queries:balance",
     "coverage": "queries:coverage",
     "ping": "queries:ping",
+    "topup": "topup:topup",
     "sandbox": "sandbox:sandbox_command",
     "completion": "completion:completion",
+    "profiles": "profiles:list_profiles",
+    "push": "push:app",
 }
 
 
@@ -139,6 +143,16 @@ def main_options(
             "file (env CLICKSMS_NO_SESSION=1; for CI and cron).",
         ),
     ] = False,
+    profile: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            help="Settings from [profiles.NAME] in config.toml (env CLICKSMS_PROFILE); "
+            "flags, the environment and .env still win.",
+            autocompletion=profile_names,
+        ),
+    ] = None,
     allow_insecure_http: Annotated[
         bool,
         typer.Option(
@@ -180,6 +194,7 @@ def main_options(
         use_sandbox=sandbox,
         soap_style=None if soap_style is None else soap_style.value,
         no_session=no_session,
+        profile=profile,
     )
 
 

@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 RESULTS_SUFFIXES = (".csv", ".json", ".jsonl")
 
 
+#: ``clicksms.bulk.concurrency.MAX_CONCURRENCY``, which a test checks it against: importing it
+#: would load the bulk package whenever clicksms starts (completion, --help).
+MAX_CONCURRENCY = 128
+
+
 class OnLimit(str, Enum):
     stop = "stop"
     wait = "wait"
@@ -77,7 +82,8 @@ class BulkRequest:
     queue: int | None
     escalate: bool
     mo: bool
-    concurrency: int
+    batch: bool
+    concurrency: int | None
     rate: float
     wait_on_limit: bool
     dry_run: bool
@@ -144,9 +150,26 @@ def bulk(
     queue: QueueOption = None,
     escalate: EscalateOption = False,
     mo: MoOption = False,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="Use Clickatell's batch messaging: the template goes once (startbatch), then "
+            "each message only its numbers and {column} values (senditem, quicksend).",
+        ),
+    ] = False,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Requests in flight at once.")
-    ] = 8,
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1,
+            max=MAX_CONCURRENCY,
+            help=(
+                "Requests in flight at once.  [default: found from the rate and the "
+                "gateway's latency]"
+            ),
+            show_default=False,
+        ),
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(
@@ -203,6 +226,7 @@ def bulk(
     \b
         clicksms bulk customers.csv --text "Hi {name}, your order {order} has shipped"
         clicksms bulk numbers.csv -t "Maintenance tonight 22:00" --from ACME --dry-run
+        clicksms bulk customers.csv -t "Hi {name}, your code is {code}" --batch
         clicksms bulk --resume k3f9a2c1
     """
     invocation: Invocation = ctx.obj
@@ -229,6 +253,7 @@ def bulk(
         queue=queue,
         escalate=escalate,
         mo=mo,
+        batch=batch,
         concurrency=concurrency,
         rate=rate,
         wait_on_limit=on_limit is OnLimit.wait,
@@ -291,7 +316,6 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     """The job the flags describe, every value checked, in the order they are reported."""
     from clicksms.bulk.job import NewJob, check_client_prefix
     from clicksms.bulk.template import load_template
-    from clicksms.send import check_sender
 
     template = load_template(request.text, request.template_file)
     options = _send_options(request, invocation.soap_style())
@@ -299,7 +323,7 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
-    sender = check_sender(request.sender)
+    sender = invocation.sender(request.sender)
     prefix = check_client_prefix(request.client_id_prefix)
     return NewJob(
         file=request.file or "-",
@@ -312,6 +336,8 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         encoding=request.encoding,
         number_column=request.number_column,
         allow_duplicates=request.allow_duplicates,
+        batch=request.batch,
+        soap_style=invocation.soap_style(),
     )
 
 
@@ -388,4 +414,5 @@ def _started_with(request: BulkRequest) -> list[tuple[str, object]]:
         ("--queue", request.queue),
         ("--escalate", request.escalate),
         ("--mo", request.mo),
+        ("--batch", request.batch),
     ]

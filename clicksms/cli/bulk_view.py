@@ -324,7 +324,12 @@ def _summary_line(
     view: BulkView,
     in_flight: int = 0,
 ) -> None:
-    parts = f"; {outcome.parts} part(s) sent in this run" if outcome and outcome.parts else ""
+    parts = ""
+    if outcome and outcome.parts:
+        parts = (
+            f"; {outcome.parts} part(s) sent in this run, with up to {outcome.concurrency} "
+            "request(s) in flight at once"
+        )
     unknown = f", {s.unknown} unknown ({UNKNOWN_MEANING})" if s.unknown else ""
     strangers = (
         f", {outcome.strangers} answer(s) for numbers it was not sent to (see above)"
@@ -358,7 +363,7 @@ def stop_sentence(stop: Stop) -> str:
     if stop.reason is StopReason.CREDIT:
         return "no credit left (ERR 301)"
     if stop.reason is StopReason.GATEWAY:
-        return "the gateway answered ERR 901 (internal error): try later"
+        return stop.detail or "the gateway answered ERR 901 (internal error): try later"
     if stop.reason is StopReason.LIMIT:
         until = _when(stop.until) if stop.until is not None else "later"
         return f"the account's MT limit is reached until {until} (ERR 130)"

@@ -1,7 +1,8 @@
 """What one invocation needs, built on first use so offline commands stay offline.
 
-:class:`Invocation` is the Typer context object: it resolves settings, the session store, the
-account and the password, and for ``--sandbox`` starts a throwaway in-process sandbox.
+:class:`Invocation` is the Typer context object: it resolves settings (with the profile
+``--profile`` names), the session store, the account and the password, and for ``--sandbox``
+starts a throwaway in-process sandbox, once a command has checked its input and needs it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from clicksms.errors import AuthError, ConfigError
 #: How to run bulk where the config dir is unusable (read-only, not a directory, no HOME).
 JOURNAL_HINT = "pass --journal PATH for the bulk journal, or set CLICKSMS_CONFIG_DIR"
 
+#: Where --sandbox's settings are checked before it starts (and so has no port yet).
+_NOT_STARTED = "http://127.0.0.1/soap/document_literal/webservice"
+
 if TYPE_CHECKING:
     from clicksms.bulk.journal import Journal
-    from clicksms.config import Settings
+    from clicksms.config import Settings, SettingsSource
     from clicksms.gateway.client import GatewayClient
     from clicksms.gateway.session import SessionStore
 
@@ -43,11 +47,13 @@ class Invocation:
         use_sandbox: bool,
         soap_style: str | None = None,
         no_session: bool = False,
+        profile: str | None = None,
     ) -> None:
         self._ctx = ctx
         self._flags = {"endpoint": endpoint, "api_id": api_id, "user": user}
         self._soap_style = soap_style
         self._no_session = no_session
+        self._profile = profile
         self._client_flags = {
             "timeout": timeout,
             "connect_timeout": connect_timeout,
@@ -55,7 +61,9 @@ class Invocation:
         }
         self._allow_insecure_http = allow_insecure_http
         self.use_sandbox = use_sandbox
+        self._source: SettingsSource | None = None
         self._settings: Settings | None = None
+        self._sandbox_dir: Path | None = None
         self._gateway: GatewayClient | None = None
         self._stdin_password: str | None = None
         self._stdin_was_terminal = False
@@ -64,6 +72,8 @@ class Invocation:
         self._config_dir_noted = False
 
     def settings(self) -> Settings:
+        """Every setting, resolved and checked. Under --sandbox this starts the sandbox, so a
+        command checks its input first (:meth:`check_settings` checks without starting it)."""
         if self._settings is None:
             from clicksms.config import load_settings
 
@@ -74,31 +84,70 @@ class Invocation:
                     allow_insecure_http=self._allow_insecure_http,
                     soap_style=self._soap_style,
                     no_session=self._no_session,
+                    profile=self._profile,
+                    source=self.source(),
                     **self._flags,
                     **self._client_flags,
                 )
                 self._note_config_dir(self._settings.config_dir_source)
         return self._settings
 
+    def check_settings(self) -> None:
+        """A bad setting is reported now, before anything is printed or started."""
+        if self.use_sandbox and self._settings is None:
+            self._sandbox_settings(_NOT_STARTED, password="")
+        else:
+            self.settings()
+
+    def source(self) -> SettingsSource:
+        """Flags aside, where settings come from: the environment, ./.env and the profile
+        that they or ``--profile`` name (read once; never under --sandbox)."""
+        if self._source is None:
+            from clicksms.config import SettingsSource
+
+            source = SettingsSource()
+            profile = source.use_profile(self._profile)
+            if profile is not None and source.profile_source == ".env":
+                note(f"Using profile {profile.name} from ./.env.")
+            self._source = source
+        return self._source
+
     def soap_style(self) -> str:
         """The SOAP style, "document" or "rpc", without reading or checking other settings."""
         if self._settings is not None:
             return self._settings.soap_style
-        from clicksms.config import ENV_ENDPOINT, ENV_SOAP_STYLE, SettingsSource, resolve_soap_style
+        from clicksms.config import ENV_ENDPOINT, ENV_SOAP_STYLE, resolve_soap_style
 
         if self.use_sandbox:
             return resolve_soap_style(self._soap_style, None)
-        source = SettingsSource()
+        source = self.source()
         endpoint = source.get(ENV_ENDPOINT, self._flags["endpoint"])
-        return resolve_soap_style(source.get(ENV_SOAP_STYLE, self._soap_style), endpoint)
+        style, origin = source.lookup(ENV_SOAP_STYLE, self._soap_style)
+        return resolve_soap_style(style, endpoint, source.where(ENV_SOAP_STYLE, origin))
 
     def no_session(self) -> bool:
-        """Per-request credentials (--no-session or CLICKSMS_NO_SESSION)."""
+        """Per-request credentials (--no-session, CLICKSMS_NO_SESSION or the profile)."""
         if self._settings is not None:
             return self._settings.no_session
+        if self.use_sandbox:
+            return self._no_session
         from clicksms.config import resolve_no_session
 
-        return self._no_session if self.use_sandbox else resolve_no_session(self._no_session)
+        return resolve_no_session(self._no_session, self.source())
+
+    def profile_name(self) -> str | None:
+        """The profile's name (for its session file), without reading config.toml:
+        ``auth --logout`` must work even when the file is broken."""
+        if self.use_sandbox:
+            self._refuse_under_sandbox()
+            return None
+        if self._settings is not None:
+            return self._settings.profile
+        from clicksms.config import ENV_PROFILE, SettingsSource
+        from clicksms.profiles import check_profile_name
+
+        name = SettingsSource().get(ENV_PROFILE, self._profile)
+        return None if name is None or not name.strip() else check_profile_name(name.strip())
 
     def journal_path(self, given: Path | None) -> Path:
         """``--journal``, else journal.sqlite3 in the config dir (see :func:`journal_path`)."""
@@ -120,9 +169,17 @@ class Invocation:
     def config_dir(self) -> Path:
         """Where sessions and the journal live; only the config-dir setting is resolved
         unless the settings are loaded already (``auth --logout`` must work when another
-        setting is broken)."""
-        if self.use_sandbox or self._settings is not None:
-            return self.settings().config_dir
+        setting is broken). Under --sandbox, a throwaway one (the sandbox need not run)."""
+        if self.use_sandbox:
+            if self._sandbox_dir is None:
+                import tempfile
+
+                folder = tempfile.TemporaryDirectory(prefix="clicksms-sandbox-")
+                self._ctx.call_on_close(folder.cleanup)
+                self._sandbox_dir = Path(folder.name)
+            return self._sandbox_dir
+        if self._settings is not None:
+            return self._settings.config_dir
         from clicksms.config import locate_config_dir
 
         path, source = locate_config_dir()
@@ -130,9 +187,10 @@ class Invocation:
         return path
 
     def store(self) -> SessionStore:
+        """The session file (a profile's own, with a profile)."""
         from clicksms.gateway.session import SessionStore
 
-        return SessionStore(self.config_dir())
+        return SessionStore(self.config_dir(), self.profile_name())
 
     def _note_config_dir(self, source: str) -> None:
         """A .env in the working directory moving sessions and the journal is said aloud."""
@@ -145,10 +203,27 @@ class Invocation:
 
     def country(self, flag: str | None) -> str | None:
         """The region for national numbers: --country, else (outside --sandbox) the settings."""
-        from clicksms.config import resolve_country
+        from clicksms.config import ENV_COUNTRY
         from clicksms.message.numbers import check_country
 
-        return check_country(flag if self.use_sandbox else resolve_country(flag))
+        if self.use_sandbox:
+            return check_country(flag)
+        source = self.source()
+        value, origin = source.lookup(ENV_COUNTRY, flag)
+        where = source.where(ENV_COUNTRY, origin)
+        return check_country(value) if where is None else check_country(value, where)
+
+    def sender(self, flag: str | None) -> str | None:
+        """The sender ID: --from, else (outside --sandbox) CLICKSMS_FROM, .env or the profile."""
+        from clicksms.config import ENV_SENDER
+        from clicksms.send import check_sender
+
+        if self.use_sandbox:
+            return check_sender(flag)
+        source = self.source()
+        value, origin = source.lookup(ENV_SENDER, flag)
+        named = {"environment": ENV_SENDER, ".env": f"{ENV_SENDER} in ./.env"}.get(origin)
+        return check_sender(value, source.where(ENV_SENDER, origin) or named)
 
     def gateway(self, *, prompt: bool = True) -> GatewayClient:
         """The gateway client for this invocation; ``prompt=False`` never asks for a password."""
@@ -212,44 +287,57 @@ class Invocation:
             raise ConfigError(f"the password was not sent to {settings.endpoint}: {fix}")
         self._consented = True
 
-    def _start_sandbox(self) -> Settings:
-        """Point everything at a fresh in-process sandbox and a temporary config dir.
+    def _refuse_under_sandbox(self) -> None:
+        """--sandbox brings its own endpoint and account: flags that choose others are refused."""
+        from clicksms.errors import UsageError
+
+        if self._flags["endpoint"] is not None:
+            raise UsageError("--sandbox runs its own endpoint: drop --endpoint")
+        if self._profile is not None:
+            raise UsageError("--sandbox runs its own account: drop --profile")
+
+    def _sandbox_settings(self, endpoint: str, password: str) -> Settings:
+        """The settings --sandbox runs with: its endpoint and password, checked like any.
 
         The user's environment and .env are not read at all: a demo must work whatever they
         say. ``--user``/``--api-id`` on the command line still apply, so the sandbox's
         ``frozen`` user and unknown API IDs can be tried.
         """
-        import secrets
-        import tempfile
+        from clicksms.config import ENV_PASSWORD, SettingsSource, load_settings
+        from clicksms.sandbox import SandboxConfig
 
-        from clicksms.config import ENV_PASSWORD, SettingsSource, load_settings, resolve_soap_style
+        self._refuse_under_sandbox()
+        defaults = SandboxConfig()
+        api_id, user = self._flags["api_id"], self._flags["user"]
+        return load_settings(  # the usual checks, on the flags alone
+            endpoint=endpoint,
+            api_id=str(defaults.api_id) if api_id is None else api_id,
+            user=defaults.user if user is None else user,
+            **self._client_flags,
+            config_dir=str(self.config_dir()),
+            soap_style=self._soap_style,
+            no_session=self._no_session,
+            source=SettingsSource(environ={ENV_PASSWORD: password}, read_dotenv=False),
+        )
+
+    def _start_sandbox(self) -> Settings:
+        """Point everything at a fresh in-process sandbox, once every flag is checked."""
+        import secrets
+
+        from clicksms.config import resolve_soap_style
         from clicksms.errors import UsageError
         from clicksms.sandbox import Sandbox, SandboxConfig
 
-        if self._flags["endpoint"] is not None:
-            raise UsageError("--sandbox runs its own endpoint: drop --endpoint")
+        self._sandbox_settings(_NOT_STARTED, password="")
         password = secrets.token_urlsafe(16)
-        config = SandboxConfig(host="127.0.0.1", port=0, password=password)
-        sandbox = Sandbox(config).start()
+        sandbox = Sandbox(SandboxConfig(host="127.0.0.1", port=0, password=password)).start()
         self._ctx.call_on_close(sandbox.stop)
-        config_dir = tempfile.TemporaryDirectory(prefix="clicksms-sandbox-")
-        self._ctx.call_on_close(config_dir.cleanup)
-        api_id, user = self._flags["api_id"], self._flags["user"]
         endpoint = sandbox.endpoint
         if resolve_soap_style(self._soap_style, None) == "rpc":
             endpoint = getattr(sandbox, "rpc_endpoint", None)  # its RPC/Encoded server
             if endpoint is None:
                 raise UsageError("this sandbox serves Document/Literal only: drop --soap-style rpc")
-        settings = load_settings(  # the usual checks, on the flags alone
-            endpoint=endpoint,
-            api_id=str(config.api_id) if api_id is None else api_id,
-            user=config.user if user is None else user,
-            **self._client_flags,
-            config_dir=config_dir.name,
-            soap_style=self._soap_style,
-            no_session=self._no_session,
-            source=SettingsSource(environ={ENV_PASSWORD: password}, read_dotenv=False),
-        )
+        settings = self._sandbox_settings(endpoint, password)
         note(f"Sandbox at {endpoint}: nothing is really sent.")
         return settings
 

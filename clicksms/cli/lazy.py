@@ -24,12 +24,12 @@ from clicksms.cli.wording import speak_plainly
 class LazyCommands(MutableMapping[str, Any]):
     """Commands by name, in the table's order; each value is built on first read.
 
-    ``table`` maps a command's name to ``"module:function"`` in :mod:`clicksms.cli`. Knowing
+    ``table`` maps a command's name to ``"module:name"`` in :mod:`clicksms.cli`. Knowing
     whether a name is a command (``in``, iteration, ``len``) builds nothing.
     """
 
     def __init__(self, table: Mapping[str, str]) -> None:
-        self._entries: dict[str, Any] = dict(table)  # "module:function" until built
+        self._entries: dict[str, Any] = dict(table)  # "module:name" until built
 
     def __getitem__(self, name: str) -> Any:
         entry = self._entries[name]
@@ -54,12 +54,20 @@ class LazyCommands(MutableMapping[str, Any]):
 
 
 def build_command(name: str, target: str) -> Any:
-    """The click command ``name`` for the function ``target`` (``"module:function"``), as the
-    whole app would have built it, in clicksms's wording (:mod:`clicksms.cli.wording`)."""
-    module, _, function = target.partition(":")
-    callback = getattr(importlib.import_module(f"clicksms.cli.{module}"), function)
+    """The click command ``name`` for ``target`` (``"module:name"``), as the whole app would
+    have built it, in clicksms's wording (:mod:`clicksms.cli.wording`).
+
+    ``target`` names a function, made a command as ``app.command(name)`` would, or a
+    ``typer.Typer`` of subcommands, made a group as ``app.add_typer(..., name=name)`` would.
+    """
+    module, _, attribute = target.partition(":")
+    found = getattr(importlib.import_module(f"clicksms.cli.{module}"), attribute)
     alone = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
-    alone.command(name)(callback)
-    command = typer.main.get_command(alone)
+    if isinstance(found, typer.Typer):
+        alone.add_typer(found, name=name)
+        command = typer.main.get_command(alone).commands[name]  # type: ignore[attr-defined]
+    else:
+        alone.command(name)(found)
+        command = typer.main.get_command(alone)
     speak_plainly(command)
     return command

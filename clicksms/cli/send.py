@@ -22,7 +22,7 @@ MAX_STDIN_TEXT = 64 * 1024
 
 if TYPE_CHECKING:
     from clicksms.message.options import Content
-    from clicksms.send import SendReport
+    from clicksms.send import Recipients, SendReport
 
 
 class Unicode(str, Enum):
@@ -35,7 +35,10 @@ class Unicode(str, Enum):
 SenderOption = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
     typer.Option(
-        "--from", "-f", metavar="SENDER", help="Sender ID: up to 16 digits or 11 letters/digits."
+        "--from",
+        "-f",
+        metavar="SENDER",
+        help="Sender ID: up to 16 digits or 11 letters/digits (env CLICKSMS_FROM).",
     ),
 ]
 FlashOption = Annotated[
@@ -208,12 +211,12 @@ def send(
         parse_max_credits,
     )
     from clicksms.message.schedule import delivery_delay, validity_minutes
-    from clicksms.send import SendReport, check_sender, split_recipients
+    from clicksms.send import SendReport, split_recipients
     from clicksms.send import send as send_messages
 
     invocation: Invocation = ctx.obj
-    # A bad setting is a usage error even if no number turns out valid.
-    settings = invocation.settings()
+    # A bad setting is a usage error even if no number turns out valid (--sandbox: not started).
+    invocation.check_settings()
     content = _content(text, udh, data, unicode.value)
     options = SendOptions(
         msg_type=check_msg_type(msg_type, flash),
@@ -222,7 +225,7 @@ def send(
         client_id=check_client_id(client_id),
         callback=parse_callback(callback),
         delivery_ack=delivery_ack,
-        max_credits=parse_max_credits(max_credits, settings.soap_style),
+        max_credits=parse_max_credits(max_credits, invocation.soap_style()),
         queue=queue,
         escalate=escalate,
         mo=mo,
@@ -232,13 +235,12 @@ def send(
         from clicksms.message.schedule import describe_delay
 
         note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
-    sender_id = check_sender(sender)
+    sender_id = invocation.sender(sender)
     recipients = split_recipients(to, invocation.country(country))
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
     check_content(content, options, len(recipients.valid))
-    for duplicate in recipients.duplicates:
-        note(f"Skipping {duplicate}: same number as an earlier recipient.")
+    note_duplicates(recipients)
     if dry_run:
         from clicksms.cli.preview import show_preview
 
@@ -247,7 +249,13 @@ def send(
     sent = SendReport(())
     if recipients.valid:
         sent = send_messages(invocation.gateway(), recipients.valid, content, sender_id, options)
-    _show_send(SendReport(recipients.results(sent.results), sent.failure), output)
+    show_send(SendReport(recipients.results(sent.results), sent.failure), output)
+
+
+def note_duplicates(recipients: "Recipients") -> None:
+    """Say which inputs are skipped as repeats of an earlier number."""
+    for duplicate in recipients.duplicates:
+        note(f"Skipping {duplicate}: same number as an earlier recipient.")
 
 
 def _content(text: str | None, udh: str | None, data: str | None, unicode: str) -> "Content":
@@ -262,7 +270,7 @@ def _content(text: str | None, udh: str | None, data: str | None, unicode: str) 
         return prepare_binary(udh, data)
     from clicksms.message.text import prepare
 
-    return prepare(_message_text(text), unicode)
+    return prepare(message_text(text), unicode)
 
 
 _STATUS_STYLE = {"accepted": "green", "unknown": "yellow"}
@@ -284,7 +292,8 @@ def said_once(error: Optional[str], meaning: str) -> Optional[str]:  # noqa: UP0
     return error.removeprefix(meaning + ": ")
 
 
-def _show_send(report: "SendReport", output: OutputFormat) -> None:
+def show_send(report: "SendReport", output: OutputFormat) -> None:
+    """One row per recipient, a summary line, and the exit code (send and push)."""
     from dataclasses import asdict
 
     from clicksms.send import UNKNOWN, UNKNOWN_MEANING
@@ -307,7 +316,7 @@ def _show_send(report: "SendReport", output: OutputFormat) -> None:
     raise typer.Exit(report.exit_code)
 
 
-def _message_text(text: str | None) -> str:
+def message_text(text: str | None) -> str:
     """--text wins; '-' or no --text with a pipe reads stdin (one trailing newline dropped)."""
     if text is not None and text != "-":
         return text

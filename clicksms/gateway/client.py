@@ -32,9 +32,16 @@ PasswordSource = Callable[[], "str | None"]
 #: Told about a failure that does not change a call's outcome (the session file could not be
 #: updated); the CLI prints it as a warning. The client itself never prints.
 WarningSink = Callable[[str], None]
+#: Told, in the calling thread, that a call is about to be tried again: the gateway or the
+#: network pushed back (ERR 901, a failure that may pass). bulk's concurrency listens.
+RetryWatch = Callable[[], None]
 
 
 def _ignore(message: str) -> None:
+    pass
+
+
+def _unwatched() -> None:
     pass
 
 
@@ -52,7 +59,9 @@ class GatewayClient:
         self.settings = settings
         #: The session file; None with per-request credentials, which keep no state.
         self.store: SessionStore | None = (
-            None if settings.no_session else store or SessionStore(settings.config_dir)
+            None
+            if settings.no_session
+            else store or SessionStore(settings.config_dir, settings.profile)
         )
         self._password = password
         self._warn = on_warning
@@ -64,6 +73,7 @@ class GatewayClient:
         # bulk calls from several threads: one login at a time, one shared session.
         self._lock = threading.RLock()
         self._stopping = threading.Event()  # set by stop_retrying()
+        self.on_retry: RetryWatch = _unwatched
 
     @property
     def soap(self) -> Any:
@@ -199,6 +209,7 @@ class GatewayClient:
 
     def _pause(self, seconds: float) -> None:
         """Wait before another try; cut short, as by Ctrl-C, once stop_retrying() is called."""
+        self.on_retry()
         if self._stopping.wait(seconds):
             raise KeyboardInterrupt  # retry.py turns it into PauseInterrupted
 

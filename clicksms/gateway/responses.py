@@ -188,6 +188,36 @@ def parse_charge(reply: str) -> MessageCharge:
     return MessageCharge(match[1], float(match[2]), match[3])
 
 
+def parse_token_pay(replies: list[str]) -> str:
+    """token_pay: ``OK: <text>`` (the spec quotes ``OK: 605``; what 605 means is unverified).
+
+    The answer is one ``<return>`` (a list of them over Document/Literal, one string over
+    RPC/Encoded); the whole OK line is returned, for the user to see.
+    """
+    reply = single_reply(replies, "token_pay")
+    raise_for_error(reply)
+    text = reply.strip()
+    if not text.startswith("OK"):
+        raise ProtocolError(f"unexpected answer to token_pay: {quote(reply)!r}")
+    return clip(text)
+
+
+def parse_batch_id(reply: str) -> str:
+    """startbatch: ``ID: <batch_id>``; a coded ``ERR:`` (202 no template, …) raises."""
+    raise_for_error(reply)
+    match = _ID.match(reply.strip())
+    if not match or match[2] is not None:
+        raise ProtocolError(f"unexpected answer to startbatch: {quote(reply)!r}")
+    return match[1]
+
+
+def parse_end_batch(reply: str) -> None:
+    """endbatch: ``OK``; a coded ``ERR:`` (201 unknown or expired batch) raises."""
+    raise_for_error(reply)
+    if not reply.strip().startswith("OK"):
+        raise ProtocolError(f"unexpected answer to endbatch: {quote(reply)!r}")
+
+
 def quote(reply: object) -> str:
     """:func:`clip` for error lines, with anything shaped like a session ID masked.
 

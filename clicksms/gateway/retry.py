@@ -1,6 +1,7 @@
 """When a gateway call may be repeated, and how: bounded exponential backoff with full jitter.
 
-Repeating a question (auth, ping, balance, status, coverage, charge) can never do harm, so
+Repeating a question (auth, ping, balance, status, coverage, charge) can never do harm, nor
+can opening or closing a batch (startbatch, endbatch: they send nothing), so
 it is repeated after any network or protocol failure that may pass (not an HTTP 4xx page, a
 redirect or an untrusted certificate: ``permanent``) and after a whole-answer ``ERR: 901``
 (internal error). Anything else — ``sendmsg`` above all, but also ``delmsg`` — is repeated
@@ -27,9 +28,20 @@ from clicksms.config import MAX_RETRY_DELAY
 from clicksms.errors import NetworkError, PauseInterrupted
 from clicksms.gateway.responses import parse_error
 
-#: Operations that only ask: repeating them cannot send, cancel or charge anything.
+#: Operations that only ask, or only open and close a batch (a template kept at the gateway):
+#: repeating them cannot send, cancel or charge anything. A repeated startbatch leaves at
+#: worst an unused batch, which expires; a repeated endbatch answers ERR 201, closed already.
 SAFE_OPERATIONS = frozenset(
-    {"auth", "ping", "getbalance", "querymsg", "routecoverage", "getmsgcharge"}
+    {
+        "auth",
+        "ping",
+        "getbalance",
+        "querymsg",
+        "routecoverage",
+        "getmsgcharge",
+        "startbatch",
+        "endbatch",
+    }
 )
 #: The whole-answer code that means "try again later" and that nothing was done.
 INTERNAL_ERROR = "901"

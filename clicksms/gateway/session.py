@@ -52,12 +52,17 @@ class StoredSession:
         )
 
 
-class SessionStore:
-    """Load, save and forget the session file under ``config_dir``."""
+def session_file(profile: str | None = None) -> str:
+    """The session file's name: each profile keeps its own (``session-NAME.json``)."""
+    return SESSION_FILE if profile is None else f"session-{profile}.json"
 
-    def __init__(self, config_dir: Path) -> None:
+
+class SessionStore:
+    """Load, save and forget the session file under ``config_dir`` (one per profile)."""
+
+    def __init__(self, config_dir: Path, profile: str | None = None) -> None:
         self.config_dir = config_dir
-        self.path = config_dir / SESSION_FILE
+        self.path = config_dir / session_file(profile)
 
     def load(self) -> StoredSession | None:
         """The stored session, or None; refuses a file or directory others can read."""
@@ -89,7 +94,7 @@ class SessionStore:
     def save(self, session: StoredSession) -> None:
         """Write atomically: a fresh 0600 file (mkstemp: O_EXCL, no symlinks), then rename."""
         self._ensure_dir()
-        fd, tmp = tempfile.mkstemp(prefix=f".{SESSION_FILE}.", dir=self.config_dir)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.config_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(asdict(session), handle)

@@ -354,8 +354,9 @@ def http_error(host: str, status: int, retry_after: str | None) -> ProtocolError
     )
 
 
-#: Request fields a server's answer must never carry into our output, even if it echoes them.
-_SECRET_FIELDS = ("password", "session_id")
+#: Request fields a server's answer must never carry into our output, even if it echoes them
+#: (``token``: a top-up voucher, worth credits to whoever reads it).
+_SECRET_FIELDS = ("password", "session_id", "token")
 
 
 def _secrets(fields: dict[str, Any]) -> dict[str, str]:

@@ -54,9 +54,10 @@ from clicksms.gateway.responses import clip
 
 #: A Clickatell answer is a few hundred bytes per recipient; 10 MiB is far beyond any real one.
 MAX_RESPONSE = 10 * 1024 * 1024
-#: Connections kept for reuse: as many as bulk's largest ``--concurrency``, so that no worker
+#: Connections kept for reuse: as many as bulk ever keeps requests in flight
+#: (``clicksms.bulk.concurrency.MAX_CONCURRENCY``, checked by a test), so that no worker
 #: ever opens a connection only to throw it away after one request.
-POOL_SIZE = 64
+POOL_SIZE = 128
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 #: urllib3 never repeats a request, nor follows a redirect: it hands back the 3xx as it came.

@@ -43,8 +43,8 @@ class NumberCheck:
     error: str | None = None
 
 
-def check_country(country: str | None) -> str | None:
-    """Validate a default region like ``ZA``; None stays None."""
+def check_country(country: str | None, where: str = "--country or CLICKSMS_COUNTRY") -> str | None:
+    """Validate a default region like ``ZA``; None stays None. ``where`` names the setting."""
     if country is None or not country.strip():
         return None
     import phonenumbers
@@ -53,7 +53,7 @@ def check_country(country: str | None) -> str | None:
     if code not in phonenumbers.SUPPORTED_REGIONS:
         hint = " (the United Kingdom is GB)" if code == "UK" else ""
         raise UsageError(
-            f"unknown country {country!r} (--country or CLICKSMS_COUNTRY): "
+            f"unknown country {country!r} ({where}): "
             f"use a two-letter region code such as ZA or GB{hint}"
         )
     return code

@@ -178,7 +178,12 @@ def check_content(content: Content, options: SendOptions, recipients: int) -> No
             f"{'UTF-16 units' if content.unicode else 'septets'}, {content.encoding}) but "
             f"--max-parts is {options.max_parts}: shorten it or raise --max-parts"
         )
-    if options.client_id and recipients > 1:
+    check_one_recipient(options.client_id, recipients)
+
+
+def check_one_recipient(client_id: str | None, recipients: int) -> None:
+    """A client message ID names one message: refused for a send to several numbers."""
+    if client_id and recipients > 1:
         raise UsageError(
             f"--client-id names one message, but there are {recipients} recipients: "
             "send to one number per client ID"
@@ -226,11 +231,20 @@ def sendmsg_fields(
     features = required_features(content, sender, options)
     if features != FEAT_TEXT:  # a plain text needs nothing the gateway would not assume
         fields["req_feat"] = features
+    if options.msg_type is not None:
+        fields["msg_type"] = options.msg_type
+    if options.client_id is not None:
+        fields["climsgid"] = options.client_id
+    fields.update(delivery_fields(options))
+    return fields
+
+
+def delivery_fields(options: SendOptions) -> dict[str, Any]:
+    """The options every sending operation shares (sendmsg, startbatch, si_push, ind_push):
+    when and how to deliver, callbacks, cost and priority. Those not set are left out."""
     optional: dict[str, Any] = {
-        "msg_type": options.msg_type,
         "deliv_time": options.deliv_time,
         "validity": options.validity,
-        "climsgid": options.client_id,
         "msg_callback": options.callback,
         "max_credits": options.max_credits,
         "queue": options.queue,
@@ -238,5 +252,4 @@ def sendmsg_fields(
         "escalate": 1 if options.escalate else None,
         "mo": 1 if options.mo else None,
     }
-    fields.update({name: value for name, value in optional.items() if value is not None})
-    return fields
+    return {name: value for name, value in optional.items() if value is not None}

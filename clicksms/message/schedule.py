@@ -42,11 +42,12 @@ def parse_duration(text: str, option: str) -> int:
     return minutes
 
 
-def parse_clock_time(text: str, now: datetime) -> datetime:
+def parse_clock_time(text: str, now: datetime, option: str = "--deliver-at") -> datetime:
     """An aware datetime for ISO 8601 (``2026-11-26T09:00``, ``…Z``, ``…+02:00``) or ``HH:MM``.
 
     Times without a zone are local. A bare ``HH:MM`` is its next occurrence, today or tomorrow,
-    which is what someone typing ``--deliver-at 09:00`` in the evening means.
+    which is what someone typing ``--deliver-at 09:00`` in the evening means. ``option``
+    names the flag in errors.
     """
     value = text.strip()
     local = now.astimezone()
@@ -54,20 +55,20 @@ def parse_clock_time(text: str, now: datetime) -> datetime:
     if clock:
         hour, minute = int(clock[1]), int(clock[2])
         if hour > 23 or minute > 59:
-            raise UsageError(f"--deliver-at {text!r} is not a time of day")
+            raise UsageError(f"{option} {text!r} is not a time of day")
         at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
         return at if at > local else at + timedelta(days=1)
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
         if _OUT_OF_RANGE.match(str(exc)):  # the right shape, a day or hour that does not exist
-            raise UsageError(f"--deliver-at {text!r} does not exist: {exc}") from None
+            raise UsageError(f"{option} {text!r} does not exist: {exc}") from None
         raise UsageError(
-            f"--deliver-at {text!r} is not a time: use 2026-11-26T09:00 (local), "
+            f"{option} {text!r} is not a time: use 2026-11-26T09:00 (local), "
             "2026-11-26T07:00Z, or 09:00"
         ) from None
     if "T" not in value.upper() and " " not in value:
-        raise UsageError(f"--deliver-at {text!r} has no time of day: add one, e.g. {value}T09:00")
+        raise UsageError(f"{option} {text!r} has no time of day: add one, e.g. {value}T09:00")
     return at if at.tzinfo else at.astimezone()  # naive = local time
 
 

@@ -130,6 +130,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 drops (or resets) connections when a client opens
+    # dozens at once, as bulk does when it raises its concurrency; the kernel caps it anyway.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
         self.sandbox = sandbox

@@ -9,8 +9,8 @@
 // PHP type and value; parts not sent are absent or null). The password is never written:
 // it is recorded as "<ok>" or "<wrong>", and masked in the raw request too.
 //
-// It answers like Clickatell (API.md §4): sessions, message IDs, statuses, charges and
-// coverage, with state between requests in $PHPSOAP_STATE (php -S runs this script anew
+// It answers like Clickatell (API.md §4): sessions, message IDs, statuses, charges, coverage,
+// vouchers, pushes and batches (any batch ID is good), with state between requests in $PHPSOAP_STATE (php -S runs this script anew
 // for each request). Environment: PHPSOAP_WSDL_DIR, PHPSOAP_LOG, PHPSOAP_STATE,
 // PHPSOAP_API_ID, PHPSOAP_USER, PHPSOAP_PASSWORD, PHPSOAP_SESSION.
 
@@ -118,6 +118,10 @@ final class Clickatell
             'getmsgcharge' => isset($state['messages'][$p['apimsgid'] ?? ''])
                 ? "apiMsgId: {$p['apimsgid']} charge: 1.5 status: 003"
                 : 'ERR: 103, Unknown API message ID',
+            'token_pay' => 'OK: 605',
+            'si_push', 'ind_push', 'senditem', 'quicksend' => send($state, $p),
+            'startbatch' => 'ID: ' . bin2hex(random_bytes(16)),
+            'endbatch' => 'OK',
             default => 'ERR: 101, Invalid or missing parameters',
         };
         save_state($state);
