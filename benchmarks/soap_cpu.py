@@ -95,11 +95,12 @@ def naive_sender(endpoint: str) -> Callable[[int], None]:
 
 def soapclient_sender(endpoint: str, learn_replies: bool = True) -> Callable[[int], None]:
     """SoapClient.call; ``learn_replies=False`` hands every reply to zeep, as it used to."""
-    from clicksms.gateway.soap import _NOT_CACHEABLE, SoapClient
+    from clicksms.gateway.shapes import NOT_CACHEABLE
+    from clicksms.gateway.soap import SoapClient
 
     client = SoapClient(endpoint, 30.0)
     if not learn_replies:  # a verdict of "never learn" for the operations measured
-        client._reply_shapes.update(dict.fromkeys(("auth", "sendmsg"), _NOT_CACHEABLE))
+        client._reply_shapes.update(dict.fromkeys(("auth", "sendmsg"), NOT_CACHEABLE))
     session = client.call("auth", api_id=API_ID, user=USER, password=PASSWORD)[0][4:]
 
     def send(n: int) -> None:

@@ -29,7 +29,8 @@ from clicksms.config import (
 )
 from clicksms.errors import ConfigError, UsageError
 from clicksms.gateway.rpc import BINDING, RPC_ENCODED, SOAP_ENC
-from clicksms.gateway.soap import _MISS, SoapClient, _Template
+from clicksms.gateway.shapes import MISS, Template
+from clicksms.gateway.soap import SoapClient
 from clicksms.message.options import parse_max_credits
 
 SESSION = "0123456789abcdef0123456789abcdef"
@@ -128,11 +129,12 @@ def soap_action(head: bytes) -> str:
 
 def zeep_bytes(client: SoapClient, operation: str, fields: dict[str, object]) -> bytes:
     """What zeep's public ``create_message`` builds (encoding plugin included)."""
-    from zeep.wsdl.utils import etree_to_string
+    from lxml.etree import tostring
 
     name, wired = RPC_ENCODED.wire(operation, fields)
     complete = RPC_ENCODED.complete(name, wired)
-    return etree_to_string(client._client.create_message(client._service, name, **complete))
+    message = client.zeep.client.create_message(client.zeep.service, name, **complete)
+    return tostring(message, xml_declaration=True, encoding="utf-8")
 
 
 CREDENTIALS = {"api_id": 3512345, "user": "u<&>", "password": "p ]]> &amp; é"}
@@ -183,7 +185,7 @@ def test_requests_are_strict_rpc_and_templates_are_zeeps(
         assert name.lower() == operation  # spelled routeCoverage, in the WSDL's own way
         sent = {"cliMsgId" if k == "climsgid" and name == "sendmsg" else k for k in fields}
         assert set(parts) == sent, "parts not set are left out, never sent as 0"
-    assert [type(t) for t in client._templates._items.values()] == [_Template]
+    assert [type(t) for t in client._templates._items.values()] == [Template]
     assert client.zeep_replies == 1, "replies after the first were read through its shape"
 
 
@@ -202,11 +204,12 @@ def test_values_take_their_part_types(servers, rpc_client) -> None:
 def test_nothing_is_fetched_to_load_the_rpc_wsdl(rpc_client) -> None:
     """The encoding schema comes with the package; any other download is refused."""
     client = rpc_client(f"http://127.0.0.1:{closed_port()}/soap/webservice_vs.php")
-    assert client._client.create_message(client._service, "ping", session_id="x") is not None
+    zeep = client.zeep
+    assert zeep.client.create_message(zeep.service, "ping", session_id="x") is not None
     with pytest.raises(ConfigError, match="refusing to fetch"):
-        client._transport.load("http://schemas.xmlsoap.org/wsdl/")
+        client.zeep.transport.load("http://schemas.xmlsoap.org/wsdl/")
     bundled = resources.files("clicksms").joinpath("data/soap-encoding.xsd").read_bytes()
-    assert client._transport.load(SOAP_ENC) == bundled
+    assert client.zeep.transport.load(SOAP_ENC) == bundled
 
 
 def closed_port() -> int:
@@ -307,7 +310,7 @@ def test_rpc_replies_read_as_zeep_reads_them(servers, rpc_client, zeep_reference
         expected = zeep_reads(servers, zeep_reference, operation, content)
         assert read == expected
     else:
-        assert read == ("returned", object, _MISS)
+        assert read == ("returned", object, MISS)
 
 
 def test_the_cli_reads_multi_ref_answers(cli, servers, monkeypatch) -> None:

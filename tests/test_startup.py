@@ -75,3 +75,32 @@ def test_completing_job_ids_reads_the_journal_without_the_bulk_package(config_di
     offered, _, loaded = out.stdout.rpartition("|")
     assert offered.split() == [job.id]
     assert loaded.strip() == ""
+
+
+def test_a_command_builds_and_loads_only_its_own_module() -> None:
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from clicksms.cli import app\n"
+        "r = CliRunner().invoke(app, ['ping', '--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('clicksms.cli.'))))\n"
+    )
+    out = helpers.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stdout.strip().split(","))
+    assert "clicksms.cli.queries" in loaded  # ping's
+    others = {"bulk", "bulk_view", "send", "sandbox", "tracking", "jobs", "auth", "numbers"}
+    assert not loaded & {f"clicksms.cli.{name}" for name in others}
+
+
+def test_help_lists_every_command_of_the_table_with_its_summary(cli) -> None:
+    from clicksms.cli.app import COMMANDS
+    from clicksms.cli.lazy import build_command
+
+    listing = cli("--help").stdout.split("Commands:")[1]
+    names = [line.split()[0] for line in listing.splitlines() if line.strip()]
+    assert names == list(COMMANDS)
+    for name, target in COMMANDS.items():
+        summary = build_command(name, target).get_short_help_str(limit=40)
+        assert summary[:20] in listing

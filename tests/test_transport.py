@@ -29,14 +29,8 @@ from impostor import envelope as impostor_envelope
 from urllib3 import HTTPHeaderDict
 
 from clicksms.errors import ConfigError, NetworkError, ProtocolError
-from clicksms.gateway.soap import (
-    _MISS,
-    _NOT_CACHEABLE,
-    TEMPLATE_SHAPES,
-    SoapClient,
-    _ReplyShape,
-    _Template,
-)
+from clicksms.gateway.shapes import MISS, NOT_CACHEABLE, ReplyShape, Template
+from clicksms.gateway.soap import TEMPLATE_SHAPES, SoapClient
 from clicksms.gateway.transport import HttpTransport, Response
 
 WEBSERVICE = "http://api.clickatell.com/soap/document_literal/webservice"
@@ -1014,9 +1008,10 @@ SHAPES: list[tuple[str, dict[str, object], dict[str, object]]] = [
 
 def zeep_bytes(client: SoapClient, operation: str, fields: dict[str, object]) -> bytes:
     """What zeep's public ``create_message`` builds for the call, serialised as zeep posts it."""
-    from zeep.wsdl.utils import etree_to_string
+    from lxml.etree import tostring
 
-    return etree_to_string(client._client.create_message(client._service, operation, **fields))
+    message = client.zeep.client.create_message(client.zeep.service, operation, **fields)
+    return tostring(message, xml_declaration=True, encoding="utf-8")
 
 
 def answer_its_operation(head: bytes, body: bytes) -> bytes:
@@ -1042,7 +1037,7 @@ def test_template_envelopes_are_byte_identical_to_zeeps(
         assert client.call(operation, **fields) == ["OK: 42"]
     assert server.bodies == [zeep_bytes(client, operation, fields) for fields in calls]
     assert len(set(soap_actions(server))) == 1
-    assert [type(t) for t in client._templates._items.values()] == [_Template]
+    assert [type(t) for t in client._templates._items.values()] == [Template]
     assert client.zeep_replies == 1, "the later calls were the client's own"
 
 
@@ -1078,7 +1073,7 @@ def test_text_xml_cannot_carry_fails_as_zeep_does_and_sends_nothing(serve, clien
         with pytest.raises(Exception) as ours:
             client.call("sendmsg", **values)
         with pytest.raises(Exception) as zeeps:
-            client._client.create_message(client._service, "sendmsg", **values)
+            client.zeep.client.create_message(client.zeep.service, "sendmsg", **values)
         assert (type(ours.value), str(ours.value)) == (type(zeeps.value), str(zeeps.value))
         assert isinstance(ours.value, ValueError)
     assert len(server.bodies) == 1
@@ -1123,7 +1118,7 @@ def zeep_reads(serve, zeep_client, no_proxy_env) -> Callable[..., tuple[object, 
 
 
 def fast_read(client: SoapClient, operation: str, content: bytes, status: int = 200) -> object:
-    """The reply as the client's learned shape reads it (``_MISS``: it leaves it to zeep)."""
+    """The reply as the client's learned shape reads it (``MISS``: it leaves it to zeep)."""
     reply = Response(status, HTTPHeaderDict({"Content-Type": "text/xml"}), content)
     return client._read(operation, reply)
 
@@ -1410,7 +1405,7 @@ def test_learned_replies_give_what_zeep_gives(serve, client_for, zeep_reads, cas
     if fast:
         assert ours == zeep_reads(operation, content, status)
     else:
-        assert ours == ("returned", object, _MISS)
+        assert ours == ("returned", object, MISS)
 
 
 PLAIN_RESULT = {"sendmsg": "ID: learned", "auth": "OK: learned"}
@@ -1466,12 +1461,12 @@ def test_a_shape_that_disagrees_with_zeep_is_never_used(client_for) -> None:
     doc = etree.fromstring(PLAIN["sendmsg"][38:])
 
     def learn(result: object) -> object:
-        return _ReplyShape.learn(doc, result, client._client.get_element)
+        return ReplyShape.learn(doc, result, client.zeep.client.get_element)
 
-    assert isinstance(learn(["ID: learned"]), _ReplyShape)
-    assert learn("ID: learned") is _NOT_CACHEABLE
-    assert learn(["something else"]) is _NOT_CACHEABLE
-    assert learn([b"ID: learned"]) is _NOT_CACHEABLE
+    assert isinstance(learn(["ID: learned"]), ReplyShape)
+    assert learn("ID: learned") is NOT_CACHEABLE
+    assert learn(["something else"]) is NOT_CACHEABLE
+    assert learn([b"ID: learned"]) is NOT_CACHEABLE
 
 
 def test_each_thread_reuses_its_own_reply_parser(serve, client_for) -> None:
@@ -1514,4 +1509,4 @@ def test_threads_learn_and_share_one_shape(serve, client_for) -> None:
         thread.join()
     assert failures == []
     assert 1 <= client.zeep_replies <= 8
-    assert isinstance(client._reply_shapes["sendmsg"], _ReplyShape)
+    assert isinstance(client._reply_shapes["sendmsg"], ReplyShape)

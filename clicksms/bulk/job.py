@@ -371,9 +371,10 @@ def _send(
 
 def connect(account: GatewayClient) -> None:
     """Everything a first request needs: the account ready (a session, logging in if need
-    be) and the SOAP client (zeep, the parsed WSDL), otherwise built by the first call."""
+    be) and zeep's client (the parsed WSDL), otherwise built by the first call of a shape
+    not learned yet, while it holds a rate slot."""
     account.ready()
-    account.soap  # noqa: B018 - the property builds it
+    account.soap.prepare()
 
 
 def _send_plan(

@@ -1,38 +1,58 @@
-"""The Typer app: global options, and the commands of the :mod:`clicksms.cli` package.
+"""The Typer app: global options, and the table of the :mod:`clicksms.cli` package's commands.
 
 Kept light on purpose: importing this module must not load zeep, lxml, requests or
 phonenumbers, so ``clicksms --help`` and tab completion stay fast. Core modules are imported
-inside the commands that use them.
+inside the commands that use them, and a command's own module only when that command is run,
+completed or listed (:data:`COMMANDS`, :mod:`clicksms.cli.lazy`).
 
 This module does without ``from __future__ import annotations``: Typer reads every
 annotation at start-up, and string annotations would make it ``eval()`` each one (+15 ms).
 """
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from clicksms import __version__
-from clicksms.cli import (
-    auth,
-    bulk,
-    completion,
-    jobs,
-    numbers,
-    push,
-    queries,
-    sandbox,
-    send,
-    topup,
-    tracking,
-)
 from clicksms.cli.context import Invocation
 from clicksms.cli.exits import ClickSmsGroup
-from clicksms.cli.profiles import list_profiles, profile_names
+from clicksms.cli.lazy import LazyCommands
+from clicksms.cli.profiles import profile_names
+
+#: Every command, in the order ``clicksms --help`` lists them: its name, and what implements
+#: it as ``"module:name"`` in :mod:`clicksms.cli`: a function (a command), or a ``typer.Typer``
+#: (a command with subcommands of its own, as ``push``). Adding a command is adding its line.
+COMMANDS = {
+    "auth": "auth:auth",
+    "send": "send:send",
+    "bulk": "bulk:bulk",
+    "jobs": "jobs:jobs",
+    "validate-number": "numbers:validate_number",
+    "status": "tracking:status",
+    "cancel": "tracking:cancel",
+    "charge": "tracking:charge",
+    "balance": "queries:balance",
+    "coverage": "queries:coverage",
+    "ping": "queries:ping",
+    "topup": "topup:topup",
+    "sandbox": "sandbox:sandbox_command",
+    "completion": "completion:completion",
+    "profiles": "profiles:list_profiles",
+    "push": "push:app",
+}
+
+
+class ClickSmsApp(ClickSmsGroup):
+    """The root group, whose commands are those of :data:`COMMANDS`, each built when needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(COMMANDS)
+
 
 app = typer.Typer(
-    cls=ClickSmsGroup,
+    cls=ClickSmsApp,
     name="clicksms",
     no_args_is_help=True,
     add_completion=True,
@@ -176,24 +196,6 @@ def main_options(
         no_session=no_session,
         profile=profile,
     )
-
-
-app.command("auth")(auth.auth)
-app.command("send")(send.send)
-app.command("bulk")(bulk.bulk)
-app.command("jobs")(jobs.jobs)
-app.command("validate-number")(numbers.validate_number)
-app.command("status")(tracking.status)
-app.command("cancel")(tracking.cancel)
-app.command("charge")(tracking.charge)
-app.command("balance")(queries.balance)
-app.command("coverage")(queries.coverage)
-app.command("ping")(queries.ping)
-app.command("topup")(topup.topup)
-app.add_typer(push.app, name="push")
-app.command("sandbox")(sandbox.sandbox_command)
-app.command("completion")(completion.completion)
-app.command("profiles")(list_profiles)
 
 
 def main() -> None:

@@ -99,7 +99,10 @@ def _table(
             table.add_column(header, no_wrap=True, width=exact)
     for row, row_styles in zip(cells, styles, strict=True):
         table.add_row(*(Text(c, style=s or "") for c, s in zip(row, row_styles, strict=True)))
-    Console(highlight=False, width=max(width, 1)).print(table)
+    # Headers are plain words: no markup or :emoji: codes to read (rich's emoji table alone
+    # costs a one-shot command milliseconds to load).
+    console = Console(highlight=False, markup=False, emoji=False, width=max(width, 1))
+    console.print(table)
 
 
 def _vertical(

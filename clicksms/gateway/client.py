@@ -77,14 +77,23 @@ class GatewayClient:
 
     @property
     def soap(self) -> Any:
-        """The SOAP client, built on first use (it parses the WSDL)."""
+        """The SOAP client, built on first use.
+
+        It starts from what earlier runs learned from zeep (kept in the config dir beside the
+        session; not with per-request credentials, which keep no state at all), so a call of
+        a known shape needs neither zeep nor the WSDL (:mod:`clicksms.gateway.learned`).
+        """
         with self._lock:
             if self._client is None:
+                from clicksms.gateway.learned import LearnedFile
                 from clicksms.gateway.soap import SoapClient, soap_style
 
                 s = self.settings
                 style = soap_style(s.soap_style)
-                self._client = SoapClient(s.endpoint, s.timeout, s.connect_timeout, style)
+                learned = None if s.no_session else LearnedFile(s.config_dir, style)
+                self._client = SoapClient(
+                    s.endpoint, s.timeout, s.connect_timeout, style, learned=learned
+                )
             return self._client
 
     def ready(self) -> None:

@@ -3,9 +3,10 @@
 zeep builds RPC requests from the WSDL, but ignores ``use="encoded"`` (API.md §10.2): no
 ``encodingStyle``, no ``xsi:type`` on the parts, and ``to`` without the SOAP-encoded array's
 type and ``arrayType``. Lenient servers (PHP's) cope; the strictest of that era (Apache SOAP,
-SOAP::Lite, JAX-RPC) refuse. :class:`EncodingPlugin`, a zeep egress plugin, adds all of it,
-with the type of each part read from the bundled WSDL and every prefix those types use
-declared on the Envelope (lxml cannot know that an attribute value is a QName).
+SOAP::Lite, JAX-RPC) refuse. :class:`~clicksms.gateway.rpc_plugin.EncodingPlugin`, a zeep
+egress plugin, adds all of it, with the type of each part read from the bundled WSDL and every
+prefix those types use declared on the Envelope (lxml cannot know that an attribute value is a
+QName).
 
 :data:`RPC_ENCODED` is the :class:`~clicksms.gateway.soap.SoapStyle`. It also speaks the WSDL's
 dialect for the rest of the client, which uses the Document/Literal names: ``routecoverage``
@@ -24,10 +25,8 @@ from importlib import resources
 from typing import Any
 
 from lxml import etree
-from zeep import Plugin
-from zeep.xsd import SkipValue
 
-from clicksms.gateway.soap import SOAP_ENV, SoapStyle
+from clicksms.gateway.soap import SoapStyle
 
 WSDL_RESOURCE = "data/rpc_encoded_webservice_vs.wsdl"
 TNS = "http://api.clickatell.com/soap/webservice"
@@ -41,10 +40,7 @@ SCHEMAS = {SOAP_ENC: "data/soap-encoding.xsd"}
 
 #: The prefix each type namespace is written with; all are declared on the Envelope.
 PREFIXES = {XSD: "xsd", XSI: "xsi", SOAP_ENC: "SOAP-ENC", TNS: "tns"}
-_XSI_TYPE = f"{{{XSI}}}type"
-_ARRAY_TYPE = f"{{{SOAP_ENC}}}arrayType"
-_ENCODING_STYLE = f"{{{SOAP_ENV}}}encodingStyle"
-_STRING = (XSD, "string")
+STRING_TYPE = (XSD, "string")
 
 QName = tuple[str, str]
 
@@ -103,9 +99,9 @@ def _typed(value: Any, kind: QName) -> Any:
     """``value`` as its part's type wants it: text for strings, a decimal text for floats.
 
     A float goes out as its shortest exact decimal (``1.5``), as text so that the envelope
-    templates of :mod:`clicksms.gateway.soap` can carry it.
+    templates of :mod:`clicksms.gateway.shapes` can carry it.
     """
-    if kind == _STRING and isinstance(value, int) and not isinstance(value, bool):
+    if kind == STRING_TYPE and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if kind == (XSD, "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(float(value))
@@ -116,6 +112,8 @@ class RpcEncoded(SoapStyle):
     """Clickatell's RPC/Encoded server: the client's names and values in the WSDL's dialect."""
 
     def plugins(self) -> list[Any]:
+        from clicksms.gateway.rpc_plugin import EncodingPlugin
+
         return [EncodingPlugin()]
 
     def wire(self, operation: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -130,6 +128,8 @@ class RpcEncoded(SoapStyle):
 
     def complete(self, operation: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Every part zeep insists on: the ones not set are skipped, never sent empty."""
+        from zeep.xsd import SkipValue  # only zeep's own calls are completed: zeep is loaded
+
         op = operations().get(operation.lower())
         if op is None:
             return fields
@@ -137,54 +137,3 @@ class RpcEncoded(SoapStyle):
 
 
 RPC_ENCODED = RpcEncoded("rpc", WSDL_RESOURCE, BINDING, schemas=SCHEMAS, encoded=True)
-
-
-class EncodingPlugin(Plugin):
-    """Adds to zeep's RPC request what SOAP 1.1 section 5 encoding asks for.
-
-    On the operation element ``SOAP-ENV:encodingStyle``; on each part an ``xsi:type`` from the
-    WSDL; each array part becomes ``xsi:type="tns:ArrayOfString"`` with
-    ``SOAP-ENC:arrayType="xsd:string[N]"`` and ``xsi:type="xsd:string"`` items. The prefixes
-    of those QName values are declared on the Envelope, which is rebuilt for that, as lxml
-    cannot add a declaration to an existing element.
-    """
-
-    def egress(
-        self, envelope: Any, http_headers: dict[str, str], operation: Any, binding_options: Any
-    ) -> tuple[Any, dict[str, str]]:
-        op = operations().get(operation.name.lower())
-        body = envelope.find(f"{{{SOAP_ENV}}}Body")
-        if op is None or body is None or len(body) != 1:
-            return envelope, http_headers
-        nsmap = {**envelope.nsmap, **{prefix: ns for ns, prefix in PREFIXES.items()}}
-        encoded = etree.Element(envelope.tag, envelope.attrib, nsmap=nsmap)
-        encoded.text = envelope.text
-        encoded.extend(list(envelope))  # moves Header and Body
-        call = body[0]
-        call.set(_ENCODING_STYLE, SOAP_ENC)
-        for part in call:
-            kind = op.parts.get(part.tag if isinstance(part.tag, str) else "")
-            if kind is None:
-                continue
-            if part.tag in op.array_parts:
-                _encode_array(part, kind)
-            else:
-                part.set(_XSI_TYPE, _prefixed(kind))
-        return encoded, http_headers
-
-
-def _encode_array(part: Any, kind: QName) -> None:
-    """``part``'s items as a SOAP-encoded array of strings (zeep's own items replaced)."""
-    values = [item.text for item in part]
-    tail = part.tail
-    part.clear()  # zeep's items carry their own xs/xsi declarations: start afresh
-    part.tail = tail
-    part.set(_XSI_TYPE, _prefixed(kind))
-    part.set(_ARRAY_TYPE, f"{_prefixed(_STRING)}[{len(values)}]")
-    for value in values:
-        item = etree.SubElement(part, "item", {_XSI_TYPE: _prefixed(_STRING)})
-        item.text = value
-
-
-def _prefixed(kind: QName) -> str:
-    return f"{PREFIXES[kind[0]]}:{kind[1]}"
