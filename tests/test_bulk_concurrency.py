@@ -1,7 +1,9 @@
 """How many requests bulk keeps in flight, against a sandbox that takes its time to answer.
 
 What is checked is what the controller did (it grew, it backed off, it was pinned), from the
-summary line and the job's events; never how long anything took.
+summary line and the job's events; never how long anything took. Backing off when latency
+climbs is judged from measured latencies, which a busy machine distorts: that rule is tested
+on a simulated clock (``test_concurrency.py``), not here.
 """
 
 from __future__ import annotations
@@ -125,20 +127,6 @@ def test_backs_off_when_the_gateway_pushes_back(slow, tmp_path, config_dir) -> N
     before = changes[cuts[0] - 1][0] if cuts[0] else START
     assert changes[cuts[0]][0] == int(before * 0.7)
     assert len(slow.ledger) == 150
-
-
-def test_backs_off_when_latency_climbs(slow, tmp_path, config_dir) -> None:
-    """Forty requests in a row take six times as long: a queue, so the limit comes down.
-
-    Six times, so that a baseline measured on a busy machine (where every answer is late)
-    still leaves the slow round far beyond the 1.5x the controller tolerates; and rows enough
-    after them that the round trip holding the slow answers is complete before the job ends.
-    """
-    slow.faults.add("latency", ops={"sendmsg"}, after=60, times=40, seconds=5 * LATENCY)
-    _, events = run_job(personalised(tmp_path, 200), config_dir, rate=100.0)
-    changes = limits(events)
-    assert any(why == "latency" for _, why in changes), changes
-    assert len(slow.ledger) == 200
 
 
 def test_a_pinned_run_never_changes_its_limit(slow, tmp_path, config_dir) -> None:

@@ -248,11 +248,17 @@ def test_a_folder_that_does_not_exist_is_not_made_for_it(serve, clients, tmp_pat
 
 # ------------------------------------------------------------------------ the CLI, for real
 
-#: Runs clicksms as its console script does, then says which of zeep and requests it loaded.
+#: Runs clicksms as its console script does, then says which of zeep and requests it loaded
+#: (just before the process ends: main() ends it with os._exit, past any atexit handler).
 PROBE = (
-    "import atexit, sys\n"
-    "atexit.register(lambda: sys.stderr.write(\n"
-    "    'loaded:' + ','.join(m for m in ('zeep', 'requests') if m in sys.modules) + '\\n'))\n"
+    "import os, sys\n"
+    "end = os._exit\n"
+    "def report(code):\n"
+    "    loaded = ','.join(m for m in ('zeep', 'requests') if m in sys.modules)\n"
+    "    sys.stderr.write('loaded:' + loaded + '\\n')\n"
+    "    sys.stderr.flush()\n"
+    "    end(code)\n"
+    "os._exit = report\n"
     "from clicksms.cli import main\n"
     "main()\n"
 )

@@ -160,11 +160,13 @@ class Invocation:
 
         path = self.journal_path(given)
         try:
-            return Journal(path)
+            journal = Journal(path)
         except ConfigError as exc:
             if given is not None:
                 raise
             raise type(exc)(f"{exc}; {JOURNAL_HINT}") from None
+        self._ctx.call_on_close(journal.close)  # after the rows are shown, before exit
+        return journal
 
     def config_dir(self) -> Path:
         """Where sessions and the journal live; only the config-dir setting is resolved
