@@ -291,3 +291,25 @@ def test_no_session_keeps_nothing(creds, config_dir) -> None:
         code, stderr = clicksms("--no-session", "send", NUMBER, "-t", "from cron")
         assert code == 0 and "loaded:zeep,requests" in stderr
     assert not config_dir.exists() or os.listdir(config_dir) == []
+
+
+def test_a_bulk_of_known_shapes_builds_no_zeep_and_sends_each_row_once(
+    creds, config_dir, tmp_path
+) -> None:
+    def csv(name: str, numbers: list[str]) -> str:
+        path = tmp_path / name
+        path.write_text("phone,name\n" + "".join(f"{n},Ann\n" for n in numbers))
+        return str(path)
+
+    assert clicksms("auth")[0] == 0
+    first = ["27821000001", "27821000002", "27821000003"]
+    second = ["27821000004", "27821000005", "27821000006"]
+    code, stderr = clicksms("bulk", csv("first.csv", first), "-t", "Hi {name}")
+    assert code == 0 and "loaded:zeep,requests" in stderr, stderr
+    code, stderr = clicksms("bulk", csv("second.csv", second), "-t", "Hi {name}")
+    assert code == 0 and "loaded:\n" in stderr, stderr
+    # One text to two numbers: a request of two recipients, a shape never seen: zeep builds it.
+    third = ["27821000007", "27821000008"]
+    code, stderr = clicksms("bulk", csv("third.csv", third), "-t", "Hi all")
+    assert code == 0 and "loaded:zeep,requests" in stderr, stderr
+    assert sorted(r["to"] for r in creds.ledger) == first + second + third

@@ -254,6 +254,17 @@ class BatchRequests:
     def shared_client_id(self, text: str) -> str | None:
         return None if self.fields(text) is None else self.client_id
 
+    def prepare(
+        self,
+        account: GatewayClient,
+        numbers: list[str],
+        text: str,
+        message: EncodedMessage,
+        client_id: str,
+    ) -> None:
+        """zeep, always: a batch's calls are few and its item shapes vary with the row."""
+        account.soap.prepare()
+
     def send(
         self,
         account: GatewayClient,

@@ -5,9 +5,10 @@ checked before a job exists; every row is in the journal before the first reques
 resumed job settles the rows left in flight before it sends anything else.
 
 What need not wait does not: a new job's rows are read, checked and recorded in a thread of
-their own while this one logs in and builds the SOAP client (a login is a network round trip,
-zeep and its WSDL a good part of the start-up). This thread keeps what may ask the user
-something (a password prompt) or be cut short by Ctrl-C.
+their own while this one logs in (a network round trip). This thread keeps what may ask the
+user something (a password prompt) or be cut short by Ctrl-C. zeep and its WSDL, a good part of
+a first run's start-up, are not built at all when every request's shape was learned by an
+earlier run (:mod:`clicksms.gateway.learned`).
 
 Nothing here prints. Progress and notices go to the caller's ``on_event`` callback
 (:mod:`clicksms.bulk.events`) and the run ends in one :class:`~clicksms.bulk.outcome.BulkOutcome`.
@@ -370,11 +371,10 @@ def _send(
 
 
 def connect(account: GatewayClient) -> None:
-    """Everything a first request needs: the account ready (a session, logging in if need
-    be) and zeep's client (the parsed WSDL), otherwise built by the first call of a shape
-    not learned yet, while it holds a rate slot."""
+    """The account ready: a session, logging in if need be. zeep (the parsed WSDL) is built
+    only if a request's shape was never learned, by the worker about to send it, before it
+    takes its rate slot (:meth:`~clicksms.bulk.requests.Requests.prepare`)."""
     account.ready()
-    account.soap.prepare()
 
 
 def _send_plan(

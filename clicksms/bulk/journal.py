@@ -493,27 +493,41 @@ class Journal:
         recipients its request carries (:meth:`request_sizes`).
         """
         base = self._held_base(job_id)
-        params = [
-            (client_id, len(rows), key) for rows, client_id in requests for key in _keys(base, rows)
-        ]
-        if not params and not settle:
+        # A request of consecutive rows (the usual kind) is one range update, not one per row.
+        runs, singles = [], []
+        for rows, client_id in requests:
+            keys = _keys(base, rows)
+            if keys and keys[-1] - keys[0] == len(keys) - 1 and len(set(keys)) == len(keys):
+                runs.append((client_id, len(keys), keys[0], keys[-1]))
+            else:
+                singles += [(client_id, len(keys), key) for key in keys]
+        marking = sum(run[1] for run in runs) + len(singles)
+        if not marking and not settle:
             return
-        if params:
+        if marking:
             self._sent_here.add(job_id)
+        set_in_flight = (
+            f"UPDATE job_rows SET state = '{ROW_IN_FLIGHT}', client_id = ?, request_size = ?"
+        )
         with self._write(job_id) as db:
             if settle:
                 self._settle(db, job_id, base, settle)
-            if not params:
+            if not marking:
                 return
-            changed = db.executemany(
-                f"UPDATE job_rows SET state = '{ROW_IN_FLIGHT}', client_id = ?, request_size = ?"
-                f" WHERE key = ? AND state = '{ROW_PENDING}'",
-                params,
-            ).rowcount
-            if changed != len(params):
+            changed = 0
+            if runs:
+                changed += db.executemany(
+                    f"{set_in_flight} WHERE key BETWEEN ? AND ? AND state = '{ROW_PENDING}'",
+                    runs,
+                ).rowcount
+            if singles:
+                changed += db.executemany(
+                    f"{set_in_flight} WHERE key = ? AND state = '{ROW_PENDING}'", singles
+                ).rowcount
+            if changed != marking:
                 rows = [row for request_rows, _ in requests for row in request_rows]
                 raise ValueError(
-                    f"job {job_id}: {len(params) - changed} of rows {_row_list(rows)} "
+                    f"job {job_id}: {marking - changed} of rows {_row_list(rows)} "
                     "are not pending; refusing to send them"
                 )
 

@@ -118,7 +118,7 @@ class _Outcome:
     refused: GatewayError | None = None  # the whole request was refused
     failure: ClickSmsError | None = None  # the conversation broke
     strangers: tuple[str, ...] = ()  # numbers the answer named that the request did not carry
-    unsent: bool = False  # the run stopped while it waited for the rate limiter
+    unsent: bool = False  # never left: the run stopped, or ``failure`` came before sending
     sent_at: float = 0.0  # time.monotonic() when it left
     latency: float = 0.0  # seconds from leaving to the answer
     retries: int = 0  # tries after the first (GatewayClient's retries)
@@ -461,6 +461,8 @@ class BulkSender:
         rows = outcome.rows
         if outcome.unsent:  # held for a rate-limit slot when the run stopped: never left
             self.journal.release(self.job.id, [r.row for r in rows])
+            if outcome.failure is not None:  # getting ready to send failed
+                self._broken(outcome.failure, [])
             return
         self._learn(outcome)
         if outcome.failure is not None:
@@ -569,6 +571,10 @@ class BulkSender:
             return _Outcome(rows, refused=error)
         numbers = [r.number or "" for r in rows]
         text = rows[0].text or ""
+        try:  # zeep, if this shape was never learned: built before the slot, never holding it
+            self.plan.requests.prepare(self.account, numbers, text, message, client_id)
+        except ClickSmsError as exc:
+            return _Outcome(rows, failure=exc, unsent=True)
         if self.limiter is not None and not self.limiter.acquire(len(rows), self._stopping):
             return _Outcome(rows, unsent=True)
         self._tries.count = 0

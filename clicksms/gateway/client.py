@@ -174,6 +174,16 @@ class GatewayClient:
                 self._session = self.authenticate(stored)
         return self._session
 
+    def prepare(self, operation: str, **fields: Any) -> None:
+        """Have what a :meth:`call` of these fields needs before it goes out: the session
+        (or credentials), and zeep unless the call's shape was learned (see
+        :meth:`~clicksms.gateway.soap.SoapClient.prepare_for`). Nothing is sent."""
+        if self.store is None:
+            auth: dict[str, Any] = self._request_credentials()
+        else:
+            auth = {"session_id": self.session().session_id}
+        self.soap.prepare_for(operation, {**auth, **fields})
+
     def call(self, operation: str, **fields: Any) -> list[str]:
         """Call ``operation`` with the session; one transparent re-auth on ERR 003.
 

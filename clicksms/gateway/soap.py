@@ -145,6 +145,7 @@ class SoapClient:
         self._zeep_lock = threading.Lock()
         self._learned = learned
         self._templates = Templates(TEMPLATE_SHAPES)
+        self._loading = threading.Lock()  # one thread at a time reads a template from the file
         # Learned reply shapes by operation name: at most one per operation of the binding.
         self._reply_shapes: dict[str, ReplyShape | EncodedReplyShape | object] = {}
         self._reply_lock = threading.Lock()
@@ -163,9 +164,17 @@ class SoapClient:
             return self._zeep
 
     def prepare(self) -> None:
-        """Build zeep's service now rather than in the first call that needs it (bulk does,
-        before its first request is due)."""
+        """Build zeep's service now rather than in the first call that needs it."""
         self.zeep  # noqa: B018 - the property builds it
+
+    def prepare_for(self, operation: str, fields: dict[str, Any]) -> None:
+        """Build zeep now unless a call of this shape goes out without it (its envelope was
+        learned): bulk asks before a request takes its rate slot, so building zeep never
+        holds a slot while the slots after it are handed out."""
+        operation, fields = self.style.wire(operation, fields)
+        key = call_shape(operation, fields)
+        if key is None or type(self._template(key)) is not Template:
+            self.prepare()
 
     def call(self, operation: str, **fields: Any) -> list[str]:
         """Invoke ``operation`` and return its ``<return>`` strings (always a list)."""
@@ -210,9 +219,12 @@ class SoapClient:
         """The template (or verdict) for ``key``: this run's, else one an earlier run kept."""
         template = self._templates.get(key)
         if template is None and self._learned is not None:
-            template = self._learned.template(key)
-            if template is not None:
-                self._templates.put(key, template)
+            with self._loading:  # bulk's workers start together: one of them reads it
+                template = self._templates.get(key)
+                if template is None:
+                    template = self._learned.template(key)
+                    if template is not None:
+                        self._templates.put(key, template)
         return template
 
     def _through_zeep(
