@@ -276,8 +276,7 @@ def password_destination_problem(settings: Settings, password_from: str) -> str 
         "prompt": "you type",
     }.get(password_from, "")
     return (
-        f"./.env sets {ENV_ENDPOINT}={settings.endpoint}, which would receive the password "
-        f"{given}"
+        f"./.env sets {ENV_ENDPOINT}={settings.endpoint}, which would receive the password {given}"
     )
 
 

@@ -719,9 +719,7 @@ BULK_FLAGS = [
         TWO,
         flags=("--rate", "fast"),
         code=2,
-        stderr=error(
-            "--rate fast: use a number of at least 0 (see `clicksms bulk --help`)"
-        ),
+        stderr=error("--rate fast: use a number of at least 0 (see `clicksms bulk --help`)"),
     ),
     bulk(
         "concurrency-zero",
@@ -745,9 +743,7 @@ BULK_FLAGS = [
         "output-format-unknown",
         ("bulk", "{tmp}/in.csv", "-t", "x", "-o", "xml"),
         2,
-        error(
-            "--output xml: use table, json, jsonl or csv (see `clicksms bulk --help`)"
-        ),
+        error("--output xml: use table, json, jsonl or csv (see `clicksms bulk --help`)"),
         files=(("in.csv", TWO),),
     ),
     bulk(
@@ -755,9 +751,7 @@ BULK_FLAGS = [
         TWO,
         flags=("--on-limit", "retry"),
         code=2,
-        stderr=error(
-            "--on-limit retry: use stop or wait (see `clicksms bulk --help`)"
-        ),
+        stderr=error("--on-limit retry: use stop or wait (see `clicksms bulk --help`)"),
     ),
     bulk(
         "results-is-the-input-file",
@@ -1251,25 +1245,19 @@ FLAGS = [
         "send-output-unknown",
         (*SEND_HI, "-o", "yaml"),
         2,
-        error(
-            "--output yaml: use table, json, jsonl or csv (see `clicksms send --help`)"
-        ),
+        error("--output yaml: use table, json, jsonl or csv (see `clicksms send --help`)"),
     ),
     Case(
         "send-unicode-unknown",
         (*SEND_HI, "--unicode", "maybe"),
         2,
-        error(
-            "--unicode maybe: use auto, always or never (see `clicksms send --help`)"
-        ),
+        error("--unicode maybe: use auto, always or never (see `clicksms send --help`)"),
     ),
     Case(
         "send-max-parts-zero",
         (*SEND_HI, "--max-parts", "0"),
         2,
-        error(
-            "--max-parts 0: use a whole number from 1 to 35 (see `clicksms send --help`)"
-        ),
+        error("--max-parts 0: use a whole number from 1 to 35 (see `clicksms send --help`)"),
     ),
     Case(
         "send-sender-too-long",

@@ -686,9 +686,7 @@ def test_a_placeholder_naming_a_repeated_column_is_refused(cli, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("where", [0, 10_000, 20_000])
-def test_a_file_with_20001_columns_finds_its_number_column(
-    cli, tmp_path: Path, where: int
-) -> None:
+def test_a_file_with_20001_columns_finds_its_number_column(cli, tmp_path: Path, where: int) -> None:
     """The header alone is longer than the sample: the sample still takes data rows."""
     names = [f"field{i}" for i in range(20_000)]
     names.insert(where, "mobile")

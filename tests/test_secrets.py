@@ -31,7 +31,7 @@ TESTS = Path(__file__).resolve().parent
 NUMBER = "27821234567"
 WRONG = "wrong-Pa55word-for-tests"
 
-LEAKY_TESTS = '''
+LEAKY_TESTS = """
 import json
 import sys
 
@@ -63,7 +63,7 @@ def test_shows_a_password_the_way_a_server_echoes_it(cli, monkeypatch):
 
 def test_clean(cli, creds):
     assert cli("send", "27821234567", "-t", "hello").exit_code == 0
-'''
+"""
 
 
 def session_ids(sandbox) -> set[str]:

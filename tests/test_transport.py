@@ -942,8 +942,7 @@ def test_a_proxy_that_is_not_there_sent_nothing(client_for, monkeypatch) -> None
     with pytest.raises(NetworkError) as caught:
         send(client_for("https://gateway.example/soap"))
     assert str(caught.value) == (
-        f"cannot connect to gateway.example through the proxy 127.0.0.1:{port}: "
-        "connection refused"
+        f"cannot connect to gateway.example through the proxy 127.0.0.1:{port}: connection refused"
     )
     assert caught.value.may_have_arrived is False
 

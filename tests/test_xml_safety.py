@@ -41,7 +41,7 @@ HOSTILE = {
         + envelope("getbalance", "Credit: 1").decode()
     ),
     "internal DTD": answer(
-        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ELEMENT x ANY>]>"
+        '<?xml version="1.0"?><!DOCTYPE x [<!ELEMENT x ANY>]>'
         + envelope("getbalance", "Credit: 1").decode()
     ),
 }

@@ -83,9 +83,7 @@ def read_stdin(what: str, limit: int | None = None, too_long: str = "") -> str:
         raise UsageError(f"{what} on standard input is not valid UTF-8") from None
     text = text.removeprefix("\ufeff")  # a BOM from Windows editors
     if limit is not None and len(text) > limit:
-        raise UsageError(
-            f"{what} on standard input is longer than {limit} characters{too_long}"
-        )
+        raise UsageError(f"{what} on standard input is longer than {limit} characters{too_long}")
     return text
 
 

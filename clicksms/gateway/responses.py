@@ -263,6 +263,8 @@ def _may_echo(text: str, secret: str) -> bool:
         return True
     start = secret.strip()[:_CUT_PREFIX]
     return any(ch.isspace() for ch in start) or start in text
+
+
 #: Where a cut text ends: a cut mark, or the end (after spaces or dots).
 _CUT = r"(?=…|\.\.\.|[\s.]*\Z)"
 #: The named entities XML-escaping uses; any character may also come back as a numeric

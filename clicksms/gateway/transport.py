@@ -460,7 +460,6 @@ class _Opening:
         return sock
 
 
-
 class _Connection(_Opening, HTTPConnection):
     pass
 

@@ -79,5 +79,3 @@ def _parse(body: bytes, builder: ET.TreeBuilder) -> ET.Element:
         return parser.close()
     except ET.ParseError as exc:
         raise SoapFault("Client", f"Malformed XML: {exc}") from None
-
-
