@@ -4,20 +4,25 @@ Sessions, the bulk journal, its lock files and ``--results`` hold session IDs, n
 texts. So a missing folder is created 0700, its missing parents too (``mkdir -p`` would make
 them 0777 under umask 000), and a file is created 0600 or stricter, never through a symbolic
 link: in a shared folder a planted link could send it anywhere. Folders and files that already
-exist are left as they are; their callers decide whether they are private enough.
+exist are left as they are; the checks below tell their callers whether they may be used.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from typing import IO
+
+from clicksms.errors import ConfigError
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: What open(2) says for a symbolic link under O_NOFOLLOW (FreeBSD says EMLINK).
 _LINK_ERRORS = (errno.ELOOP, errno.EMLINK)
+#: Permission bits that let anyone but the owner read, change or enter.
+OTHERS = stat.S_IRWXG | stat.S_IRWXO
 LINK_REFUSED = (
     "it is a symbolic link, which clicksms does not follow for a file it writes; give the real path"
 )
@@ -68,3 +73,40 @@ def open_private(path: Path, mode: str = "w") -> IO[str]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def check_private_file(
+    path: Path, label: str = "", *, remedy: str = "", not_regular: str = ""
+) -> os.stat_result | None:
+    """``path``'s status, or None when it does not exist; ConfigError when it is no regular
+    file, or group or others have any access to it (they could read what it holds or plant
+    their own). ``label`` names it in the messages ("journal "); ``remedy`` adds another way
+    out to the ``chmod`` advice, ``not_regular`` the advice for what is no regular file."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot use {label}{path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{label}{path} is not a regular file{not_regular}")
+    if info.st_mode & OTHERS:
+        raise ConfigError(
+            f"{label}{path} is open to other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"run `chmod 600 {path}`{remedy}"
+        )
+    return info
+
+
+def check_config_dir(folder: Path) -> None:
+    """ConfigError unless ``folder`` is closed to group and others (files in a folder others
+    may enter can be swapped or read)."""
+    try:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"cannot use config dir {folder}: {exc.strerror}") from None
+    if mode & OTHERS:
+        raise ConfigError(
+            f"config dir {folder} is open to other users (mode {mode:o}); "
+            f"run `chmod 700 {folder}` or point CLICKSMS_CONFIG_DIR elsewhere"
+        )

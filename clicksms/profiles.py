@@ -11,7 +11,6 @@ is refused, whichever profile it is in.
 from __future__ import annotations
 
 import re
-import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from clicksms.config import (
     SOAP_STYLES,
 )
 from clicksms.errors import ConfigError
+from clicksms.private_files import check_config_dir, check_private_file
 
 CONFIG_FILE = "config.toml"
 #: What a profile may set, and the environment variable that sets the same thing (a profile's
@@ -52,7 +52,6 @@ _TEXT_KEYS = frozenset({"user", "endpoint", "country", "from"})
 _SECONDS_KEYS = frozenset({"timeout", "connect_timeout"})
 #: A profile's name becomes part of its session file's name: nothing that could leave the dir.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_OTHERS = stat.S_IRWXG | stat.S_IRWXO
 _PASSWORD_WORDS = ("password", "passwd")
 
 
@@ -137,32 +136,12 @@ def check_profile_name(name: str) -> str:
 
 
 def _read_private(path: Path) -> str | None:
-    """The file's text, or None when it does not exist; refused when others may read it."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
+    """The file's text, or None when it does not exist; refused when others may use it (it
+    names endpoints and users: another user who may change it could send the password
+    elsewhere, one who may read it learns the accounts)."""
+    if check_private_file(path) is None:
         return None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path} is not a regular file")
-    if info.st_mode & _OTHERS:
-        # It names endpoints and users: another user who may change it could send the
-        # password elsewhere, one who may read it learns the accounts.
-        raise ConfigError(
-            f"{path} is open to other users (mode {stat.S_IMODE(info.st_mode):o}); "
-            f"run `chmod 600 {path}`"
-        )
-    folder = path.parent
-    try:
-        mode = stat.S_IMODE(folder.stat().st_mode)
-    except OSError as exc:
-        raise ConfigError(f"cannot use config dir {folder}: {exc.strerror}") from None
-    if mode & _OTHERS:
-        raise ConfigError(
-            f"config dir {folder} is open to other users (mode {mode:o}); "
-            f"run `chmod 700 {folder}` or point CLICKSMS_CONFIG_DIR elsewhere"
-        )
+    check_config_dir(path.parent)
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -99,7 +99,7 @@ def test_session_file_that_is_a_directory(cli, creds, config_dir: Path) -> None:
     run = cli("send", NUMBER, "-t", "hi")
     assert run.exit_code == 2
     assert run.stderr.strip() == (
-        f"Error: {config_dir / 'session.json'} is not a regular file: remove it"
+        f"Error: session file {config_dir / 'session.json'} is not a regular file: remove it"
     )
 
 

@@ -40,7 +40,7 @@ from typing import Any, NoReturn
 
 from clicksms.bulk import ownership
 from clicksms.errors import ConfigError, ExitCode, UsageError
-from clicksms.private_files import create_private, make_private_dir
+from clicksms.private_files import check_private_file, create_private, make_private_dir
 
 ROW_PENDING, ROW_IN_FLIGHT, ROW_DONE, ROW_FAILED, ROW_SKIPPED = (
     "pending",
@@ -75,7 +75,6 @@ _READ_CHUNK = 1000  # rows per rows() query: no read transaction stays open whil
 _TEXT_CACHE = 256  # recent distinct texts remembered per job, to store a repeated text once
 _SECRET_KEYS = frozenset({"password", "session", "session_id", "sessionid"})
 _OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
-_OTHERS_ANY = stat.S_IRWXG | stat.S_IRWXO
 
 _SCHEMA = (
     f"""
@@ -898,19 +897,7 @@ def _prepare_file(path: Path) -> None:
             os.close(fd)
     # SQLite gives the -wal and -shm files the journal's mode; check them all the same.
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            info = file.stat()
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise ConfigError(f"cannot use journal {file}: {exc.strerror}") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"journal {file} is not a regular file")
-        if info.st_mode & _OTHERS_ANY:
-            raise ConfigError(
-                f"journal {file} is open to other users (mode {stat.S_IMODE(info.st_mode):o}); "
-                f"run `chmod 600 {file}`"
-            )
+        check_private_file(file, "journal ")
 
 
 def _insert_params(base: int, batch: list[JobRow], texts: dict[str, int]) -> list[tuple[Any, ...]]:

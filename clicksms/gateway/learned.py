@@ -39,6 +39,7 @@ from clicksms.gateway.shapes import (
     key_from_json,
     key_to_json,
 )
+from clicksms.private_files import OTHERS
 
 if TYPE_CHECKING:
     from clicksms.gateway.soap import SoapStyle
@@ -49,7 +50,6 @@ FORMAT = 1
 MAX_TEMPLATES = 32
 #: Far more than MAX_TEMPLATES envelopes of 300 recipients; a larger file is not read.
 MAX_SIZE = 2 * 1024 * 1024
-_OTHERS = stat.S_IRWXG | stat.S_IRWXO
 #: The modules whose code shapes what is kept (besides zeep and the WSDL).
 _WRITERS = ("soap.py", "shapes.py", "rpc.py", "rpc_plugin.py")
 
@@ -214,4 +214,4 @@ def _private(info: os.stat_result, is_kind: Any) -> bool:
     """Of the right kind, ours, and closed to group and others."""
     owner = getattr(os, "geteuid", None)
     mine = owner is None or info.st_uid == owner()
-    return is_kind(info.st_mode) and mine and not info.st_mode & _OTHERS
+    return is_kind(info.st_mode) and mine and not info.st_mode & OTHERS

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from clicksms.errors import ConfigError
-from clicksms.private_files import make_private_dir
+from clicksms.private_files import check_config_dir, check_private_file, make_private_dir
 
 #: Clickatell expires a session after 15 idle minutes; we stop trusting ours a little earlier,
 #: because our clock starts after the gateway's did. ERR 003 still triggers one re-auth.
@@ -23,7 +22,7 @@ SESSION_IDLE_LIMIT = 15 * 60
 _SAFETY_MARGIN = 30
 
 SESSION_FILE = "session.json"
-_OTHERS = stat.S_IRWXG | stat.S_IRWXO
+_OR_LOG_OUT = " or `clicksms auth --logout`"
 
 
 @dataclass(frozen=True)
@@ -66,22 +65,15 @@ class SessionStore:
 
     def load(self) -> StoredSession | None:
         """The stored session, or None; refuses a file or directory others can read."""
-        try:
-            info = self.path.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{self.path} is not a regular file: remove it")
-        if info.st_mode & _OTHERS:
-            # Group or others may read the session (log in as the user) or plant their own.
-            raise ConfigError(
-                f"session file {self.path} is open to other users "
-                f"(mode {stat.S_IMODE(info.st_mode):o}); run `chmod 600 {self.path}` "
-                "or `clicksms auth --logout`"
+        # Group or others could read the session (log in as the user) or plant their own.
+        if (
+            check_private_file(
+                self.path, "session file ", remedy=_OR_LOG_OUT, not_regular=": remove it"
             )
-        self._check_dir_mode()
+            is None
+        ):
+            return None
+        check_config_dir(self.config_dir)
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return StoredSession(**{k: data[k] for k in StoredSession.__dataclass_fields__})
@@ -126,15 +118,4 @@ class SessionStore:
             raise ConfigError(
                 f"cannot use config dir {self.config_dir}: {exc.strerror}; set CLICKSMS_CONFIG_DIR"
             ) from None
-        self._check_dir_mode()
-
-    def _check_dir_mode(self) -> None:
-        try:
-            mode = stat.S_IMODE(self.config_dir.stat().st_mode)
-        except OSError as exc:
-            raise ConfigError(f"cannot use config dir {self.config_dir}: {exc.strerror}") from None
-        if mode & _OTHERS:
-            raise ConfigError(
-                f"config dir {self.config_dir} is open to other users (mode {mode:o}); "
-                f"run `chmod 700 {self.config_dir}` or point CLICKSMS_CONFIG_DIR elsewhere"
-            )
+        check_config_dir(self.config_dir)
