@@ -231,10 +231,71 @@ def test_out_of_credit_stops_and_resume_finishes(cli, tmp_path: Path, monkeypatc
         again = cli("bulk", "--resume", job, "-o", "json")
         assert again.exit_code == 0, again.stderr
         assert again.stderr.splitlines()[0] == (
-            f"Resuming job {job} ({source}): 2 of 5 row(s) left to send, 3 sent before."
+            f"Resuming job {job} ({source}): 2 of 5 row(s) left to send, 3 sent before; "
+            "at most 100 msg/s."
         )
         assert sorted(m["to"] for m in sb.ledger) == numbers(5)
         assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "done"
+
+
+def test_a_job_goes_on_at_its_own_rate_and_is_not_sent_again_as_a_new_one(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """The same command again after a stop (cron, a CI re-run) would send the sent rows a
+    second time: refused, pointing at --resume; a resume keeps the job's --rate."""
+    from conftest import PASSWORD
+
+    from clicksms.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(password=PASSWORD, credits=3)) as sb:
+        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
+        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        source = write(tmp_path / "n.csv", "phone\n" + "".join(f"{n}\n" for n in numbers(5)))
+        command = ("bulk", str(source), "-t", "hello", "--concurrency", "1", "--rate", "7")
+        first = cli(*command)
+        assert first.exit_code == 6 and "3 sent" in first.stderr, first.stderr
+        job = first.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
+        top_up(sb, 10)
+        again = cli(*command)
+        assert again.exit_code == 2
+        assert again.stderr.splitlines()[1:] == [
+            f"Error: {source} has an unfinished job, {job}, with 2 of 5 row(s) not sent yet: "
+            f"`clicksms bulk --resume {job}` sends just those, or pass --again to send the "
+            "whole file once more"
+        ]
+        assert len(sb.ledger) == 3
+        resumed = cli("bulk", "--resume", job)
+        assert resumed.exit_code == 0, resumed.stderr
+        assert "; at most 7 msg/s." in resumed.stderr.splitlines()[0]
+        assert sorted(m["to"] for m in sb.ledger) == numbers(5)
+        # Finished, the file may go again as a new job (tomorrow's cron run of a new file).
+        top_up(sb, 10)
+        later = cli(*command[:-2], "--rate", "0", "-q")
+        assert later.exit_code == 0, later.stderr
+        assert len(sb.ledger) == 10
+
+
+def test_again_sends_a_file_with_an_unfinished_job_once_more(cli, tmp_path, monkeypatch) -> None:
+    from conftest import PASSWORD
+
+    from clicksms.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(password=PASSWORD, credits=2)) as sb:
+        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
+        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
+        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
+        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
+        source = write(tmp_path / "n.csv", "phone\n" + "".join(f"{n}\n" for n in numbers(3)))
+        first = cli("bulk", str(source), "-t", "hi", "--concurrency", "1", "--rate", "0")
+        assert first.exit_code == 6, first.stderr
+        top_up(sb, 10)
+        rerun = cli("bulk", str(source), "-t", "hi", "--again", "--rate", "0", "-q")
+        assert rerun.exit_code == 0, rerun.stderr
+        assert sorted(m["to"] for m in sb.ledger) == sorted(numbers(2) + numbers(3))
+        with_resume = cli("bulk", "--resume", "x", "--again")
+        assert with_resume.exit_code == 2 and "drop --again" in with_resume.stderr
 
 
 def top_up(sandbox, credits: float) -> float:

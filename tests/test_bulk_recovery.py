@@ -81,7 +81,9 @@ def test_a_job_whose_file_was_not_fully_read_is_not_resumed(cli, creds, config_d
     journal.close()
     run = cli("bulk", "--resume", job)
     assert run.exit_code == 2
+    assert run.stderr.startswith("Error: ")
     assert "was stopped while its file was still being read, so nothing was sent" in run.stderr
+    assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "interrupted"
     assert creds.ledger == []
 
 
@@ -91,7 +93,9 @@ def test_resume_elsewhere_is_refused(cli, creds, config_dir) -> None:
     journal.close()
     run = cli("--user", "someoneelse", "bulk", "--resume", job)
     assert run.exit_code == 2
-    assert "resume it with the same settings" in run.stderr
+    # One line, before anything else; the job is left as it was (not called "stopped").
+    assert run.stderr.startswith("Error: ") and "resume it with the same settings" in run.stderr
+    assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "interrupted"
     assert creds.requests == []
 
 

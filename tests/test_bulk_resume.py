@@ -374,7 +374,8 @@ def test_ctrl_c_while_a_resume_checks_rows_in_flight_says_how_to_resume(
     assert proc.returncode == 130, err
     lines = err.splitlines()
     assert lines[0] == (
-        f"Resuming job {job.id} (made-up.csv): 3 of 3 row(s) left to send, 0 sent before."
+        f"Resuming job {job.id} (made-up.csv): 3 of 3 row(s) left to send, 0 sent before; "
+        "at most 100 msg/s."
     )
     assert lines[-2:] == [f"Resume with: clicksms bulk --resume {job.id}", "Error: interrupted"]
     assert out == ""

@@ -46,6 +46,7 @@ class Resuming:
     total: int
     sent: int
     pending: int  # rows still to send, those left in flight included
+    rate: float  # messages per second at most (the job's own unless chosen anew); 0 = no limit
 
 
 @dataclass(frozen=True)

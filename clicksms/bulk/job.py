@@ -76,6 +76,13 @@ class NewJob:
     allow_duplicates: bool = False
     batch: bool = False  # send through Clickatell's batch messaging (clicksms.bulk.batch)
     soap_style: str = "document"  # the style it is sent over: how many fields a batch item has
+    #: Start even when an unfinished job of the same file is in the journal (see
+    #: :func:`refuse_rerun`).
+    again: bool = False
+
+
+#: The run options a job keeps, so that its resume goes on as it started unless told otherwise.
+KEPT_RUN_OPTIONS = ("concurrency", "rate", "wait_on_limit")
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,20 @@ class RunOptions:
     rate: float = 100.0  # messages per second at most; 0 = no limit
     wait_on_limit: bool = False  # ERR 130: wait until the given time rather than stop
     results: Path | None = None  # where the caller writes the rows: checked before sending
+    #: Of KEPT_RUN_OPTIONS, those the user chose for this run; a resume takes the others
+    #: from the job (a job started at --rate 5 must not go on at the default 100).
+    chosen: frozenset[str] = frozenset(KEPT_RUN_OPTIONS)
+
+    def kept(self) -> dict[str, Any]:
+        """What the job records of this run."""
+        return {name: getattr(self, name) for name in KEPT_RUN_OPTIONS}
+
+    def resumed(self, kept: dict[str, Any] | None) -> RunOptions:
+        """This run's options for a job that kept ``kept``: its own where none was chosen."""
+        if not kept:  # a job from before run options were kept
+            return self
+        own = {n: kept[n] for n in KEPT_RUN_OPTIONS if n in kept and n not in self.chosen}
+        return replace(self, **own)
 
 
 def start_job(
@@ -104,7 +125,10 @@ def start_job(
         if typed_in:  # rows typed on the terminal and a password prompt would meet there
             connect(account)
         opened = journal()
+        if not new.again:
+            refuse_rerun(opened, new.file)
         stored = {
+            "run": run.kept(),
             "template": new.template.text,
             "sender": new.sender,
             "unicode": new.unicode,
@@ -150,25 +174,24 @@ def resume_job(
 
     check_results_path(run.results, None)
     opened = journal()
-    job = opened.claim(job_id)
-    counts = opened.summary(job.id)
-    on_event(Resuming(job.id, job.file, counts.total, counts.sent, counts.pending))
-    stored = job.options
-    problem = None
+    # What can refuse the resume is checked before the job is claimed: a refusal changes
+    # nothing, not even the job's state.
+    stored = opened.get_job(job_id).options
     if not stored.get("loaded", True):
-        problem = (
-            f"job {job.id} was stopped while its file was still being read, so nothing was "
-            f"sent: `clicksms jobs --forget {job.id}` and start it again"
+        raise UsageError(
+            f"job {job_id} was stopped while its file was still being read, so nothing was "
+            f"sent: `clicksms jobs --forget {job_id}` and start it again"
         )
-    elif (was := _recorded_identity(stored)) not in (None, _gateway_identity(client())):
-        problem = (
-            f"job {job.id} was started as {was['user']} (api_id {was['api_id']}) at "
+    if (was := _recorded_identity(stored)) not in (None, _gateway_identity(client())):
+        raise UsageError(
+            f"job {job_id} was started as {was['user']} (api_id {was['api_id']}) at "
             f"{was['endpoint']} (--soap-style {was['soap_style']}): resume it with the same "
             "settings, or its rows could be sent twice"
         )
-    if problem is not None:
-        opened.set_state(job.id, JOB_STOPPED)
-        raise UsageError(problem)
+    job = opened.claim(job_id)
+    counts = opened.summary(job.id)
+    run = run.resumed(stored.get("run"))
+    on_event(Resuming(job.id, job.file, counts.total, counts.sent, counts.pending, run.rate))
     options = SendOptions(**stored["send_options"])
     messages = MessageCache(stored["unicode"], options)
     account = client()
@@ -180,6 +203,32 @@ def resume_job(
         raise checked.failure
     plan = _send_plan(job, stored, messages, options, account)
     return _send(opened, job, account, plan, run, on_event)
+
+
+def refuse_rerun(journal: Journal, file: str) -> None:
+    """UsageError when ``file`` has a job that is not finished: running it again as a new job
+    would send its rows that went out already a second time (a cron job or CI pipeline
+    run again, a command repeated after Ctrl-C); its resume sends only the rest."""
+    from clicksms.bulk.journal import JOB_DONE, JOB_RUNNING
+
+    if file == "-":  # rows from stdin cannot be told apart from another run's
+        return
+    label = _file_label(file)
+    unfinished = [
+        j for j in journal.jobs() if j.file == label and j.pending and j.state != JOB_DONE
+    ]
+    if not unfinished:
+        return
+    job = unfinished[0]  # the newest
+    more = f" (and {len(unfinished) - 1} more, see `clicksms jobs`)" if len(unfinished) > 1 else ""
+    if job.state == JOB_RUNNING:
+        doing = f"is being sent right now by job {job.id}{more}: let it finish"
+    else:
+        doing = (
+            f"has an unfinished job, {job.id}{more}, with {job.pending} of {job.total} row(s) "
+            f"not sent yet: `clicksms bulk --resume {job.id}` sends just those"
+        )
+    raise UsageError(f"{file} {doing}, or pass --again to send the whole file once more")
 
 
 class _Recorder:

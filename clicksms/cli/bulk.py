@@ -86,6 +86,8 @@ class BulkRequest:
     concurrency: int | None
     rate: float
     wait_on_limit: bool
+    chosen: frozenset[str]  # of concurrency, rate and wait_on_limit: those given
+    again: bool
     dry_run: bool
     resume: str | None
     journal: Path | None
@@ -175,7 +177,7 @@ def bulk(
         typer.Option(
             min=0,
             help="Messages per second at most (Clickatell's default cap): 0 for no limit, "
-            "else at least 1.",
+            "else at least 1. A resume keeps the job's own unless given.",
         ),
     ] = 100.0,
     on_limit: Annotated[
@@ -190,6 +192,14 @@ def bulk(
         bool,
         typer.Option(
             "--dry-run", help="Send nothing: counts, encodings, parts and estimated charge."
+        ),
+    ] = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Start a new job even though one of this file is unfinished (its sent rows "
+            "go out twice).",
         ),
     ] = False,
     resume: Annotated[
@@ -257,6 +267,8 @@ def bulk(
         concurrency=concurrency,
         rate=rate,
         wait_on_limit=on_limit is OnLimit.wait,
+        chosen=_chosen(ctx),
+        again=again,
         dry_run=dry_run,
         resume=resume,
         journal=journal,
@@ -276,7 +288,9 @@ def _run(invocation: Invocation, request: BulkRequest) -> int:
     from clicksms.bulk.job import RunOptions, resume_job, start_job
     from clicksms.cli.bulk_view import BulkView, show_broken_off, show_dry_run, show_outcome
 
-    run = RunOptions(request.concurrency, request.rate, request.wait_on_limit, request.results)
+    run = RunOptions(
+        request.concurrency, request.rate, request.wait_on_limit, request.results, request.chosen
+    )
 
     def journal() -> "Journal":
         return _open_journal(invocation, request.journal)
@@ -312,6 +326,17 @@ def _run(invocation: Invocation, request: BulkRequest) -> int:
     return outcome.exit_code
 
 
+def _chosen(ctx: typer.Context) -> frozenset[str]:
+    """The run options given on the command line (a resume keeps the job's own for the rest)."""
+    flags = {"concurrency": "concurrency", "rate": "rate", "on_limit": "wait_on_limit"}
+    sources = {flag: ctx.get_parameter_source(flag) for flag in flags}
+    return frozenset(
+        kept
+        for flag, kept in flags.items()
+        if sources[flag] is not None and sources[flag].name != "DEFAULT"
+    )
+
+
 def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     """The job the flags describe, every value checked, in the order they are reported."""
     from clicksms.bulk.job import NewJob, check_client_prefix
@@ -338,6 +363,7 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
         allow_duplicates=request.allow_duplicates,
         batch=request.batch,
         soap_style=invocation.soap_style(),
+        again=request.again,
     )
 
 
@@ -415,4 +441,5 @@ def _started_with(request: BulkRequest) -> list[tuple[str, object]]:
         ("--escalate", request.escalate),
         ("--mo", request.mo),
         ("--batch", request.batch),
+        ("--again", request.again),
     ]

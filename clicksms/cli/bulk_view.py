@@ -130,9 +130,10 @@ class BulkView:
 
     def _resuming(self, event: Resuming) -> None:
         self.job_id = event.job_id
+        pace = f"at most {event.rate:g} msg/s" if event.rate else "no rate limit"
         note(
             f"Resuming job {event.job_id} ({event.file}): {event.pending} of {event.total} "
-            f"row(s) left to send, {event.sent} sent before."
+            f"row(s) left to send, {event.sent} sent before; {pace}."
         )
 
     def _running(self, event: JobRunning) -> None:
