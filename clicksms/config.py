@@ -188,9 +188,22 @@ class SettingsSource:
 @functools.lru_cache(maxsize=4)
 def _read_dotenv(path: str, mtime_ns: int, size: int) -> dict[str, str]:
     """Parse a .env file once per content (python-dotenv warns about bad lines each time)."""
+    import io
+
     from dotenv import dotenv_values
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path} is not UTF-8 text (line {line}): save it as UTF-8") from None
+    values = dotenv_values(stream=io.StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def load_settings(

@@ -380,3 +380,18 @@ def test_config_dir_opened_up_later_is_refused_before_sending(
         f"run `chmod 700 {config_dir}` or point CLICKSMS_CONFIG_DIR elsewhere\n"
     )
     assert len(creds.requests) == before
+
+
+def test_a_dotenv_that_is_not_utf8_is_one_clear_error(cli, isolated_env) -> None:
+    dotenv = isolated_env / "work" / ".env"
+    dotenv.write_bytes(b"CLICKSMS_USER=sandbox\n\xff\xfe not text\n")
+    run = cli("validate-number", "27821234567")
+    assert run.exit_code == 2
+    assert run.stderr == f"Error: {dotenv} is not UTF-8 text (line 2): save it as UTF-8\n"
+
+
+def test_a_dotenv_may_start_with_a_byte_order_mark(cli, isolated_env) -> None:
+    (isolated_env / "work" / ".env").write_text("\ufeffCLICKSMS_COUNTRY=ZA\n", encoding="utf-8")
+    run = cli("validate-number", "0821234567", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout)[0]["number"] == "27821234567"
