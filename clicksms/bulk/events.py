@@ -104,7 +104,7 @@ class SendingEnded:
 class StopRequested:
     """The first Ctrl-C (or SIGTERM) was heard: the run waits for the requests in flight."""
 
-    in_flight: int
+    in_flight: int  # sent and not answered yet (those waiting for a rate slot never leave)
 
 
 @dataclass(frozen=True)

@@ -429,7 +429,7 @@ class BulkSender:
         while True:
             if self.result.stop == _INTERRUPTED and not self._stop_announced:
                 self._stop_announced = True  # said from the loop: a signal handler must not
-                self.on_event(StopRequested(len(in_flight)))
+                self.on_event(StopRequested(self._wire.count))  # not those awaiting a slot
             wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if wait <= 0:
                 raise queue.Empty

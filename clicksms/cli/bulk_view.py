@@ -165,6 +165,9 @@ class BulkView:
             bar.close()
 
     def _stopping(self, event: StopRequested) -> None:
+        if not event.in_flight:
+            note("Stopping: no request is in flight.")
+            return
         note(
             f"Stopping: waiting for {event.in_flight} request(s) in flight to finish; press "
             "Ctrl-C again to stop waiting (--resume then asks the gateway about them)."
@@ -347,7 +350,7 @@ def _summary_line(
         f"(invalid or duplicate), {s.pending} not sent yet{flying}{unknown}{strangers}{parts}."
     )
     if s.pending:
-        if stop is not None:
+        if stop is not None and stop.reason is not StopReason.INTERRUPTED:  # the error line says so
             note(f"Stopped: {stop_sentence(stop)}.")
         view.resume_hint(job_id)
 
