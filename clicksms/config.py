@@ -132,7 +132,10 @@ class SettingsSource:
         "default"."""
         if flag is not None:
             if not flag.strip():  # `--endpoint "$UNSET"` must not quietly mean the default
-                raise ConfigError(f"{_FLAGS.get(name, name)} was given an empty value")
+                raise ConfigError(
+                    f"{_FLAGS.get(name, name)} was given an empty value: give one, or leave "
+                    "the option out"
+                )
             return flag, "flag"
         if name in self._environ:  # set, even to "", it hides .env: the environment wins
             value = self._environ[name]

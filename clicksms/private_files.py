@@ -76,18 +76,24 @@ def open_private(path: Path, mode: str = "w") -> IO[str]:
 
 
 def check_private_file(
-    path: Path, label: str = "", *, remedy: str = "", not_regular: str = ""
+    path: Path,
+    label: str = "",
+    *,
+    remedy: str = "",
+    not_regular: str = "",
+    unusable: str = "",
 ) -> os.stat_result | None:
     """``path``'s status, or None when it does not exist; ConfigError when it is no regular
     file, or group or others have any access to it (they could read what it holds or plant
     their own). ``label`` names it in the messages ("journal "); ``remedy`` adds another way
-    out to the ``chmod`` advice, ``not_regular`` the advice for what is no regular file."""
+    out to the ``chmod`` advice, ``not_regular`` the advice for what is no regular file, and
+    ``unusable`` for a path that cannot be looked at (a parent that is a file, no access)."""
     try:
         info = path.stat()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError(f"cannot use {label}{path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot use {label}{path}: {exc.strerror}{unusable}") from None
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(f"{label}{path} is not a regular file{not_regular}")
     if info.st_mode & OTHERS:

@@ -17,10 +17,16 @@ NUMBER = "27821234567"
         (["send", ",", "-t", "hi"], "Error: no recipients: give at least one phone number"),
         (
             ["--endpoint", "", "send", NUMBER, "-t", "hi"],
-            "Error: --endpoint was given an empty value",
+            "Error: --endpoint was given an empty value: give one, or leave the option out",
         ),
-        (["--user", " ", "send", NUMBER, "-t", "hi"], "Error: --user was given an empty value"),
-        (["--api-id", "", "auth"], "Error: --api-id was given an empty value"),
+        (
+            ["--user", " ", "send", NUMBER, "-t", "hi"],
+            "Error: --user was given an empty value: give one, or leave the option out",
+        ),
+        (
+            ["--api-id", "", "auth"],
+            "Error: --api-id was given an empty value: give one, or leave the option out",
+        ),
         (
             ["--timeout", "nan", "send", NUMBER, "-t", "hi"],
             "Error: timeout must be more than 0 and at most 3600 seconds, got 'nan' "

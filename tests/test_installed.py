@@ -157,19 +157,25 @@ def test_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
         server.wait(timeout=30)
 
 
+ARGV_NOT_UTF8 = (
+    "Error: message text is not valid UTF-8: check the terminal's or the script's encoding"
+)
+
+
 def test_text_that_is_not_utf8_is_a_usage_error(creds) -> None:
     argv = [os.fsencode(a) for a in [*clicksms_exe(), "send", NUMBER, "-t"]] + [b"caf\xe9"]
     proc = helpers.run(argv, capture_output=True, timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr.decode().strip() == "Error: message text is not valid UTF-8"
+    assert proc.stderr.decode().strip() == ARGV_NOT_UTF8
     piped = helpers.run(
         [*clicksms_exe(), "send", NUMBER], input=b"caf\xe9\n", capture_output=True, timeout=60
     )
     assert piped.returncode == 2
     # Depending on the locale Python decodes stdin strictly or with surrogates; both are caught.
     assert piped.stderr.decode().strip() in (
-        "Error: message text on standard input is not valid UTF-8",
-        "Error: message text is not valid UTF-8",
+        "Error: message text on standard input is not valid UTF-8: convert it first "
+        "(iconv -f CP1252 -t UTF-8, say)",
+        ARGV_NOT_UTF8,
     )
     assert creds.requests == []
 
@@ -192,7 +198,10 @@ def test_ids_and_numbers_on_stdin_that_are_not_utf8(creds, args, what, errors) -
         [*clicksms_exe(), *args], input=b"\xff\xfe\n", capture_output=True, timeout=60, env=env
     )
     assert proc.returncode == 2
-    assert proc.stderr.decode() == f"Error: {what} on standard input is not valid UTF-8\n"
+    assert proc.stderr.decode() == (
+        f"Error: {what} on standard input is not valid UTF-8: convert it first "
+        "(iconv -f CP1252 -t UTF-8, say)\n"
+    )
     assert proc.stdout == b""
     assert creds.requests == []
 

@@ -80,7 +80,10 @@ def read_stdin(what: str, limit: int | None = None, too_long: str = "") -> str:
         # that are not UTF-8 arrive as lone surrogates instead of raising: refuse them here too.
         text.encode("utf-8")
     except UnicodeError:
-        raise UsageError(f"{what} on standard input is not valid UTF-8") from None
+        raise UsageError(
+            f"{what} on standard input is not valid UTF-8: convert it first "
+            "(iconv -f CP1252 -t UTF-8, say)"
+        ) from None
     text = text.removeprefix("\ufeff")  # a BOM from Windows editors
     if limit is not None and len(text) > limit:
         raise UsageError(f"{what} on standard input is longer than {limit} characters{too_long}")
@@ -121,7 +124,10 @@ def _nonblank_lines(what: str) -> Iterator[str]:
                 rest = stream.readline(MAX_LINE)  # the end of an overlong line, dropped
             line.encode("utf-8")  # lone surrogates: see read_stdin
         except UnicodeError:
-            raise UsageError(f"{what} on standard input is not valid UTF-8") from None
+            raise UsageError(
+                f"{what} on standard input is not valid UTF-8: convert it first "
+                "(iconv -f CP1252 -t UTF-8, say)"
+            ) from None
         if not line:
             return
         if start:

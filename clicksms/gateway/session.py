@@ -68,7 +68,11 @@ class SessionStore:
         # Group or others could read the session (log in as the user) or plant their own.
         if (
             check_private_file(
-                self.path, "session file ", remedy=_OR_LOG_OUT, not_regular=": remove it"
+                self.path,
+                "session file ",
+                remedy=_OR_LOG_OUT,
+                not_regular=": remove it",
+                unusable="; point CLICKSMS_CONFIG_DIR at a folder of yours, or pass --no-session",
             )
             is None
         ):

@@ -218,7 +218,9 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
             "the text as UCS-2"
         ) from None
     except UnicodeError:  # lone surrogates: bytes that were not UTF-8 in argv or stdin
-        raise UsageError("message text is not valid UTF-8") from None
+        raise UsageError(
+            "message text is not valid UTF-8: check the terminal's or the script's encoding"
+        ) from None
     if message.parts > MAX_PARTS:
         raise UsageError(
             f"message needs {message.parts} SMS parts; Clickatell allows at most {MAX_PARTS}"
