@@ -7,6 +7,7 @@ number and figure that its JSON output holds must appear whole in the table.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -210,3 +211,21 @@ def test_bulk_rows_of_unknown_outcome_are_explained_once(cli, creds, csv_file: P
     assert "3 unknown (their request arrived but its answer was lost" in resumed.stderr
     cells = [line.split("│") for line in resumed.stdout.splitlines()[2:]]
     assert [[cell.strip() for cell in row[2:]] for row in cells] == [["unknown"]] * 3  # no Error
+
+
+@pytest.mark.parametrize("width", [40, 56, 79, 80, 120])
+def test_the_progress_bar_keeps_its_figures_whole_on_a_narrow_terminal(width: int) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from clicksms.cli.bulk_view import bar_columns
+
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    progress = Progress(*bar_columns(width), console=console, auto_refresh=False)
+    task = progress.add_task("Sending", total=100_000, failed=12_345, rate="100")
+    progress.update(task, completed=99_999)
+    console.print(progress.make_tasks_table(progress.tasks))
+    (line,) = console.file.getvalue().splitlines()
+    assert "99999/100000" in line and "12345 failed · 100 msg/s" in line, line
+    assert "…" not in line and len(line.rstrip()) <= width
+    assert ("Sending" in line) == (width >= 80)

@@ -197,22 +197,11 @@ class _Bar:
 
     def __init__(self, total: int) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
         from rich.progress import Progress as RichProgress
 
-        columns = (
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed · {task.fields[rate]} msg/s"),
-            TimeRemainingColumn(),
-        )
-        self._bar = RichProgress(*columns, console=Console(stderr=True), transient=True)
+        console = Console(stderr=True)
+        columns = bar_columns(console.width)
+        self._bar = RichProgress(*columns, console=console, transient=True)
         self._bar.start()
         self._task = self._bar.add_task("Sending", total=total, failed=0, rate="-")
         self._started = time.monotonic()
@@ -224,6 +213,27 @@ class _Bar:
 
     def close(self) -> None:
         self._bar.stop()
+
+
+def bar_columns(width: int) -> tuple[Any, ...]:
+    """The progress bar's columns for a terminal ``width`` wide: on a narrow one the figures
+    stay whole, and the bar itself, then the time left, make room for them."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    figures = (
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed · {task.fields[rate]} msg/s"),
+    )
+    if width >= 80:
+        return (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            *figures,
+            TimeRemainingColumn(),
+        )
+    if width >= 56:
+        return (*figures, TimeRemainingColumn())
+    return figures
 
 
 # ------------------------------------------------------------------------------- outcome
