@@ -146,11 +146,20 @@ def test_quiet_prints_nothing_and_the_exit_code_tells(
     assert quiet.exit_code == loud.exit_code
 
 
-def test_quiet_still_says_what_went_wrong(cli, creds) -> None:
-    run = cli("send", "27820000105", "-t", "hi", "-q")
-    assert (run.exit_code, run.stdout, run.stderr) == (4, "", "")
+def test_quiet_still_says_what_went_wrong(cli, creds, tmp_path: Path) -> None:
+    """Cron mails what a quiet command writes: a message the gateway refused is written."""
+    for output in ("table", "json"):
+        run = cli("send", "27820000105", "-t", "hi", "-q", "-o", output)
+        assert (run.exit_code, run.stdout) == (4, "")
+        assert run.stderr == "0 accepted, 1 rejected: invalid destination number.\n"
     broken = cli("status", "not-an-id!", "-q")
     assert broken.exit_code == 2 and broken.stderr.startswith("Error: ")
+    # A bulk job stopped short says how far it got, why, and how to go on.
+    csv = tmp_path / "n.csv"
+    csv.write_text("phone\n27821000001\n27820000105\n")
+    job = cli("bulk", str(csv), "-t", "hi", "-q")
+    assert job.exit_code == 6 and job.stdout == ""
+    assert job.stderr.startswith("Job ") and ": 1 sent, 1 failed, 0 skipped" in job.stderr
 
 
 @pytest.mark.parametrize("name", sorted(commands(Path("x"), [])))

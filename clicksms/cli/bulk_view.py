@@ -355,13 +355,15 @@ def _summary_line(
         if in_flight
         else ""
     )
+    short = bool(s.failed or s.skipped or s.pending or s.unknown or strangers)
     note(
         f"Job {job_id}: {s.sent} sent, {s.failed} failed, {s.skipped} skipped "
-        f"(invalid or duplicate), {s.pending} not sent yet{flying}{unknown}{strangers}{parts}."
+        f"(invalid or duplicate), {s.pending} not sent yet{flying}{unknown}{strangers}{parts}.",
+        failure=short,
     )
     if s.pending:
         if stop is not None and stop.reason is not StopReason.INTERRUPTED:  # the error line says so
-            note(f"Stopped: {stop_sentence(stop)}.")
+            note(f"Stopped: {stop_sentence(stop)}.", failure=True)
         view.resume_hint(job_id)
 
 

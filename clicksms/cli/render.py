@@ -235,9 +235,10 @@ def output_width() -> int | None:
     return None
 
 
-def note(message: str) -> None:
-    """A line for humans on stderr (summaries); ``-q`` leaves it out."""
-    if not _quiet:
+def note(message: str, *, failure: bool = False) -> None:
+    """A line for humans on stderr (summaries); ``-q`` leaves it out, unless it reports a
+    ``failure`` (cron mails, and CI logs show, what went wrong even when told to be quiet)."""
+    if failure or not _quiet:
         sys.stderr.write(message + "\n")
 
 

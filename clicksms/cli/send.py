@@ -13,7 +13,7 @@ from clicksms.cli.params import (
     read_stdin,
     stdin_is_terminal,
 )
-from clicksms.cli.render import Column, OutputFormat, counts_line, emit, note
+from clicksms.cli.render import Column, OutputFormat, counts_line, emit, is_quiet, note
 from clicksms.errors import UsageError
 
 #: The most text ``send`` reads from stdin: 35 SMS parts are at most 5,355 characters, and
@@ -305,12 +305,12 @@ def show_send(report: "SendReport", output: OutputFormat) -> None:
         for row in rows:
             row["error"] = said_once(row["error"], UNKNOWN_MEANING)
         emit(rows, SEND_TABLE, output)
-        counts = report.counts()
-        shown = {status.replace("_", " "): n for status, n in counts.items()}
+    if output is OutputFormat.table or is_quiet():  # -q: only a failure is said, in any format
+        shown = {status.replace("_", " "): n for status, n in report.counts().items()}
         causes = (
             UNKNOWN_MEANING if r.status == UNKNOWN else r.error for r in report.results if not r.ok
         )
-        note(counts_line(shown, causes))
+        note(counts_line(shown, causes), failure=any(not r.ok for r in report.results))
     if report.failure is not None:
         raise report.failure  # after the rows: the boundary prints its one line and exit code
     raise typer.Exit(report.exit_code)

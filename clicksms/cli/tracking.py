@@ -19,6 +19,7 @@ from clicksms.cli.render import (
     credits_value,
     emit,
     format_credits,
+    is_quiet,
     note,
 )
 from clicksms.errors import outcome_exit_code
@@ -250,6 +251,8 @@ def _show_status(
     if output is not OutputFormat.table:
         keys = ["id", *client, "ok", "status", "meaning", "final", "delivered"]
         emit(rows, [Column(k, k) for k in [*keys, "error_code", "error"]], output)
+        if is_quiet():  # -q: only a failure is said, whatever the format
+            _status_counts(results, rows)
         return
     for row in rows:
         if row["error"] is not None:
@@ -265,6 +268,11 @@ def _show_status(
         ],
         output,
     )
+    _status_counts(results, rows)
+
+
+def _status_counts(results: "tuple[StatusResult, ...]", rows: list[dict[str, object]]) -> None:
+    """The summary line: counts, and the one shared cause of failure if there is one."""
     counts = {
         "delivered": sum(r.delivered for r in results),
         "not final yet": sum(not r.settled for r in results),
@@ -274,7 +282,8 @@ def _show_status(
         "failed": sum(r.failed and r.settled for r in results),
     }
     shown = {what: n for what, n in counts.items() if n or what == "delivered"}
-    note(counts_line(shown, (r.error for r in results if r.failed)))
+    failed = (r.error for r in results if r.failed)
+    note(counts_line(shown, failed), failure=not all(row["ok"] for row in rows))
 
 
 def _charge_row(result: "ChargeResult") -> dict[str, object]:
