@@ -322,9 +322,11 @@ def resolve_soap_style(value: str | None, endpoint: str | None, where: str | Non
                 f"({where or '--soap-style or ' + ENV_SOAP_STYLE})"
             )
         return style
-    if endpoint and urlsplit(endpoint.strip()).path.rstrip("/").endswith("webservice_vs.php"):
-        return "rpc"
-    return "document"
+    try:
+        path = urlsplit(endpoint.strip()).path if endpoint else ""
+    except ValueError:  # not a URL: check_endpoint says so
+        path = ""
+    return "rpc" if path.rstrip("/").endswith("webservice_vs.php") else "document"
 
 
 def default_endpoint(style: str) -> str:
@@ -367,19 +369,29 @@ def check_endpoint(url: str, allow_insecure_http: bool, where: str | None = None
     ``where`` names the setting in the error when it is not the usual flag or variable.
     """
     told = f" ({where})" if where else ""
-    parts = urlsplit(url)
     authority = url.split("://", 1)[-1].split("/", 1)[0]  # netloc, even without a scheme
     if "@" in authority:  # before any message quotes the URL: it would show the password
         raise ConfigError(
             f"endpoint must not contain a user name or password (user:pass@host){told}"
         )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed or bad [IPv6] host
+        raise ConfigError(f"endpoint is not a valid URL: {url!r}{told}") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise ConfigError(f"endpoint must be an http(s) URL, got {url!r}{told}")
     try:
-        parts.port  # noqa: B018 - raises ValueError for a port outside 0-65535
-    except ValueError:
-        host = parts.netloc.rpartition("@")[2]
-        raise ConfigError(f"endpoint has an invalid port: {host}{told}") from None
+        port = parts.port
+    except ValueError:  # outside 0-65535
+        port = 0
+    if port == 0:  # port 0 would quietly mean the scheme's own
+        raise ConfigError(f"endpoint has an invalid port: {parts.netloc}{told}")
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        raise ConfigError(
+            f"endpoint must be the service's URL, with no ?query or #fragment (clicksms never "
+            f"asks for ?wsdl: the WSDL comes with it), got {url!r}{told}"
+        )
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}{told}: the password would travel "

@@ -1193,6 +1193,34 @@ CREDENTIALS = [
         ),
     ),
     Case(
+        "endpoint-unclosed-ipv6-host",
+        ("--endpoint", "http://[::1", *SEND_HI),
+        2,
+        error("endpoint is not a valid URL: 'http://[::1'"),
+    ),
+    Case(
+        "endpoint-bad-ipv6-host",
+        SEND_HI,
+        2,
+        error("endpoint is not a valid URL: 'https://[zz]/soap'"),
+        env=(("CLICKSMS_ENDPOINT", "https://[zz]/soap"),),
+    ),
+    Case(
+        "endpoint-port-zero",
+        ("--endpoint", "http://127.0.0.1:0/soap", *SEND_HI),
+        2,
+        error("endpoint has an invalid port: 127.0.0.1:0"),
+    ),
+    Case(
+        "endpoint-asking-for-the-wsdl",
+        ("--endpoint", "https://api.example.com/soap?wsdl", *SEND_HI),
+        2,
+        error(
+            "endpoint must be the service's URL, with no ?query or #fragment (clicksms never "
+            "asks for ?wsdl: the WSDL comes with it), got 'https://api.example.com/soap?wsdl'"
+        ),
+    ),
+    Case(
         "endpoint-from-environment-not-a-url",
         SEND_HI,
         2,
