@@ -58,8 +58,8 @@ class NetworkError(ClickSmsError):
     """Connection, timeout or TLS trouble: we could not talk to the gateway.
 
     ``may_have_arrived`` is False only when the request provably never reached the server
-    (connection refused, DNS failure, connect timeout): then resending cannot duplicate a
-    message.
+    (connection refused, DNS failure, connect timeout), or reached it and was provably turned
+    away before anything ran (a SOAP Client fault): then resending cannot duplicate a message.
     ``permanent`` marks a failure that asking again cannot cure (a redirect, an untrusted
     certificate, an HTTP 4xx page, XML refused for safety), so :mod:`clicksms.gateway.retry` does
     not repeat the call. ``retry_after`` is the pause in seconds the server asked for (the
@@ -85,7 +85,8 @@ class NetworkError(ClickSmsError):
 class ProtocolError(NetworkError):
     """The server answered something that is not a Clickatell response.
 
-    The request did arrive, so whatever it asked for may have been done.
+    The request did arrive, so whatever it asked for may have been done, unless
+    ``may_have_arrived`` says otherwise (a SOAP Client fault: the request was turned away).
     """
 
 

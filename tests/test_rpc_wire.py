@@ -356,7 +356,7 @@ def settings(**environ: str):
         ({"CLICKSMS_SOAP_STYLE": "document"}, "document", DEFAULT_ENDPOINT),
         ({"CLICKSMS_ENDPOINT": RPC_ENDPOINT}, "rpc", RPC_ENDPOINT),
         ({"CLICKSMS_ENDPOINT": "http://127.0.0.1:9/soap/webservice_vs.php/"}, "rpc", None),
-        ({"CLICKSMS_ENDPOINT": "http://127.0.0.1:9/x/webservice_vs.php?a=b"}, "rpc", None),
+        ({"CLICKSMS_ENDPOINT": "http://127.0.0.1:9/x/webservice_vs.php/"}, "rpc", None),
         ({"CLICKSMS_ENDPOINT": "http://127.0.0.1:9/soap/webservice.php"}, "document", None),
         (
             {
@@ -429,3 +429,16 @@ def test_max_credits_as_each_wsdl_types_it(value, style, expected) -> None:
     else:
         parsed = parse_max_credits(value, style)
         assert (type(parsed), parsed) == (type(expected), expected)
+
+
+def test_the_wrong_style_for_the_endpoint_is_turned_away_and_nothing_is_sent(cli, creds) -> None:
+    """RPC envelopes at the Document/Literal endpoint: the server's SOAP layer refuses them
+    (as PHP's SoapServer does) before any operation runs, so the message is not sent, and
+    not "may have been sent" either."""
+    run = cli(
+        "--no-session", "--soap-style", "rpc", "send", "27821234567", "-t", "hi", "-o", "json"
+    )
+    assert run.exit_code == 5
+    assert run.stderr.endswith("answered with a SOAP fault: Procedure 'sendmsg' not present\n")
+    assert run.stdout == ""  # as for a refused connection: nothing went out, nothing to list
+    assert creds.ledger == []

@@ -74,7 +74,15 @@ class ZeepService:
         """
         if isinstance(exc, zeep_errors.Fault) and exc.code is not None:
             text = clip(mask(str(exc.message), secrets))
-            return ProtocolError(f"{host} answered with a SOAP fault: {text}")
+            # A Client fault is the SOAP layer turning the request away before any operation
+            # ran (SOAP 1.1 §4.4.1; Clickatell's own errors come as ERR strings, API.md §4):
+            # nothing was done, and the same request would be turned away again.
+            refused = str(exc.code).rpartition(":")[2] == "Client"
+            return ProtocolError(
+                f"{host} answered with a SOAP fault: {text}",
+                permanent=refused,
+                may_have_arrived=not refused,
+            )
         status = None if response is None else response.status_code
         if (
             status is not None

@@ -73,6 +73,8 @@ def parse_request(body: bytes, soap_action: str | None = None) -> SoapRequest:
     if op_el is None:
         raise SoapFault("Client", "SOAP Body is empty")
     op_ns, op = split_tag(op_el.tag)
+    if op_ns != SERVICE_NS:  # as PHP's SoapServer: no operation of this WSDL by that name
+        raise SoapFault("Client", f"Procedure '{op}' not present")
     fields: list[tuple[str, str | None]] = []
     for child in op_el:
         _, name = split_tag(child.tag)
