@@ -338,7 +338,9 @@ def test_recipient_errors_precede_content_errors(svc: Any, sid: str) -> None:
     assert svc.sendmsg(session_id=sid, to=["12", GOOD], text="") == ["ERR: 107, Empty message"]
 
 
-@pytest.mark.parametrize("text", ["03A903A", "ZZZZ", "03A9 03A8", "0x03A9", "FEFF03A9x"])
+@pytest.mark.parametrize(
+    "text", ["03A903A", "ZZZZ", "03A9 03A8", "0x03A9", "FEFF03A9x", "FEFF0048", "fffe4800"]
+)
 def test_bad_unicode_hex_is_116(svc: Any, sid: str, text: str) -> None:
     assert svc.sendmsg(session_id=sid, to=[GOOD], text=text, unicode=1) == [
         "ERR: 116, Invalid Unicode data"

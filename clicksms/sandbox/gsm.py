@@ -82,8 +82,11 @@ def is_hex(value: str) -> bool:
 
 
 def is_ucs2_hex(value: str) -> bool:
-    """True for a non-empty run of 4-hex-digit code units (no separators, no 0x)."""
-    return bool(value) and len(value) % 4 == 0 and is_hex(value)
+    """True for a non-empty run of 4-hex-digit code units (no separators, no 0x), big-endian
+    without a byte order mark: one in either order is the classic mistake that earns ERR 116
+    (API.md §6)."""
+    bom = value[:4].upper() in ("FEFF", "FFFE")
+    return bool(value) and len(value) % 4 == 0 and is_hex(value) and not bom
 
 
 def ucs2_parts(hex_text: str) -> int:
