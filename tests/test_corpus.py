@@ -1239,6 +1239,20 @@ CREDENTIALS = [
 # --- flags and commands --------------------------------------------------------------------
 
 FLAGS = [
+    *(
+        Case(
+            f"sandbox-{flag[2:]}-{value}",
+            ("sandbox", "--port", "0", flag, value),
+            2,
+            error(f"{flag} {value}: give a number"),
+        )
+        for flag, value in (
+            ("--credits", "nan"),
+            ("--latency", "nan"),
+            ("--session-timeout", "inf"),
+            ("--delivery-seconds", "nan"),
+        )
+    ),
     Case(
         "unknown-command",
         ("sendd", NUMBER),

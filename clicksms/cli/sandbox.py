@@ -1,5 +1,6 @@
 """``clicksms sandbox``: the local Clickatell-compatible server, in the foreground."""
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -96,6 +97,15 @@ def sandbox_command(
 
     if ctx.obj.use_sandbox:
         raise UsageError("`clicksms sandbox` is a sandbox already: drop --sandbox")
+    numbers = {
+        "--credits": credits,
+        "--session-timeout": session_timeout,
+        "--latency": latency,
+        "--delivery-seconds": delivery_seconds,
+    }
+    for flag, value in numbers.items():
+        if not math.isfinite(value):  # nan passes every range check, inf is no time at all
+            raise UsageError(f"{flag} {value}: give a number")
 
     try:
         routes = parse_coverage(coverage or [])
