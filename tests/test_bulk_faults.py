@@ -47,13 +47,12 @@ def test_mt_limit_wait_goes_on_after_the_given_time(cli, impostor, tmp_path) -> 
         Reply(body=envelope("sendmsg", f"ID: {ID1}")),
         Reply(body=envelope("sendmsg", f"ID: {ID2}")),
     ]
-    started = time.monotonic()
     run = cli(
         "bulk", str(rows_file(tmp_path, 2)), "-t", "{name}", "--concurrency", "1",
         "--on-limit", "wait", "-o", "json",
     )  # fmt: skip
     assert run.exit_code == 0, run.stderr
-    assert time.time() >= until and time.monotonic() - started < 30
+    assert time.time() >= until  # it waited for the time the gateway gave
     assert "The account's MT limit is reached (ERR 130): waiting until" in run.stderr
     rows = json.loads(run.stdout)
     assert all(r["ok"] for r in rows)

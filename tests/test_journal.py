@@ -836,19 +836,24 @@ def test_kill_9_while_adding_rows_keeps_whole_batches(path: Path) -> None:
         journal = Journal(Path(sys.argv[1]))
         job = journal.create_job("in.csv", {})
         print(job.id, flush=True)
-        journal.add_rows(job.id, (JobRow(n, "1", "t%d" % n, "pending") for n in range(1, 10**7)))
+        def rows():
+            for n in range(1, 10**7):
+                if n == 5001:  # the first batch of 5000 is committed: the parent may kill now
+                    print("committed", flush=True)
+                yield JobRow(n, "1", "t%d" % n, "pending")
+        journal.add_rows(job.id, rows())
         """,
         str(path),
     )
     assert child.stdout is not None
     job_id = child.stdout.readline().strip()
-    time.sleep(0.5)
-    child.send_signal(signal.SIGKILL)
+    assert child.stdout.readline().strip() == "committed"
+    child.send_signal(signal.SIGKILL)  # while the second batch (or a later one) is written
     child.wait(timeout=30)
     with Journal(path) as journal:
         assert journal._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         total = journal.summary(job_id).total
-        assert total % 5000 == 0
+        assert total >= 5000 and total % 5000 == 0
         assert journal.last_row(job_id) == total  # resume adds rows from total + 1
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -368,9 +367,7 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
 
 def test_wait_until_delivered(cli, live) -> None:
     ids = send(cli, NUMBER, OTHER)
-    started = time.monotonic()
     run = cli("status", *ids, "--wait", "--interval", "0.05", "-o", "json")
-    assert time.monotonic() - started < 5
     assert run.exit_code == 0, run.stderr
     rows = json.loads(run.stdout)
     assert [(r["id"], r["status"], r["ok"], r["delivered"]) for r in rows] == [
@@ -409,9 +406,7 @@ def test_wait_none_delivered_exits_4(cli, live) -> None:
 def test_wait_times_out(cli, creds, clock) -> None:
     """The sandbox's manual clock never moves here, so the messages never become final."""
     ids = send(cli, NUMBER, QUEUED)
-    started = time.monotonic()
     run = cli("status", *ids, "--wait", "--interval", "0.05", "--timeout", "0.3", "-o", "json")
-    assert time.monotonic() - started < 5
     assert run.exit_code == 4
     rows = json.loads(run.stdout)
     assert [(r["status"], r["ok"]) for r in rows] == [("003", False), ("002", False)]
