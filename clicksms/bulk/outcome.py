@@ -56,7 +56,12 @@ class Stop:
 
 @dataclass(frozen=True)
 class BulkOutcome:
-    """One run of a job, once it ended: ``stop`` is None when it went through every row."""
+    """One run of a job, once it ended: ``stop`` is None when it went through every row.
+
+    The counts, the stop and the figures are fixed as the run left them. ``rows`` alone is
+    read on demand: a view of the job's rows in the journal (a million of them would not fit
+    in memory), for the caller to read before it closes the journal.
+    """
 
     job_id: str
     summary: JobSummary  # row counts as the run left them, with the job's new state
