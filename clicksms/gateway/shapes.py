@@ -263,6 +263,25 @@ class Templates:
 MISS = object()
 
 
+def _only_child_of_body(doc: Any) -> Any:
+    """The Body's one element when ``doc`` is a SOAP Envelope holding (after an optional empty
+    Header) a Body with exactly one element; else None."""
+    if doc.tag != _ENVELOPE:
+        return None
+    count = len(doc)
+    if count == 1:
+        body = doc[0]
+    elif count == 2:
+        header, body = doc
+        if header.tag != _HEADER or len(header):
+            return None
+    else:
+        return None
+    if body.tag != _BODY or len(body) != 1:
+        return None
+    return body[0]
+
+
 class ReplyShape:
     """The structure of an operation's replies that zeep deserialised: how to read them again.
 
@@ -344,20 +363,9 @@ class ReplyShape:
         removed comments and refused DTDs, so an item's ``.text`` is the whole of its value:
         None for ``<return/>`` and ``<return></return>``, as zeep gives.
         """
-        if doc.tag != _ENVELOPE:
+        response = _only_child_of_body(doc)
+        if response is None:
             return MISS
-        count = len(doc)
-        if count == 1:
-            body = doc[0]
-        elif count == 2:
-            header, body = doc
-            if header.tag != _HEADER or len(header):
-                return MISS
-        else:
-            return MISS
-        if body.tag != _BODY or len(body) != 1:
-            return MISS
-        response = body[0]
         if response.tag != self.response or len(response.attrib) or _text(response.text):
             return MISS
         tag = self.item
@@ -476,20 +484,9 @@ class EncodedReplyShape:
 
     def read(self, doc: Any) -> Any:
         """What zeep returns for ``doc`` if it has exactly this structure, else ``MISS``."""
-        if doc.tag != _ENVELOPE:
+        response = _only_child_of_body(doc)
+        if response is None:
             return MISS
-        count = len(doc)
-        if count == 1:
-            body = doc[0]
-        elif count == 2:
-            header, body = doc
-            if header.tag != _HEADER or len(header):
-                return MISS
-        else:
-            return MISS
-        if body.tag != _BODY or len(body) != 1:
-            return MISS
-        response = body[0]
         if response.tag != self.response or len(response.attrib) or len(response) != 1:
             return MISS
         returned = response[0]
