@@ -81,7 +81,12 @@ def run_foreground(
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     out = sys.stdout
-    out.write(f"Clickatell sandbox listening on {sandbox.endpoint}\n")
+    if host in ("", "0.0.0.0", "::"):  # every interface: say so, and how this machine gets in
+        where = "every IPv4 interface" if host != "::" else "every interface"
+        out.write(f"Clickatell sandbox listening on {where}, port {sandbox.port}; ")
+        out.write(f"from this machine: {sandbox.endpoint}\n")
+    else:
+        out.write(f"Clickatell sandbox listening on {sandbox.endpoint}\n")
     out.write("Point clicksms at it with:\n")
     # Quoted for the shell: a password or user with spaces or $ must paste as it is.
     out.write(f"  export CLICKSMS_ENDPOINT={shlex.quote(sandbox.endpoint)}\n")
