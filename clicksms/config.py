@@ -205,7 +205,24 @@ def _read_dotenv(path: str, mtime_ns: int, size: int) -> dict[str, str]:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigError(f"{path} is not UTF-8 text (line {line}): save it as UTF-8") from None
-    values = dotenv_values(stream=io.StringIO(text))
+    import logging
+
+    unparsed: list[object] = []  # python-dotenv logs a line it cannot read, and skips it
+
+    def collect(record: logging.LogRecord) -> bool:
+        unparsed.append(record.args[0] if isinstance(record.args, tuple) and record.args else "?")
+        return False  # not shown: said below in clicksms's words
+
+    logger = logging.getLogger("dotenv.main")
+    logger.addFilter(collect)
+    try:
+        values = dotenv_values(stream=io.StringIO(text))
+    finally:
+        logger.removeFilter(collect)
+    if unparsed:  # skipped, it could leave a setting (the password) quietly unset
+        raise ConfigError(
+            f"{path} line {unparsed[0]} is not NAME=value: fix it, or start it with #"
+        )
     return {k: v for k, v in values.items() if v is not None}
 
 

@@ -395,3 +395,12 @@ def test_a_dotenv_may_start_with_a_byte_order_mark(cli, isolated_env) -> None:
     run = cli("validate-number", "0821234567", "-o", "json")
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)[0]["number"] == "27821234567"
+
+
+def test_a_dotenv_line_that_does_not_parse_is_one_clear_error(cli, isolated_env) -> None:
+    """Skipped quietly, a broken line could leave the password unset for a reason no one sees."""
+    dotenv = isolated_env / "work" / ".env"
+    dotenv.write_text('# settings\nCLICKSMS_USER=sandbox\nCLICKSMS_PASSWORD="unterminated\n')
+    run = cli("validate-number", "27821234567")
+    assert run.exit_code == 2
+    assert run.stderr == f"Error: {dotenv} line 3 is not NAME=value: fix it, or start it with #\n"
