@@ -266,6 +266,11 @@ def test_a_job_goes_on_at_its_own_rate_and_is_not_sent_again_as_a_new_one(
             "whole file once more"
         ]
         assert len(sb.ledger) == 3
+        dry = cli(*command, "--dry-run", "-q")  # the dry run says the run would be refused
+        assert dry.exit_code == 0
+        assert (
+            dry.stderr == f"Warning: a run would be refused: {again.stderr.splitlines()[1][7:]}\n"
+        )
         resumed = cli("bulk", "--resume", job)
         assert resumed.exit_code == 0, resumed.stderr
         assert "; at most 7 msg/s." in resumed.stderr.splitlines()[0]

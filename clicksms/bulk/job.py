@@ -206,19 +206,26 @@ def resume_job(
 
 
 def refuse_rerun(journal: Journal, file: str) -> None:
-    """UsageError when ``file`` has a job that is not finished: running it again as a new job
-    would send its rows that went out already a second time (a cron job or CI pipeline
-    run again, a command repeated after Ctrl-C); its resume sends only the rest."""
+    """UsageError when ``file`` has a job that is not finished (:func:`unfinished_job`)."""
+    problem = unfinished_job(journal, file)
+    if problem is not None:
+        raise UsageError(problem)
+
+
+def unfinished_job(journal: Journal, file: str) -> str | None:
+    """What stands in the way of sending ``file`` as a new job: one of it that is not
+    finished, whose sent rows a new job would send a second time (a cron job or CI pipeline
+    run again, a command repeated after Ctrl-C); its resume sends only the rest. None: none."""
     from clicksms.bulk.journal import JOB_DONE, JOB_RUNNING
 
     if file == "-":  # rows from stdin cannot be told apart from another run's
-        return
+        return None
     label = _file_label(file)
     unfinished = [
         j for j in journal.jobs() if j.file == label and j.pending and j.state != JOB_DONE
     ]
     if not unfinished:
-        return
+        return None
     job = unfinished[0]  # the newest
     more = f" (and {len(unfinished) - 1} more, see `clicksms jobs`)" if len(unfinished) > 1 else ""
     if job.state == JOB_RUNNING:
@@ -228,7 +235,7 @@ def refuse_rerun(journal: Journal, file: str) -> None:
             f"has an unfinished job, {job.id}{more}, with {job.pending} of {job.total} row(s) "
             f"not sent yet: `clicksms bulk --resume {job.id}` sends just those"
         )
-    raise UsageError(f"{file} {doing}, or pass --again to send the whole file once more")
+    return f"{file} {doing}, or pass --again to send the whole file once more"
 
 
 class _Recorder:

@@ -16,7 +16,7 @@ import typer
 from clicksms.cli.completion import unfinished_jobs
 from clicksms.cli.context import Invocation
 from clicksms.cli.params import CountryOption, OutputOption, QuietOption
-from clicksms.cli.render import OutputFormat, note
+from clicksms.cli.render import OutputFormat, note, warn
 from clicksms.cli.send import (
     BulkMsgTypeOption,
     CallbackOption,
@@ -315,6 +315,8 @@ def _run(invocation: Invocation, request: BulkRequest) -> int:
                         new, client=lambda: invocation.gateway(prompt=False), on_event=view
                     )
                     show_dry_run(report, request.output)
+                    if not request.again:
+                        _say_if_unfinished(invocation, request.journal, new.file)
                     return report.exit_code
                 outcome = start_job(
                     new, client=invocation.gateway, journal=journal, run=run, on_event=view
@@ -388,6 +390,18 @@ def _send_options(request: BulkRequest, soap_style: str) -> "SendOptions":
         mo=request.mo,
         max_parts=request.max_parts,
     )
+
+
+def _say_if_unfinished(invocation: Invocation, given: Path | None, file: str) -> None:
+    """A dry run's warning that the run itself would be refused (an unfinished job of the
+    file); a journal that does not exist yet is not made for it."""
+    from clicksms.bulk.job import unfinished_job
+
+    if not invocation.journal_path(given).exists():
+        return
+    problem = unfinished_job(_open_journal(invocation, given), file)
+    if problem is not None:
+        warn(f"a run would be refused: {problem}")
 
 
 def _open_journal(invocation: Invocation, path: Path | None) -> "Journal":
