@@ -394,6 +394,8 @@ def check_endpoint(url: str, allow_insecure_http: bool, where: str | None = None
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
+        if parts.netloc.startswith("[") and not _BRACKETED_HOST.fullmatch(parts.netloc):
+            raise ValueError("text after an [IPv6] host that is not :port")
     except ValueError:  # an unclosed or bad [IPv6] host
         raise ConfigError(f"endpoint is not a valid URL: {url!r}{told}") from None
     if parts.scheme not in ("http", "https") or not hostname:
@@ -414,6 +416,10 @@ def check_endpoint(url: str, allow_insecure_http: bool, where: str | None = None
             f"refusing plain http:// to {parts.hostname}{told}: the password would travel "
             "unencrypted; use https:// or pass --allow-insecure-http"
         )
+
+
+#: An [IPv6] host, then nothing or a port.
+_BRACKETED_HOST = re.compile(r"\[[^\[\]]*\](:\d*)?")
 
 
 def is_loopback(host: str) -> bool:

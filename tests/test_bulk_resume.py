@@ -21,6 +21,7 @@ import pytest
 from conftest import PASSWORD
 
 from clicksms.bulk.journal import (
+    JOB_INTERRUPTED,
     ROW_IN_FLIGHT,
     JobRow,
     Journal,
@@ -379,3 +380,36 @@ def test_ctrl_c_while_a_resume_checks_rows_in_flight_says_how_to_resume(
     assert lines[-2:] == [f"Resume with: clicksms bulk --resume {job.id}", "Error: interrupted"]
     assert out == ""
     assert creds.ledger == []
+
+
+def test_the_same_file_is_not_sent_twice_at_once(cli, creds, csv_file: Path) -> None:
+    """Two cron runs overlapping, a command started twice: while one job sends the file,
+    another of the same file is refused; --again sends it all the same."""
+    creds.faults.add("latency", ops={"sendmsg"}, after=20, seconds=600)  # the first hangs
+    first = start_bulk(creds, csv_file)
+    try:
+        wait_for_ledger(creds, 24, first)
+        second = cli("bulk", str(csv_file), "-t", "Hi {name}", "--rate", "0")
+        assert second.exit_code == 2
+        assert second.stderr.splitlines()[-1].startswith(
+            f"Error: {csv_file} is being sent right now by job "
+        )
+        assert second.stderr.rstrip().endswith(
+            ": let it finish, or pass --again to send the whole file once more"
+        )
+        assert len(creds.ledger) == 24
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+
+
+def test_a_job_stopped_while_its_file_was_read_is_no_reason_to_refuse(
+    cli, creds, csv_file: Path, config_dir: Path
+) -> None:
+    """It sent nothing (every row is recorded before the first request), so the file may go."""
+    with Journal(default_journal_path(config_dir)) as journal:
+        job = journal.create_job(str(csv_file.resolve()), {"loaded": False})
+        journal.set_state(job.id, JOB_INTERRUPTED)
+    run = cli("bulk", str(csv_file), "-t", "Hi {name}", "--rate", "0", "-q")
+    assert run.exit_code == 0, run.stderr
+    assert_each_row_sent_once(creds)

@@ -1205,6 +1205,15 @@ CREDENTIALS = [
         error("endpoint is not a valid URL: 'https://[zz]/soap'"),
         env=(("CLICKSMS_ENDPOINT", "https://[zz]/soap"),),
     ),
+    *(
+        Case(
+            f"endpoint-ipv6-{i}",
+            ("--endpoint", url, *SEND_HI),
+            2,
+            error(f"endpoint is not a valid URL: {url!r}"),
+        )
+        for i, url in enumerate(("http://[::1]8080/soap", "http://[::1]]:8080/soap"))
+    ),
     Case(
         "endpoint-port-zero",
         ("--endpoint", "http://127.0.0.1:0/soap", *SEND_HI),

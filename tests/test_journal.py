@@ -557,6 +557,21 @@ def test_mark_in_flight_is_all_or_nothing(journal: Journal) -> None:
         journal.mark_in_flight(job.id, [1], "again")  # never send a done row twice
 
 
+@pytest.mark.parametrize("rows", [[1, 4, 3], [1, 2, 4], [3, 2, 1], [2, 2, 3]])
+def test_only_the_rows_of_a_request_go_in_flight(journal: Journal, rows: list[int]) -> None:
+    """Out of order, with a gap, or repeated: never a row between them that is not its own."""
+    job = journal.create_job("in.csv", {})
+    journal.add_rows(job.id, pending(range(1, 6)))
+    if len(set(rows)) < len(rows):
+        with pytest.raises(ValueError, match="not pending"):
+            journal.mark_in_flight(job.id, rows, "req")
+        assert set(states(journal, job.id).values()) == {ROW_PENDING}
+        return
+    journal.mark_in_flight(job.id, rows, "req")
+    flying = {row for row, state in states(journal, job.id).items() if state == ROW_IN_FLIGHT}
+    assert flying == set(rows)
+
+
 def test_record_results_is_all_or_nothing(journal: Journal) -> None:
     job = journal.create_job("in.csv", {})
     journal.add_rows(job.id, pending(range(1, 5)))

@@ -250,3 +250,10 @@ def test_summary_names_a_cause_only_when_every_failure_shares_it(cli, creds) -> 
     mixed = cli("send", "-t", "x", "27820000105", "27820000121")
     assert mixed.exit_code == 4
     assert mixed.stderr.strip() == "0 accepted, 2 rejected."
+
+
+def test_a_byte_order_mark_before_the_text_is_not_sent(cli, creds) -> None:
+    """Pasted along with the text, it is invisible, and the gateway would answer ERR 116."""
+    run = cli("send", NUMBER, "-t", "\ufeffhello")
+    assert run.exit_code == 0, run.stderr
+    assert [(m["text"], m["unicode"]) for m in creds.ledger] == [("hello", 0)]

@@ -41,7 +41,7 @@ from clicksms.bulk.events import (
 from clicksms.errors import UsageError
 
 if TYPE_CHECKING:
-    from clicksms.bulk.journal import Job, JobRow, Journal
+    from clicksms.bulk.journal import Job, JobRow, JobSummary, Journal
     from clicksms.bulk.outcome import BulkOutcome
     from clicksms.bulk.plan import MessageCache, PlannedRow, Planner
     from clicksms.bulk.requests import Requests
@@ -125,8 +125,6 @@ def start_job(
         if typed_in:  # rows typed on the terminal and a password prompt would meet there
             connect(account)
         opened = journal()
-        if not new.again:
-            refuse_rerun(opened, new.file)
         stored = {
             "run": run.kept(),
             "template": new.template.text,
@@ -139,7 +137,9 @@ def start_job(
             "gateway": _gateway_identity(account),
             "loaded": False,  # until every row is recorded: a partial job must not resume
         }
-        job = opened.create_job(_file_label(new.file), stored)
+        label = file_label(new.file)
+        refuse = None if new.again else (lambda jobs: unfinished_job(jobs, new.file))
+        job = opened.create_job(label, stored, unless=refuse)
         recorder = _Recorder(opened, job, planner)
         try:
             connect(account)  # bad settings or credentials: the job is forgotten below
@@ -176,6 +176,7 @@ def resume_job(
     opened = journal()
     # What can refuse the resume is checked before the job is claimed: a refusal changes
     # nothing, not even the job's state.
+    opened.check_not_running_elsewhere(job_id, "wait for it to finish or stop it first")
     stored = opened.get_job(job_id).options
     if not stored.get("loaded", True):
         raise UsageError(
@@ -205,37 +206,38 @@ def resume_job(
     return _send(opened, job, account, plan, run, on_event)
 
 
-def refuse_rerun(journal: Journal, file: str) -> None:
-    """UsageError when ``file`` has a job that is not finished (:func:`unfinished_job`)."""
-    problem = unfinished_job(journal, file)
-    if problem is not None:
-        raise UsageError(problem)
+def unfinished_job(jobs: list[tuple[JobSummary, dict[str, Any]]], file: str) -> str | None:
+    """Why ``file`` may not go as a new job, given the jobs recorded for it (``jobs``, newest
+    first, as :meth:`~clicksms.bulk.journal.Journal.create_job` hands them over); None: it may.
 
-
-def unfinished_job(journal: Journal, file: str) -> str | None:
-    """What stands in the way of sending ``file`` as a new job: one of it that is not
-    finished, whose sent rows a new job would send a second time (a cron job or CI pipeline
-    run again, a command repeated after Ctrl-C); its resume sends only the rest. None: none."""
+    A new job would send a second time what one of them sent or is sending: one running in
+    another process right now (two cron runs overlapping, a command started twice), or one
+    that stopped with rows not sent yet (a cron job or CI pipeline run again, a command
+    repeated after Ctrl-C), whose resume sends only the rest. A job stopped while its file
+    was still being read sent nothing, so it is no reason to refuse.
+    """
     from clicksms.bulk.journal import JOB_DONE, JOB_RUNNING
 
     if file == "-":  # rows from stdin cannot be told apart from another run's
         return None
-    label = _file_label(file)
-    unfinished = [
-        j for j in journal.jobs() if j.file == label and j.pending and j.state != JOB_DONE
-    ]
-    if not unfinished:
-        return None
-    job = unfinished[0]  # the newest
-    more = f" (and {len(unfinished) - 1} more, see `clicksms jobs`)" if len(unfinished) > 1 else ""
-    if job.state == JOB_RUNNING:
-        doing = f"is being sent right now by job {job.id}{more}: let it finish"
-    else:
-        doing = (
-            f"has an unfinished job, {job.id}{more}, with {job.pending} of {job.total} row(s) "
-            f"not sent yet: `clicksms bulk --resume {job.id}` sends just those"
+    running = [s for s, _ in jobs if s.state == JOB_RUNNING]
+    if running:
+        return (
+            f"{file} is being sent right now by job {running[0].id}: let it finish, or pass "
+            "--again to send the whole file once more"
         )
-    return f"{file} {doing}, or pass --again to send the whole file once more"
+    stopped = [
+        s for s, options in jobs if s.state != JOB_DONE and s.pending and options.get("loaded")
+    ]
+    if not stopped:
+        return None
+    job = stopped[0]  # the newest
+    more = f" (and {len(stopped) - 1} more, see `clicksms jobs`)" if len(stopped) > 1 else ""
+    return (
+        f"{file} has an unfinished job, {job.id}{more}, with {job.pending} of {job.total} "
+        f"row(s) not sent yet: `clicksms bulk --resume {job.id}` sends just those, or pass "
+        "--again to send the whole file once more"
+    )
 
 
 class _Recorder:
@@ -516,7 +518,8 @@ def _job_row(planned: PlannedRow) -> JobRow:
     )
 
 
-def _file_label(file: str) -> str:
+def file_label(file: str) -> str:
+    """How a job records its file: the absolute path (``-`` for stdin)."""
     return file if file == "-" else str(Path(file).resolve())
 
 

@@ -31,7 +31,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -238,8 +238,19 @@ class Journal:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    def create_job(self, file: str, options: dict[str, Any]) -> Job:
-        """A new job in state running, owned by this process (it holds the job's lock)."""
+    def create_job(
+        self,
+        file: str,
+        options: dict[str, Any],
+        *,
+        unless: Callable[[list[tuple[JobSummary, dict[str, Any]]]], str | None] | None = None,
+    ) -> Job:
+        """A new job in state running, owned by this process (it holds the job's lock).
+
+        ``unless`` is asked, in the same write transaction (so two processes cannot both
+        pass it), about the jobs recorded for the same ``file`` (summary and options, newest
+        first); a sentence from it refuses the job with UsageError, and nothing is recorded.
+        """
         _refuse_secrets(options)
         encoded = json.dumps(options, sort_keys=True)
         now = time.time()
@@ -253,6 +264,8 @@ class Journal:
                 continue  # a lock file left by a job with that ID: draw another
             try:
                 with self._write() as db:
+                    if unless is not None and (problem := unless(self._jobs_of(db, file))):
+                        raise UsageError(problem)
                     seq = db.execute(
                         "INSERT INTO jobs (id, file, state, created_at, updated_at, options, pid)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -496,7 +509,7 @@ class Journal:
         runs, singles = [], []
         for rows, client_id in requests:
             keys = _keys(base, rows)
-            if keys and keys[-1] - keys[0] == len(keys) - 1 and len(set(keys)) == len(keys):
+            if keys and keys == list(range(keys[0], keys[0] + len(keys))):  # ascending, no gap
                 runs.append((client_id, len(keys), keys[0], keys[-1]))
             else:
                 singles += [(client_id, len(keys), key) for key in keys]
@@ -636,6 +649,31 @@ class Journal:
             raise UsageError(f"no job {job_id!r} in {self.path}: see `clicksms jobs`")
         self._bases[job_id] = found[0] << 32
         return _job(found)
+
+    def _jobs_of(
+        self, db: sqlite3.Connection, file: str
+    ) -> list[tuple[JobSummary, dict[str, Any]]]:
+        """The jobs recorded for ``file``, newest first, with their options."""
+        found = db.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE file = ? ORDER BY created_at DESC, seq DESC",
+            (file,),
+        ).fetchall()
+        jobs = []
+        for r in found:
+            self._bases[r[1]] = r[0] << 32
+            job, counts = _job(r)
+            summary = self._summary(job, self._count(db, job.id, counts), self._unknown(db, job.id))
+            jobs.append((summary, job.options))
+        return jobs
+
+    def jobs_of(self, file: str) -> list[tuple[JobSummary, dict[str, Any]]]:
+        """The jobs recorded for ``file``, newest first, with their options."""
+        with self._read() as db:
+            return self._jobs_of(db, file)
+
+    def check_not_running_elsewhere(self, job_id: str, what_to_do: str) -> None:
+        """UsageError naming the process when another one runs the job right now."""
+        self._refuse_if_running_elsewhere(self.get_job(job_id), what_to_do)
 
     def _unknown(self, db: sqlite3.Connection, job_id: str) -> int:
         """Failed rows without a gateway code: reconciled, but their outcome is unknown."""

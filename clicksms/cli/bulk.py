@@ -399,7 +399,9 @@ def _say_if_unfinished(invocation: Invocation, given: Path | None, file: str) ->
 
     if not invocation.journal_path(given).exists():
         return
-    problem = unfinished_job(_open_journal(invocation, given), file)
+    from clicksms.bulk.job import file_label
+
+    problem = unfinished_job(_open_journal(invocation, given).jobs_of(file_label(file)), file)
     if problem is not None:
         warn(f"a run would be refused: {problem}")
 

@@ -201,6 +201,8 @@ def prepare(text: str, unicode: str = "auto") -> EncodedMessage:
     Text is NFC-normalised first, so an ``e`` + combining accent from a pasted document is the
     single GSM ``é`` it looks like instead of forcing the whole message into UCS-2.
     """
+    # A byte order mark pasted along with the text: invisible, and ERR 116 at the gateway.
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise UsageError("message text is empty: pass --text or pipe the text on stdin")
     text = unicodedata.normalize("NFC", text)
