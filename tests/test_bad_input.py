@@ -225,6 +225,9 @@ def test_expired_session_is_forgotten_even_when_renewal_fails(
         ["validate-number", "--country", "XX", NUMBER],
         ["--profile", "alerts", "balance"],
         ["auth", "--status", "--logout"],
+        ["push", "wap", NUMBER, "--url", "ftp://x", "-t", "hi"],
+        ["push", "wap", NUMBER, "--url", "https://x.example", "-t", "hi", "--deliver-in", "8d"],
+        ["push", "mms", NUMBER, "--url", "https://x.example", "--subject", "s", "--expire", "9y"],
     ],
     ids=" ".join,
 )

@@ -184,3 +184,12 @@ def test_bad_input_stops_a_push_before_anything_is_sent(cli, creds, args, error)
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("Error: ") and error in line, line
     assert creds.requests == []
+
+
+def test_a_push_goes_from_the_sender_the_settings_name(cli, on, monkeypatch) -> None:
+    """As for send: CLICKSMS_FROM (or .env, or the profile) when --from is not given."""
+    sandbox = on("document")
+    monkeypatch.setenv("CLICKSMS_FROM", "ACME")
+    run = cli("push", "wap", NUMBER, "--url", URL, "-t", "Update ready", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert [f["from"] for f in sent_ops(sandbox, "si_push")] == ["ACME"]

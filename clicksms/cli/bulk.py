@@ -16,7 +16,7 @@ import typer
 from clicksms.cli.completion import unfinished_jobs
 from clicksms.cli.context import Invocation
 from clicksms.cli.params import CountryOption, OutputOption, QuietOption
-from clicksms.cli.render import OutputFormat, note, warn
+from clicksms.cli.render import OutputFormat, warn
 from clicksms.cli.send import (
     BulkMsgTypeOption,
     CallbackOption,
@@ -33,13 +33,13 @@ from clicksms.cli.send import (
     Unicode,
     UnicodeOption,
     ValidityOption,
+    send_options,
 )
 from clicksms.errors import UsageError
 
 if TYPE_CHECKING:
     from clicksms.bulk.job import NewJob
     from clicksms.bulk.journal import Journal
-    from clicksms.message.options import SendOptions
 
 
 #: --results FILE: its format by its name.
@@ -293,7 +293,7 @@ def _run(invocation: Invocation, request: BulkRequest) -> int:
     )
 
     def journal() -> "Journal":
-        return _open_journal(invocation, request.journal)
+        return invocation.open_journal(request.journal)
 
     view = BulkView(invocation.use_sandbox)
     try:
@@ -345,11 +345,21 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     from clicksms.bulk.template import load_template
 
     template = load_template(request.text, request.template_file)
-    options = _send_options(request, invocation.soap_style())
-    if options.deliv_time:
-        from clicksms.message.schedule import describe_delay
-
-        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
+    options = send_options(
+        invocation.soap_style(),
+        msg_type=request.msg_type,
+        flash=request.flash,
+        deliver_in=request.deliver_in,
+        deliver_at=request.deliver_at,
+        validity=request.validity,
+        callback=request.callback,
+        delivery_ack=request.delivery_ack,
+        max_credits=request.max_credits,
+        queue=request.queue,
+        escalate=request.escalate,
+        mo=request.mo,
+        max_parts=request.max_parts,
+    )
     sender = invocation.sender(request.sender)
     prefix = check_client_prefix(request.client_id_prefix)
     return NewJob(
@@ -369,46 +379,16 @@ def _new_job(invocation: Invocation, request: BulkRequest) -> "NewJob":
     )
 
 
-def _send_options(request: BulkRequest, soap_style: str) -> "SendOptions":
-    from clicksms.message.options import (
-        SendOptions,
-        check_msg_type,
-        parse_callback,
-        parse_max_credits,
-    )
-    from clicksms.message.schedule import delivery_delay, validity_minutes
-
-    return SendOptions(
-        msg_type=check_msg_type(request.msg_type, request.flash),
-        deliv_time=delivery_delay(request.deliver_in, request.deliver_at),
-        validity=validity_minutes(request.validity),
-        callback=parse_callback(request.callback),
-        delivery_ack=request.delivery_ack,
-        max_credits=parse_max_credits(request.max_credits, soap_style),
-        queue=request.queue,
-        escalate=request.escalate,
-        mo=request.mo,
-        max_parts=request.max_parts,
-    )
-
-
 def _say_if_unfinished(invocation: Invocation, given: Path | None, file: str) -> None:
     """A dry run's warning that the run itself would be refused (an unfinished job of the
     file); a journal that does not exist yet is not made for it."""
-    from clicksms.bulk.job import unfinished_job
+    from clicksms.bulk.job import file_label, unfinished_job
 
     if not invocation.journal_path(given).exists():
         return
-    from clicksms.bulk.job import file_label
-
-    problem = unfinished_job(_open_journal(invocation, given).jobs_of(file_label(file)), file)
+    problem = unfinished_job(invocation.open_journal(given).jobs_of(file_label(file)), file)
     if problem is not None:
         warn(f"a run would be refused: {problem}")
-
-
-def _open_journal(invocation: Invocation, path: Path | None) -> "Journal":
-    """--journal, else the one beside the session (the throwaway one under --sandbox)."""
-    return invocation.open_journal(path)
 
 
 def _check_combinations(request: BulkRequest) -> None:

@@ -24,6 +24,7 @@ from clicksms.cli.send import (
     ValidityOption,
     message_text,
     note_duplicates,
+    send_options,
     show_send,
 )
 from clicksms.errors import UsageError
@@ -153,7 +154,8 @@ def wap(
     from clicksms.message.text import prepare
 
     invocation: Invocation = ctx.obj
-    settings = invocation.settings()
+    invocation.check_settings()  # --sandbox: started only once the input is known to be good
+    soap_style = invocation.soap_style()
     link = check_url(url)
     content = prepare(message_text(text), unicode.value)
     made, ends = check_si_dates(created, expires)
@@ -167,11 +169,12 @@ def wap(
         expires=ends,
         action=None if action is None else SI_ACTIONS[action.value],
     )
-    options = _options(
-        settings.soap_style, deliver_in, deliver_at, validity, client_id, callback,
-        delivery_ack, max_credits, queue, escalate, mo,
+    options = send_options(
+        soap_style, deliver_in=deliver_in, deliver_at=deliver_at, validity=validity,
+        client_id=client_id, callback=callback, delivery_ack=delivery_ack,
+        max_credits=max_credits, queue=queue, escalate=escalate, mo=mo,
     )  # fmt: skip
-    fields = wap_fields(push, _sender(sender), options, settings.soap_style)
+    fields = wap_fields(push, invocation.sender(sender), options, soap_style)
     generated = None
     if si_id is None:
         generated = (
@@ -253,10 +256,10 @@ def mms(
     from clicksms.message.push import MMS_CLASSES, MmsPush, check_url, mms_expiry, mms_fields
 
     invocation: Invocation = ctx.obj
-    settings = invocation.settings()
+    invocation.check_settings()  # --sandbox: started only once the input is known to be good
     link = check_url(url)
     seconds = mms_expiry(expire)
-    sender_id = _sender(sender)
+    sender_id = invocation.sender(sender)
     shown_from = mms_from if mms_from is not None else sender_id or urlsplit(link).hostname
     push = MmsPush(
         url=link,
@@ -265,9 +268,10 @@ def mms(
         expire=seconds,
         shown_from=_plain_text(shown_from or "", "--mms-from"),
     )
-    options = _options(
-        settings.soap_style, deliver_in, deliver_at, validity, client_id, callback,
-        delivery_ack, max_credits, queue, escalate, mo,
+    options = send_options(
+        invocation.soap_style(), deliver_in=deliver_in, deliver_at=deliver_at,
+        validity=validity, client_id=client_id, callback=callback, delivery_ack=delivery_ack,
+        max_credits=max_credits, queue=queue, escalate=escalate, mo=mo,
     )  # fmt: skip
     _push(
         invocation, "ind_push", to, country, mms_fields(push, sender_id, options), options, output
@@ -293,10 +297,6 @@ def _push(
     if not recipients.checks:
         raise UsageError("no recipients: give at least one phone number")
     check_one_recipient(options.client_id, len(recipients.valid))
-    if options.deliv_time:
-        from clicksms.message.schedule import describe_delay
-
-        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     note_duplicates(recipients)
     if announce and recipients.valid:
         note(announce)
@@ -305,47 +305,6 @@ def _push(
         gateway = invocation.gateway()
         sent = deliver(gateway, operation, recipients.valid, fields, options.client_id)
     show_send(SendReport(recipients.results(sent.results), sent.failure), output)
-
-
-def _options(
-    soap_style: str,
-    deliver_in: Optional[str],  # noqa: UP045
-    deliver_at: Optional[str],  # noqa: UP045
-    validity: Optional[str],  # noqa: UP045
-    client_id: Optional[str],  # noqa: UP045
-    callback: Optional[str],  # noqa: UP045
-    delivery_ack: bool,
-    max_credits: Optional[str],  # noqa: UP045
-    queue: Optional[int],  # noqa: UP045
-    escalate: bool,
-    mo: bool,
-) -> "SendOptions":
-    """send's delivery options, checked as send checks them."""
-    from clicksms.message.options import (
-        SendOptions,
-        check_client_id,
-        parse_callback,
-        parse_max_credits,
-    )
-    from clicksms.message.schedule import delivery_delay, validity_minutes
-
-    return SendOptions(
-        deliv_time=delivery_delay(deliver_in, deliver_at),
-        validity=validity_minutes(validity),
-        client_id=check_client_id(client_id),
-        callback=parse_callback(callback),
-        delivery_ack=delivery_ack,
-        max_credits=parse_max_credits(max_credits, soap_style),
-        queue=queue,
-        escalate=escalate,
-        mo=mo,
-    )
-
-
-def _sender(sender: Optional[str]) -> Optional[str]:  # noqa: UP045
-    from clicksms.send import check_sender
-
-    return check_sender(sender)
 
 
 def _plain_text(value: str, option: str) -> str:

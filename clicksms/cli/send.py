@@ -21,7 +21,7 @@ from clicksms.errors import UsageError
 MAX_STDIN_TEXT = 64 * 1024
 
 if TYPE_CHECKING:
-    from clicksms.message.options import Content
+    from clicksms.message.options import Content, SendOptions
     from clicksms.send import Recipients, SendReport
 
 
@@ -202,15 +202,7 @@ def send(
         clicksms send 27821234567 -t "standup" --deliver-at 09:00 --client-id standup1
         clicksms send 27821234567 -t "Ünïcødé?" --dry-run
     """
-    from clicksms.message.options import (
-        SendOptions,
-        check_client_id,
-        check_content,
-        check_msg_type,
-        parse_callback,
-        parse_max_credits,
-    )
-    from clicksms.message.schedule import delivery_delay, validity_minutes
+    from clicksms.message.options import check_content
     from clicksms.send import SendReport, split_recipients
     from clicksms.send import send as send_messages
 
@@ -218,23 +210,22 @@ def send(
     # A bad setting is a usage error even if no number turns out valid (--sandbox: not started).
     invocation.check_settings()
     content = _content(text, udh, data, unicode.value)
-    options = SendOptions(
-        msg_type=check_msg_type(msg_type, flash),
-        deliv_time=delivery_delay(deliver_in, deliver_at),
-        validity=validity_minutes(validity),
-        client_id=check_client_id(client_id),
-        callback=parse_callback(callback),
+    options = send_options(
+        invocation.soap_style(),
+        msg_type=msg_type,
+        flash=flash,
+        deliver_in=deliver_in,
+        deliver_at=deliver_at,
+        validity=validity,
+        client_id=client_id,
+        callback=callback,
         delivery_ack=delivery_ack,
-        max_credits=parse_max_credits(max_credits, invocation.soap_style()),
+        max_credits=max_credits,
         queue=queue,
         escalate=escalate,
         mo=mo,
         max_parts=max_parts,
     )
-    if options.deliv_time:
-        from clicksms.message.schedule import describe_delay
-
-        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
     sender_id = invocation.sender(sender)
     recipients = split_recipients(to, invocation.country(country))
     if not recipients.checks:
@@ -314,6 +305,54 @@ def show_send(report: "SendReport", output: OutputFormat) -> None:
     if report.failure is not None:
         raise report.failure  # after the rows: the boundary prints its one line and exit code
     raise typer.Exit(report.exit_code)
+
+
+def send_options(
+    soap_style: str,
+    *,
+    deliver_in: str | None,
+    deliver_at: str | None,
+    validity: str | None,
+    callback: str | None,
+    delivery_ack: bool,
+    max_credits: str | None,
+    queue: int | None,
+    escalate: bool,
+    mo: bool,
+    client_id: str | None = None,
+    msg_type: str | None = None,
+    flash: bool = False,
+    max_parts: int | None = None,
+) -> "SendOptions":
+    """The send options of ``send``, ``push`` and ``bulk`` from their flags, each checked the
+    same way; a delivery delay is announced once it is known to be good."""
+    from clicksms.message.options import (
+        SendOptions,
+        check_client_id,
+        check_msg_type,
+        parse_callback,
+        parse_max_credits,
+    )
+    from clicksms.message.schedule import delivery_delay, validity_minutes
+
+    options = SendOptions(
+        msg_type=check_msg_type(msg_type, flash),
+        deliv_time=delivery_delay(deliver_in, deliver_at),
+        validity=validity_minutes(validity),
+        client_id=check_client_id(client_id),
+        callback=parse_callback(callback),
+        delivery_ack=delivery_ack,
+        max_credits=parse_max_credits(max_credits, soap_style),
+        queue=queue,
+        escalate=escalate,
+        mo=mo,
+        max_parts=max_parts,
+    )
+    if options.deliv_time:
+        from clicksms.message.schedule import describe_delay
+
+        note(f"Scheduled: Clickatell delivers {describe_delay(options.deliv_time)}.")
+    return options
 
 
 def message_text(text: str | None) -> str:
