@@ -374,12 +374,6 @@ def _text(flag: float | None) -> str | None:
     return None if flag is None else str(flag)
 
 
-def resolve_country(flag: str | None, source: SettingsSource | None = None) -> str | None:
-    """The default region for national numbers: --country, CLICKSMS_COUNTRY, .env or the
-    profile."""
-    return (source or SettingsSource()).get(ENV_COUNTRY, flag)
-
-
 def check_endpoint(url: str, allow_insecure_http: bool, where: str | None = None) -> None:
     """HTTPS everywhere; plain HTTP only to loopback or with an explicit opt-in.
 

@@ -84,8 +84,6 @@ class Change(Enum):
 class FixedConcurrency:
     """``--concurrency N``: always N."""
 
-    adaptive = False
-
     def __init__(self, limit: int) -> None:
         if not 1 <= limit <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be 1 to {MAX_CONCURRENCY}")
@@ -100,8 +98,6 @@ class FixedConcurrency:
 
 class AdaptiveConcurrency:
     """The limit found from the answers; see the module docstring for the rules."""
-
-    adaptive = True
 
     def __init__(
         self, rate: float | None, *, start: int = START, maximum: int = MAX_CONCURRENCY

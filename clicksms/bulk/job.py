@@ -123,7 +123,7 @@ def start_job(
         account = client()
         typed_in = new.file == "-" and sys.stdin is not None and sys.stdin.isatty()
         if typed_in:  # rows typed on the terminal and a password prompt would meet there
-            connect(account)
+            account.ready()
         opened = journal()
         stored = {
             "run": run.kept(),
@@ -142,7 +142,7 @@ def start_job(
         job = opened.create_job(label, stored, unless=refuse)
         recorder = _Recorder(opened, job, planner)
         try:
-            connect(account)  # bad settings or credentials: the job is forgotten below
+            account.ready()  # bad settings or credentials: the job is forgotten below
             added = recorder.result()
         except BaseException:
             recorder.cancel()
@@ -368,7 +368,7 @@ def _send(
     results = JobResults(journal, job.id)
     on_event(JobRunning(job.id, results))
     try:
-        connect(account)  # a failure here has sent nothing
+        account.ready()  # a failure here has sent nothing
         plan.requests.open(account)  # --batch: startbatch (nor has this sent a message)
     except BaseException:
         journal.set_state(job.id, JOB_STOPPED)
@@ -426,13 +426,6 @@ def _send(
         rows=results,
         concurrency=ran.peak_in_flight,
     )
-
-
-def connect(account: GatewayClient) -> None:
-    """The account ready: a session, logging in if need be. zeep (the parsed WSDL) is built
-    only if a request's shape was never learned, by the worker about to send it, before it
-    takes its rate slot (:meth:`~clicksms.bulk.requests.Requests.prepare`)."""
-    account.ready()
 
 
 def _send_plan(

@@ -36,11 +36,6 @@ SI_ACTIONS = {
 }
 #: --class → mms_class (API.md §5.3).
 MMS_CLASSES = {"personal": "80", "advertisement": "81", "informational": "82", "auto": "83"}
-#: The class sent without --class: personal, the class an MMS has when none is named.
-DEFAULT_MMS_CLASS = "personal"
-#: How long the MMS waits to be fetched without --expire: 7 days, what MMS centres commonly
-#: keep a message; the field is required, and API.md documents no default.
-DEFAULT_MMS_EXPIRE = "7d"
 MAX_MMS_EXPIRE = 365 * 24 * 3600  # a year, in seconds
 SI_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # API.md §5.3: UTC, a handset drops other forms
 

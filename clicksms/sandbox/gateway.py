@@ -349,7 +349,7 @@ class Gateway:
 
 
 #: Operation name (as the codec gives it) -> its semantics: plain values in, ``<return>``
-#: strings out, the same for either SOAP style. Names must be in ``spec.IMPLEMENTED_OPS``.
+#: strings out, the same for either SOAP style. Every name of ``spec.OPERATIONS`` is here.
 COMMANDS: dict[str, Callable[[Gateway, Fields], list[str]]] = {
     "auth": Gateway._op_auth,
     "ping": Gateway._op_ping,

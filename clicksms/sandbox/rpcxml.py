@@ -120,7 +120,7 @@ class RpcCodec:
                     raise self._contradiction(name, given, declared)
                 fields.append((name, self._simple_value(value, name, declared)))
         op = self.spec_names[operation.name]
-        return SoapRequest(op, operation.namespace, fields, operation.fractional)
+        return SoapRequest(op, fields, operation.fractional)
 
     def _operation(self, op_el: ET.Element) -> wsdl.RpcOperation:
         ns, name = split_tag(op_el.tag)

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -587,10 +586,6 @@ class Sandbox:
         """The WSDL served at ``path?wsdl``, its address rewritten to this sandbox."""
         return self._wsdls[path]
 
-    @property
-    def wsdl_bytes(self) -> bytes:
-        return self._wsdls.get(ENDPOINT_PATH, b"")
-
     # -------------------------------------------------------------------- inspection
     @property
     def ledger(self) -> list[dict[str, Any]]:
@@ -611,10 +606,6 @@ class Sandbox:
     def messages(self) -> dict[str, dict[str, Any]]:
         """apimsgid -> {to, climsgid, parts, charge, status}, read without going over SOAP."""
         return self.gateway.messages
-
-    @property
-    def ledger_path(self) -> Path | None:
-        return self.config.ledger_path
 
     def __repr__(self) -> str:
         where = self.endpoint if self._httpd is not None else "not bound"

@@ -5,10 +5,12 @@ RPC/Encoded codec (``rpcxml``) reuses ``SoapRequest``, ``SoapFault``, the envelo
 carried them.
 
 Parsing is lenient where API.md says the real server was (child order, qualified or
-unqualified children, any wrapper namespace, SOAPAction ignored) and strict where being
-lenient would be unsafe: a DOCTYPE is refused outright, so no entity is ever expanded. Both
-styles answer a header the sender marked ``mustUnderstand`` with a MustUnderstand fault, as
-SOAP 1.1 §4.2.3 requires of a server that understands no header.
+unqualified children, SOAPAction ignored) and strict where being lenient would be unsafe or
+untrue: the wrapper must be in the WSDL's namespace, as PHP's SoapServer requires of a
+Document/Literal request (an RPC envelope sent here is "not present"), and a DOCTYPE is
+refused outright, so no entity is ever expanded. Both styles answer a header the sender
+marked ``mustUnderstand`` with a MustUnderstand fault, as SOAP 1.1 §4.2.3 requires of a
+server that understands no header.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from clicksms.sandbox import wsdl
 from clicksms.sandbox.xmltree import SoapFault, parse_xml, split_tag
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_ENV_NS = "http://www.w3.org/2003/05/soap-envelope"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 SERVICE_NS = "http://api.clickatell.com/soap/document_literal/webservice"
 
@@ -36,7 +37,6 @@ class SoapRequest:
     xsd:float, so a value such as 1.5 is legal there (API.md §2.3: RPC's max_credits)."""
 
     op: str
-    namespace: str | None
     fields: list[tuple[str, str | None]] = field(default_factory=list)  # None = xsi:nil
     fractional: frozenset[str] = frozenset()
 
@@ -79,7 +79,7 @@ def parse_request(body: bytes, soap_action: str | None = None) -> SoapRequest:
     for child in op_el:
         _, name = split_tag(child.tag)
         fields.append((name, None if is_nil(child) else (child.text or "")))
-    return SoapRequest(op, op_ns, fields, _float_elements().get(op, frozenset()))
+    return SoapRequest(op, fields, _float_elements().get(op, frozenset()))
 
 
 @functools.cache

@@ -88,24 +88,6 @@ OPERATIONS = frozenset(
         "getmsgcharge",
     }
 )
-#: Every operation the sandbox answers (all of the WSDLs'), in the order README lists them.
-IMPLEMENTED_OPS = (
-    "auth",
-    "ping",
-    "sendmsg",
-    "querymsg",
-    "delmsg",
-    "getbalance",
-    "routecoverage",
-    "getmsgcharge",
-    "startbatch",
-    "senditem",
-    "quicksend",
-    "endbatch",
-    "token_pay",
-    "si_push",
-    "ind_push",
-)
 #: Operations that send messages, so have a credit stage (API.md §11.5): the only ones
 #: err-130 / no-credit act on.
 CREDIT_OPS = frozenset({"sendmsg", "senditem", "quicksend", "si_push", "ind_push"})

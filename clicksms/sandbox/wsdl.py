@@ -19,7 +19,6 @@ WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 #: A resolved QName: (namespace URI, local name).
 QName = tuple[str, str]
 XSD_STRING: QName = (XSD_NS, "string")
-XSD_INT: QName = (XSD_NS, "int")
 XSD_FLOAT: QName = (XSD_NS, "float")
 SOAP_ENC_ARRAY: QName = (SOAP_ENC_NS, "Array")
 
