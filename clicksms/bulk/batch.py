@@ -44,12 +44,7 @@ from clicksms.bulk.requests import Sendmsg
 from clicksms.errors import ClickSmsError, GatewayError, NetworkError, UsageError
 from clicksms.gateway.limits import STYLE_NAMES, senditem_fields
 from clicksms.gateway.responses import parse_batch_id, parse_end_batch, parse_error, single_reply
-from clicksms.message.options import (
-    FEAT_TEXT,
-    SendOptions,
-    delivery_fields,
-    required_features,
-)
+from clicksms.message.options import SendOptions, sendmsg_fields
 from clicksms.message.text import GSM_BASIC, GSM_EXTENSION, EncodedMessage
 
 if TYPE_CHECKING:
@@ -354,22 +349,10 @@ class BatchRequests:
         ``concat`` and ``req_feat`` hold for every item, so they are set for the longest
         message the job has (``--max-parts``, if given, as for sendmsg).
         """
-        layout, options = self.layout, self.options
-        concat = options.max_parts or self.most_parts
-        fields: dict[str, Any] = {"template": layout.template, "concat": concat}
-        if layout.unicode:
-            fields["unicode"] = 1
-        if self.sender:
-            fields["from"] = self.sender
+        layout = self.layout
         widest = EncodedMessage(layout.template, layout.unicode, self.most_parts, 0, ())
-        features = required_features(widest, self.sender, options)
-        if features != FEAT_TEXT:
-            fields["req_feat"] = features
-        if options.msg_type is not None:
-            fields["msg_type"] = options.msg_type
-        fields["climsgid"] = self.client_id
-        fields.update(delivery_fields(options))
-        return fields
+        fields = sendmsg_fields(widest, self.sender, self.options)  # with the template as text
+        return {"template": fields.pop("text"), **fields, "climsgid": self.client_id}
 
     def _old(self, batch: OpenBatch) -> bool:
         return self._clock() - batch.started_at >= RENEW_AFTER
