@@ -384,16 +384,7 @@ class Journal:
     def jobs(self) -> list[JobSummary]:
         """Every job, newest first (see :meth:`summary` for the state shown)."""
         with self._read() as db:
-            found = db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, seq DESC"
-            ).fetchall()
-            jobs = []
-            for r in found:
-                self._bases[r[1]] = r[0] << 32
-                job, counts = _job(r)
-                unknown = self._unknown(db, job.id)
-                jobs.append(self._summary(job, self._count(db, job.id, counts), unknown))
-        return jobs
+            return [summary for summary, _ in self._jobs_of(db, None)]
 
     # -- rows ---------------------------------------------------------------------------------
 
@@ -651,12 +642,12 @@ class Journal:
         return _job(found)
 
     def _jobs_of(
-        self, db: sqlite3.Connection, file: str
+        self, db: sqlite3.Connection, file: str | None
     ) -> list[tuple[JobSummary, dict[str, Any]]]:
-        """The jobs recorded for ``file``, newest first, with their options."""
+        """The jobs recorded for ``file`` (None: every job), newest first, with their options."""
+        where, args = ("WHERE file = ?", (file,)) if file is not None else ("", ())
         found = db.execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE file = ? ORDER BY created_at DESC, seq DESC",
-            (file,),
+            f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, seq DESC", args
         ).fetchall()
         jobs = []
         for r in found:
