@@ -496,26 +496,22 @@ def parse_retries(value: str | None, where: str | None = None) -> int:
 
 def parse_retry_delay(value: str | None) -> float:
     """The first backoff in seconds (0 to 8, the cap of every pause); 0: no pauses at all."""
-    if value is None:
-        return DEFAULT_RETRY_DELAY
-    seconds = _number(value)
-    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_RETRY_DELAY:
-        raise ConfigError(
-            f"retry delay must be from 0 to {MAX_RETRY_DELAY:g} seconds, "
-            f"got {_shown(value, seconds)!r} ({ENV_RETRY_DELAY})"
-        )
-    return seconds
+    return _pause(value, DEFAULT_RETRY_DELAY, MAX_RETRY_DELAY, "retry delay", ENV_RETRY_DELAY)
 
 
 def parse_query_delay(value: str | None) -> float:
     """Seconds to let the gateway learn a client message ID before asking about it (0 to 300)."""
+    return _pause(value, DEFAULT_QUERY_DELAY, MAX_QUERY_DELAY, "query delay", ENV_QUERY_DELAY)
+
+
+def _pause(value: str | None, default: float, maximum: float, what: str, env: str) -> float:
+    """Seconds from 0 to ``maximum`` from the variable ``env`` (``default`` when not set)."""
     if value is None:
-        return DEFAULT_QUERY_DELAY
+        return default
     seconds = _number(value)
-    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_QUERY_DELAY:
+    if not math.isfinite(seconds) or not 0 <= seconds <= maximum:
         raise ConfigError(
-            f"query delay must be from 0 to {MAX_QUERY_DELAY:g} seconds, "
-            f"got {_shown(value, seconds)!r} ({ENV_QUERY_DELAY})"
+            f"{what} must be from 0 to {maximum:g} seconds, got {_shown(value, seconds)!r} ({env})"
         )
     return seconds
 
