@@ -206,6 +206,19 @@ def test_ids_and_numbers_on_stdin_that_are_not_utf8(creds, args, what, errors) -
     assert creds.requests == []
 
 
+@pytest.mark.parametrize("errors", ["surrogateescape", "strict"])
+@pytest.mark.parametrize(("args", "what"), [(["auth", "--password-stdin"], "password"),
+                                            (["topup"], "voucher")])  # fmt: skip
+def test_secrets_on_stdin_that_are_not_utf8(creds, args, what, errors) -> None:
+    env = {**pointing_at(creds), "PYTHONIOENCODING": f"utf-8:{errors}"}
+    proc = helpers.run(
+        [*clicksms_exe(), *args], input=b"\xff\xfe\n", capture_output=True, timeout=60, env=env
+    )
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert proc.stderr.decode() == f"Error: the {what} on standard input is not valid UTF-8\n"
+    assert creds.requests == []
+
+
 def test_closed_stdin(creds) -> None:
     proc = helpers.run(
         [*clicksms_exe(), "send", NUMBER],

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from clicksms.cli.params import stdin_is_terminal
+from clicksms.cli.params import secret_line, stdin_is_terminal
 from clicksms.cli.render import note, warn
 from clicksms.errors import AuthError, ConfigError
 
@@ -242,7 +242,7 @@ class Invocation:
         if sys.stdin is None:
             raise AuthError("--password-stdin: standard input is closed")
         tty = sys.stdin.isatty()
-        line = _prompt_password() if tty else sys.stdin.readline().rstrip("\r\n")
+        line = _prompt_password() if tty else _password_line()
         if not line:
             raise AuthError("--password-stdin read an empty line: pipe the password in")
         self._stdin_password = line
@@ -362,13 +362,11 @@ def journal_path(given: Path | None, invocation: Invocation | None = None) -> Pa
 
 
 def _prompt_password() -> str:
-    import getpass
-
-    try:
-        password = getpass.getpass("Clickatell password: ")
-    except EOFError:
-        sys.stderr.write("\n")  # end the prompt's line before the error line
-        raise AuthError("no password entered") from None
+    password = secret_line("password", "Clickatell password: ", AuthError)
     if not password:
         raise AuthError("empty password entered")
     return password
+
+
+def _password_line() -> str:
+    return secret_line("password", "", AuthError).rstrip("\r\n")

@@ -66,6 +66,26 @@ def stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def secret_line(what: str, prompt: str, error: type[Exception], limit: int = 4096) -> str:
+    """A secret (password, voucher): on a terminal typed without echo, else the first line of
+    stdin (at most ``limit`` characters, its line break kept, a leading BOM dropped). Nothing
+    typed is ``error``; bytes that are not UTF-8 are a UsageError. ``what`` names the secret."""
+    if stdin_is_terminal():
+        import getpass
+
+        try:
+            return getpass.getpass(prompt)
+        except EOFError:
+            sys.stderr.write("\n")  # end the prompt's line before the error line
+            raise error(f"no {what} entered") from None
+    try:
+        line = sys.stdin.readline(limit)
+        line.encode("utf-8")  # lone surrogates: see read_stdin
+    except UnicodeError:
+        raise UsageError(f"the {what} on standard input is not valid UTF-8") from None
+    return line.removeprefix("\ufeff")
+
+
 def read_stdin(what: str, limit: int | None = None, too_long: str = "") -> str:
     """All of stdin as text, with a clear error for a closed stdin or bytes that are not UTF-8.
 

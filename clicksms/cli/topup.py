@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from clicksms.cli.params import OutputOption, QuietOption, stdin_is_terminal
+from clicksms.cli.params import OutputOption, QuietOption, secret_line
 from clicksms.cli.render import OutputFormat, credits_value, emit_object, format_credits, warn
 from clicksms.errors import UsageError
 
@@ -62,17 +62,4 @@ def _voucher_from_stdin() -> str:
 
     if sys.stdin is None:
         raise UsageError("no voucher: give VOUCHER, or pipe it on stdin (standard input is closed)")
-    if stdin_is_terminal():
-        import getpass
-
-        try:
-            return getpass.getpass("Voucher: ")
-        except EOFError:
-            sys.stderr.write("\n")
-            raise UsageError("no voucher entered") from None
-    try:
-        line = sys.stdin.readline(_MAX_VOUCHER_LINE)
-        line.encode("utf-8")
-    except UnicodeError:
-        raise UsageError("the voucher on standard input is not valid UTF-8") from None
-    return line.removeprefix("\ufeff")
+    return secret_line("voucher", "Voucher: ", UsageError, _MAX_VOUCHER_LINE)
