@@ -197,6 +197,13 @@ def required_features(content: Content, sender: str | None, options: SendOptions
     else:
         features = FEAT_TEXT | (FEAT_UCS2 if content.unicode else 0)
         features |= FEAT_CONCAT if content.parts > 1 else 0
+    return features | route_features(sender, options)
+
+
+def route_features(sender: str | None, options: SendOptions) -> int:
+    """The req_feat bits for what is asked of the route whatever the content: the sender's
+    kind, flash, a delivery acknowledgement."""
+    features = 0
     if sender:
         features |= FEAT_NUMER if sender.isdigit() else FEAT_ALPHA
     if options.flash:

@@ -12,7 +12,6 @@ must be GSM.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 from clicksms.errors import UsageError
 from clicksms.gateway.limits import si_push_unicode
 from clicksms.gateway.responses import clip
-from clicksms.message.options import FEAT_ALPHA, FEAT_DELIVACK, FEAT_NUMER, SendOptions
+from clicksms.message.options import SendOptions, route_features
 from clicksms.message.options import delivery_fields as _delivery_fields
 from clicksms.message.text import EncodedMessage
 
@@ -38,9 +37,6 @@ SI_ACTIONS = {
 MMS_CLASSES = {"personal": "80", "advertisement": "81", "informational": "82", "auto": "83"}
 MAX_MMS_EXPIRE = 365 * 24 * 3600  # a year, in seconds
 SI_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # API.md §5.3: UTC, a handset drops other forms
-
-_SECONDS = {"d": 24 * 3600, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 @dataclass(frozen=True)
@@ -114,15 +110,10 @@ def check_si_dates(
 def mms_expiry(text: str) -> int:
     """``--expire``: seconds in ``3600``, ``90m``, ``12h``, ``7d``, ``1d12h`` (a bare number is
     seconds, as Clickatell's mms_expire is)."""
-    value = text.strip().lower().replace(" ", "")
-    match = None if value.isdigit() else _DURATION.fullmatch(value)
-    if value.isdigit():
-        seconds = int(value)
-    elif value and match and any(match.groups()):
-        seconds = sum(
-            int(n or 0) * _SECONDS[u] for n, u in zip(match.groups(), "dhms", strict=True)
-        )
-    else:
+    from clicksms.message.schedule import duration_seconds
+
+    seconds = duration_seconds(text, 1)
+    if seconds is None:
         raise UsageError(
             f"--expire {text!r} is not a duration: use seconds (3600) or units like 90m, 12h, "
             "7d, 1d12h"
@@ -166,13 +157,8 @@ def _sending_fields(sender: str | None, options: SendOptions) -> dict[str, Any]:
     """The sender and delivery options; ``req_feat`` for what the user asked of the route
     (the sender's kind, a delivery acknowledgement): the content bits of a push, which goes
     out as 8-bit binary, are the gateway's to set."""
-    fields: dict[str, Any] = {}
-    features = 0
-    if sender:
-        fields["from"] = sender
-        features |= FEAT_NUMER if sender.isdigit() else FEAT_ALPHA
-    if options.delivery_ack:
-        features |= FEAT_DELIVACK
+    fields: dict[str, Any] = {"from": sender} if sender else {}
+    features = route_features(sender, options)
     if features:
         fields["req_feat"] = features
     return {**fields, **_delivery_fields(options)}

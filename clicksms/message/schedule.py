@@ -16,30 +16,37 @@ from clicksms.errors import UsageError
 MAX_DELIVERY_DELAY = 7 * 24 * 60  # deliv_time ceiling: 10080 minutes (API.md §5.1)
 MAX_VALIDITY = 24 * 60  # validity ceiling in the 2009 spec: 1440 minutes
 
-_UNITS = {"d": 24 * 60, "h": 60, "m": 1}
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?")
+#: Days, hours, minutes and seconds, each optional, in that order: 1d12h, 90m, 30s.
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?")
+_UNIT_SECONDS = (24 * 3600, 3600, 60, 1)
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 #: datetime's own words for a field out of range ("day is out of range for month", …).
 _OUT_OF_RANGE = re.compile(r"(?:year|month|day|hour|minute|second)\b[^(]*$")
 
 
-def parse_duration(text: str, option: str) -> int:
-    """Minutes in ``90``, ``90m``, ``2h``, ``1d``, ``1h30m`` (a bare number means minutes)."""
+def duration_seconds(text: str, bare: int) -> int | None:
+    """Seconds in ``90m``, ``1d12h``, ``30s`` (a bare number counts ``bare`` seconds each);
+    None when ``text`` is no duration."""
     value = text.strip().lower().replace(" ", "")
     if value.isdigit():
-        minutes = int(value)
-    else:
-        match = _DURATION.fullmatch(value)
-        if not value or not match or not any(match.groups()):
-            raise UsageError(
-                f"{option} {text!r} is not a duration: use minutes (90) or units like 90m, 2h, "
-                "1d, 1h30m"
-            )
-        days, hours, mins = (int(group or 0) for group in match.groups())
-        minutes = days * _UNITS["d"] + hours * _UNITS["h"] + mins
-    if minutes < 1:
+        return int(value) * bare
+    match = _DURATION.fullmatch(value)
+    if not value or not match or not any(match.groups()):
+        return None
+    return sum(int(n or 0) * unit for n, unit in zip(match.groups(), _UNIT_SECONDS, strict=True))
+
+
+def parse_duration(text: str, option: str) -> int:
+    """Minutes in ``90``, ``90m``, ``2h``, ``1d``, ``1h30m`` (a bare number means minutes)."""
+    seconds = duration_seconds(text, 60)
+    if seconds is None or seconds % 60:
+        raise UsageError(
+            f"{option} {text!r} is not a duration: use minutes (90) or units like 90m, 2h, "
+            "1d, 1h30m"
+        )
+    if seconds < 60:
         raise UsageError(f"{option} must be at least one minute, got {text!r}")
-    return minutes
+    return seconds // 60
 
 
 def parse_clock_time(text: str, now: datetime, option: str = "--deliver-at") -> datetime:
