@@ -13,7 +13,7 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from clicksms.errors import ConfigError
 
@@ -116,3 +116,28 @@ def check_config_dir(folder: Path) -> None:
             f"config dir {folder} is open to other users (mode {mode:o}); "
             f"run `chmod 700 {folder}` or point CLICKSMS_CONFIG_DIR elsewhere"
         )
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON: a fresh 0600 file beside it (mkstemp: O_EXCL,
+    no symbolic links), then a rename, so a reader sees the old file or the new, whole.
+    OSError as the writing raises it; no temporary file is left behind."""
+    import json
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def is_private(info: os.stat_result, is_kind: Any) -> bool:
+    """Of the right kind (``stat.S_ISREG``, ``stat.S_ISDIR``), ours, and closed to group and
+    others: the quiet form of the checks above, for what is merely not used otherwise."""
+    owner = getattr(os, "geteuid", None)
+    mine = owner is None or info.st_uid == owner()
+    return bool(is_kind(info.st_mode)) and mine and not info.st_mode & OTHERS

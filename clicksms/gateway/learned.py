@@ -23,6 +23,7 @@ zeep is always there to fall back on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -39,7 +40,7 @@ from clicksms.gateway.shapes import (
     key_from_json,
     key_to_json,
 )
-from clicksms.private_files import OTHERS
+from clicksms.private_files import is_private, write_json_atomically
 
 if TYPE_CHECKING:
     from clicksms.gateway.soap import SoapStyle
@@ -129,14 +130,14 @@ class LearnedFile:
     def _read(self) -> Any:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            if not _private(os.stat(self.config_dir), stat.S_ISDIR):
+            if not is_private(os.stat(self.config_dir), stat.S_ISDIR):
                 return None
             fd = os.open(self.path, flags)
         except OSError:  # none yet (the usual first time), or not ours to read
             return None
         try:
             info = os.fstat(fd)
-            if not _private(info, stat.S_ISREG) or info.st_size > MAX_SIZE:
+            if not is_private(info, stat.S_ISREG) or info.st_size > MAX_SIZE:
                 return None
             with os.fdopen(fd, "rb", closefd=False) as handle:
                 return json.loads(handle.read(MAX_SIZE + 1))
@@ -149,27 +150,17 @@ class LearnedFile:
         """Replace the file with what is known now; quietly nothing where that cannot be done."""
         identity = self.identity()
         try:
-            if identity is None or not _private(os.stat(self.config_dir), stat.S_ISDIR):
+            if identity is None or not is_private(os.stat(self.config_dir), stat.S_ISDIR):
                 return
         except OSError:
             return
-        import tempfile
-
         data = {
             "identity": identity,
             "templates": [[key_to_json(k), v] for k, v in (self._templates or {}).items()],
             "replies": self._replies,
         }
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.config_dir)
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, ensure_ascii=False)
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            write_json_atomically(self.path, data)
 
     def identity(self) -> dict[str, Any] | None:
         """What the file must have been written for; None where that cannot be known (no
@@ -208,10 +199,3 @@ def _identity(style: SoapStyle) -> dict[str, Any]:
         "style": style.name,
         "wsdl": wsdl.hexdigest(),
     }
-
-
-def _private(info: os.stat_result, is_kind: Any) -> bool:
-    """Of the right kind, ours, and closed to group and others."""
-    owner = getattr(os, "geteuid", None)
-    mine = owner is None or info.st_uid == owner()
-    return is_kind(info.st_mode) and mine and not info.st_mode & OTHERS

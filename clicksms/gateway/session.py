@@ -7,14 +7,17 @@ the password need not be kept anywhere. The file holds no password, ever.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from clicksms.errors import ConfigError
-from clicksms.private_files import check_config_dir, check_private_file, make_private_dir
+from clicksms.private_files import (
+    check_config_dir,
+    check_private_file,
+    make_private_dir,
+    write_json_atomically,
+)
 
 #: Clickatell expires a session after 15 idle minutes; we stop trusting ours a little earlier,
 #: because our clock starts after the gateway's did. ERR 003 still triggers one re-auth.
@@ -90,14 +93,7 @@ class SessionStore:
     def save(self, session: StoredSession) -> None:
         """Write atomically: a fresh 0600 file (mkstemp: O_EXCL, no symlinks), then rename."""
         self._ensure_dir()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.config_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(asdict(session), handle)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(self.path, asdict(session))
 
     def touch(self, session: StoredSession, now: float | None = None) -> StoredSession:
         """Record a use: the gateway slid its idle clock, so we slide ours."""
