@@ -42,14 +42,11 @@ STATELESS = [
 
 @pytest.fixture
 def on(creds, monkeypatch):
-    """Point the CLI at the sandbox's server of a SOAP style (RPC: once the sandbox has one)."""
+    """Point the CLI at the sandbox's server of a SOAP style."""
 
     def point(style: str):
         if style == "rpc":
-            endpoint = getattr(creds, "rpc_endpoint", None)
-            if endpoint is None:
-                pytest.skip("the sandbox has no RPC/Encoded server yet (PHP's covers RPC)")
-            monkeypatch.setenv("CLICKSMS_ENDPOINT", endpoint)
+            monkeypatch.setenv("CLICKSMS_ENDPOINT", creds.rpc_endpoint)
         return creds
 
     return point

@@ -150,8 +150,19 @@ class Invocation:
         return None if name is None or not name.strip() else check_profile_name(name.strip())
 
     def journal_path(self, given: Path | None) -> Path:
-        """``--journal``, else journal.sqlite3 in the config dir (see :func:`journal_path`)."""
-        return journal_path(given, self)
+        """``--journal``, else journal.sqlite3 in the config dir (the throwaway one under
+        --sandbox); a config dir that cannot be had is an error that names ``--journal``."""
+        from clicksms.bulk.journal import default_journal_path
+
+        if given is not None:
+            return given
+        try:
+            config_dir = self.config_dir()
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; {JOURNAL_HINT}") from None
+        if not config_dir.is_absolute():  # HOME unset, and no home in the user database
+            raise ConfigError(f"no config dir to keep the bulk journal in; {JOURNAL_HINT}")
+        return default_journal_path(config_dir)
 
     def open_journal(self, given: Path | None) -> Journal:
         """The bulk journal (:meth:`journal_path`); one that cannot be opened where the
@@ -327,7 +338,6 @@ class Invocation:
         import secrets
 
         from clicksms.config import resolve_soap_style
-        from clicksms.errors import UsageError
         from clicksms.sandbox import Sandbox, SandboxConfig
 
         self._sandbox_settings(_NOT_STARTED, password="")
@@ -336,29 +346,10 @@ class Invocation:
         self._ctx.call_on_close(sandbox.stop)
         endpoint = sandbox.endpoint
         if resolve_soap_style(self._soap_style, None) == "rpc":
-            endpoint = getattr(sandbox, "rpc_endpoint", None)  # its RPC/Encoded server
-            if endpoint is None:
-                raise UsageError("this sandbox serves Document/Literal only: drop --soap-style rpc")
+            endpoint = sandbox.rpc_endpoint  # its RPC/Encoded server
         settings = self._sandbox_settings(endpoint, password)
         note(f"Sandbox at {endpoint}: nothing is really sent.")
         return settings
-
-
-def journal_path(given: Path | None, invocation: Invocation | None = None) -> Path:
-    """``--journal``, else journal.sqlite3 in the config dir (the throwaway one under
-    --sandbox); a config dir that cannot be had is an error that names ``--journal``."""
-    from clicksms.bulk.journal import default_journal_path
-    from clicksms.config import resolve_config_dir
-
-    if given is not None:
-        return given
-    try:
-        config_dir = invocation.config_dir() if invocation is not None else resolve_config_dir()
-    except ConfigError as exc:
-        raise ConfigError(f"{exc}; {JOURNAL_HINT}") from None
-    if not config_dir.is_absolute():  # HOME unset, and no home in the user database
-        raise ConfigError(f"no config dir to keep the bulk journal in; {JOURNAL_HINT}")
-    return default_journal_path(config_dir)
 
 
 def _prompt_password() -> str:

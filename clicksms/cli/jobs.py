@@ -78,10 +78,9 @@ def jobs(
         clicksms jobs --forget k3f9a2c1
     """
     from clicksms.bulk.journal import Journal
-    from clicksms.cli.context import journal_path
 
     # --sandbox jobs live in its throwaway config dir, never in yours.
-    path = journal_path(journal, ctx.obj)
+    path = ctx.obj.journal_path(journal)
     if forget is not None:
         if not path.exists():
             from clicksms.errors import UsageError
