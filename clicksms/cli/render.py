@@ -69,19 +69,18 @@ def emit(
     """
     if _quiet:
         return
-    clean = [{c.key: _valid_text(row.get(c.key)) for c in columns} for row in rows]
     with stdout_reader_may_leave():
-        if fmt is OutputFormat.json:
-            import json
-
-            json.dump(clean, sys.stdout, indent=2, ensure_ascii=False)
-            sys.stdout.write("\n")
-        elif fmt is OutputFormat.jsonl:
-            write_json_lines(clean, [c.key for c in columns], sys.stdout)
-        elif fmt is OutputFormat.csv:
-            write_csv(clean, [c.key for c in columns], sys.stdout)
+        if fmt in (OutputFormat.jsonl, OutputFormat.csv):  # the writers make values valid
+            ROW_WRITERS[fmt](rows, [c.key for c in columns], sys.stdout)
         else:
-            print_table(clean, columns, title)
+            clean = [{c.key: _valid_text(row.get(c.key)) for c in columns} for row in rows]
+            if fmt is OutputFormat.json:
+                import json
+
+                json.dump(clean, sys.stdout, indent=2, ensure_ascii=False)
+                sys.stdout.write("\n")
+            else:
+                print_table(clean, columns, title)
         sys.stdout.flush()
 
 
@@ -98,13 +97,13 @@ def emit_stream(
     if _quiet:
         return
     keys = [c.key for c in columns]
-    clean = ({k: _valid_text(row.get(k)) for k in keys} for row in rows)
     with stdout_reader_may_leave():
         if fmt is OutputFormat.table:
+            clean = ({k: _valid_text(row.get(k)) for k in keys} for row in rows)
             while piece := list(islice(clean, TABLE_PIECE)):
                 print_table(piece, columns)
-        else:
-            ROW_WRITERS[fmt](clean, keys, sys.stdout)
+        else:  # the writers make values valid
+            ROW_WRITERS[fmt](rows, keys, sys.stdout)
         sys.stdout.flush()
 
 
@@ -192,6 +191,7 @@ ROW_WRITERS = {
 
 
 def csv_cell(value: Any) -> str:
+    value = _valid_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):
