@@ -130,6 +130,20 @@ def creds(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
 
 
 @pytest.fixture
+def on(creds: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Sandbox]:
+    """The sandbox's server of a SOAP style, with a session or per-request credentials."""
+
+    def point(style: str, no_session: bool = False):
+        if style == "rpc":
+            monkeypatch.setenv("CLICKSMS_ENDPOINT", creds.rpc_endpoint)
+        if no_session:
+            monkeypatch.setenv("CLICKSMS_NO_SESSION", "1")
+        return creds
+
+    return point
+
+
+@pytest.fixture
 def impostor(monkeypatch: pytest.MonkeyPatch) -> Iterator[Script]:
     """A scripted loopback server that is not Clickatell (impostor.py); credentials point at it."""
     AUDIT.secret(SESSION_KIND, IMPOSTOR_SESSION, only_here=True)  # others use it as an ID

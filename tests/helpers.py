@@ -121,3 +121,30 @@ class _RecordedPipe:
     def _seen(self, data: Any) -> Any:
         AUDIT.record(self.where, data)
         return data
+
+
+def job_options(sandbox: Any = None, soap_style: str | None = None, **extra: object) -> dict:
+    """The options a job records, for a job made by hand in a journal: a plain template,
+    default send options, loaded; with ``sandbox``, the gateway identity it was started for."""
+    from dataclasses import asdict
+
+    from clicksms.message.options import SendOptions
+
+    options: dict[str, Any] = {
+        "template": "x",
+        "sender": None,
+        "unicode": "auto",
+        "send_options": asdict(SendOptions()),
+        "client_id_prefix": None,
+        "country": None,
+        "loaded": True,
+    }
+    if sandbox is not None:
+        style = {"soap_style": soap_style} if soap_style else {}
+        options["gateway"] = {
+            "endpoint": sandbox.endpoint,
+            **style,
+            "api_id": "3512345",
+            "user": "sandbox",
+        }
+    return {**options, **extra}

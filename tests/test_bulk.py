@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import sent_ops
+from conftest import PASSWORD, sent_ops
+from helpers import point_at
 
 from clicksms.bulk.journal import Journal, default_journal_path
 
@@ -205,102 +206,80 @@ def test_table_shows_failures_first(cli, creds, tmp_path: Path) -> None:
     assert "2 sent, 1 failed" in run.stderr
 
 
-def test_out_of_credit_stops_and_resume_finishes(cli, tmp_path: Path, monkeypatch) -> None:
-    from conftest import PASSWORD
-
-    from clicksms.sandbox import Sandbox, SandboxConfig
-
-    with Sandbox(SandboxConfig(password=PASSWORD, credits=3)) as sb:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-        source = write(
-            tmp_path / "n.csv",
-            "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(5))),
-        )
-        run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
-        assert run.exit_code == 6, run.stderr
-        assert "3 sent, 0 failed" in run.stderr and "2 not sent yet" in run.stderr
-        assert "no credit left" in run.stderr
-        job = run.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
-        jobs = json.loads(cli("jobs", "-o", "json").stdout)
-        assert jobs[0]["id"] == job and jobs[0]["state"] == "stopped"
-        assert (jobs[0]["sent"], jobs[0]["pending"]) == (3, 2)
-        top_up(sb, 10)  # as README says: top up, then resume
-        again = cli("bulk", "--resume", job, "-o", "json")
-        assert again.exit_code == 0, again.stderr
-        assert again.stderr.splitlines()[0] == (
-            f"Resuming job {job} ({source}): 2 of 5 row(s) left to send, 3 sent before; "
-            "at most 100 msg/s."
-        )
-        assert sorted(m["to"] for m in sb.ledger) == numbers(5)
-        assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "done"
+def test_out_of_credit_stops_and_resume_finishes(
+    cli, make_sandbox, tmp_path: Path, monkeypatch
+) -> None:
+    sb = point_at(monkeypatch, make_sandbox(password=PASSWORD, credits=3))
+    source = write(
+        tmp_path / "n.csv",
+        "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(5))),
+    )
+    run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
+    assert run.exit_code == 6, run.stderr
+    assert "3 sent, 0 failed" in run.stderr and "2 not sent yet" in run.stderr
+    assert "no credit left" in run.stderr
+    job = run.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
+    jobs = json.loads(cli("jobs", "-o", "json").stdout)
+    assert jobs[0]["id"] == job and jobs[0]["state"] == "stopped"
+    assert (jobs[0]["sent"], jobs[0]["pending"]) == (3, 2)
+    top_up(sb, 10)  # as README says: top up, then resume
+    again = cli("bulk", "--resume", job, "-o", "json")
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr.splitlines()[0] == (
+        f"Resuming job {job} ({source}): 2 of 5 row(s) left to send, 3 sent before; "
+        "at most 100 msg/s."
+    )
+    assert sorted(m["to"] for m in sb.ledger) == numbers(5)
+    assert json.loads(cli("jobs", "-o", "json").stdout)[0]["state"] == "done"
 
 
 def test_a_job_goes_on_at_its_own_rate_and_is_not_sent_again_as_a_new_one(
-    cli, tmp_path: Path, monkeypatch
+    cli, make_sandbox, tmp_path: Path, monkeypatch
 ) -> None:
     """The same command again after a stop (cron, a CI re-run) would send the sent rows a
     second time: refused, pointing at --resume; a resume keeps the job's --rate."""
-    from conftest import PASSWORD
-
-    from clicksms.sandbox import Sandbox, SandboxConfig
-
-    with Sandbox(SandboxConfig(password=PASSWORD, credits=3)) as sb:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-        source = write(tmp_path / "n.csv", "phone\n" + "".join(f"{n}\n" for n in numbers(5)))
-        command = ("bulk", str(source), "-t", "hello", "--concurrency", "1", "--rate", "7")
-        first = cli(*command)
-        assert first.exit_code == 6 and "3 sent" in first.stderr, first.stderr
-        job = first.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
-        top_up(sb, 10)
-        again = cli(*command)
-        assert again.exit_code == 2
-        assert again.stderr.splitlines()[1:] == [
-            f"Error: {source} has an unfinished job, {job}, with 2 of 5 row(s) not sent yet: "
-            f"`clicksms bulk --resume {job}` sends just those, or pass --again to send the "
-            "whole file once more"
-        ]
-        assert len(sb.ledger) == 3
-        dry = cli(*command, "--dry-run", "-q")  # the dry run says the run would be refused
-        assert dry.exit_code == 0
-        assert (
-            dry.stderr == f"Warning: a run would be refused: {again.stderr.splitlines()[1][7:]}\n"
-        )
-        resumed = cli("bulk", "--resume", job)
-        assert resumed.exit_code == 0, resumed.stderr
-        assert "; at most 7 msg/s." in resumed.stderr.splitlines()[0]
-        assert sorted(m["to"] for m in sb.ledger) == numbers(5)
-        # Finished, the file may go again as a new job (tomorrow's cron run of a new file).
-        top_up(sb, 10)
-        later = cli(*command[:-2], "--rate", "0", "-q")
-        assert later.exit_code == 0, later.stderr
-        assert len(sb.ledger) == 10
+    sb = point_at(monkeypatch, make_sandbox(password=PASSWORD, credits=3))
+    source = write(tmp_path / "n.csv", "phone\n" + "".join(f"{n}\n" for n in numbers(5)))
+    command = ("bulk", str(source), "-t", "hello", "--concurrency", "1", "--rate", "7")
+    first = cli(*command)
+    assert first.exit_code == 6 and "3 sent" in first.stderr, first.stderr
+    job = first.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
+    top_up(sb, 10)
+    again = cli(*command)
+    assert again.exit_code == 2
+    assert again.stderr.splitlines()[1:] == [
+        f"Error: {source} has an unfinished job, {job}, with 2 of 5 row(s) not sent yet: "
+        f"`clicksms bulk --resume {job}` sends just those, or pass --again to send the "
+        "whole file once more"
+    ]
+    assert len(sb.ledger) == 3
+    dry = cli(*command, "--dry-run", "-q")  # the dry run says the run would be refused
+    assert dry.exit_code == 0
+    assert dry.stderr == f"Warning: a run would be refused: {again.stderr.splitlines()[1][7:]}\n"
+    resumed = cli("bulk", "--resume", job)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "; at most 7 msg/s." in resumed.stderr.splitlines()[0]
+    assert sorted(m["to"] for m in sb.ledger) == numbers(5)
+    # Finished, the file may go again as a new job (tomorrow's cron run of a new file).
+    top_up(sb, 10)
+    later = cli(*command[:-2], "--rate", "0", "-q")
+    assert later.exit_code == 0, later.stderr
+    assert len(sb.ledger) == 10
 
 
-def test_again_sends_a_file_with_an_unfinished_job_once_more(cli, tmp_path, monkeypatch) -> None:
-    from conftest import PASSWORD
-
-    from clicksms.sandbox import Sandbox, SandboxConfig
-
-    with Sandbox(SandboxConfig(password=PASSWORD, credits=2)) as sb:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-        source = write(tmp_path / "n.csv", "phone\n" + "".join(f"{n}\n" for n in numbers(3)))
-        first = cli("bulk", str(source), "-t", "hi", "--concurrency", "1", "--rate", "0")
-        assert first.exit_code == 6, first.stderr
-        top_up(sb, 10)
-        rerun = cli("bulk", str(source), "-t", "hi", "--again", "--rate", "0", "-q")
-        assert rerun.exit_code == 0, rerun.stderr
-        assert sorted(m["to"] for m in sb.ledger) == sorted(numbers(2) + numbers(3))
-        with_resume = cli("bulk", "--resume", "x", "--again")
-        assert with_resume.exit_code == 2 and "drop --again" in with_resume.stderr
+def test_again_sends_a_file_with_an_unfinished_job_once_more(
+    cli, make_sandbox, tmp_path, monkeypatch
+) -> None:
+    sb = point_at(monkeypatch, make_sandbox(password=PASSWORD, credits=2))
+    source = write(tmp_path / "n.csv", "phone\n" + "".join(f"{n}\n" for n in numbers(3)))
+    first = cli("bulk", str(source), "-t", "hi", "--concurrency", "1", "--rate", "0")
+    assert first.exit_code == 6, first.stderr
+    top_up(sb, 10)
+    rerun = cli("bulk", str(source), "-t", "hi", "--again", "--rate", "0", "-q")
+    assert rerun.exit_code == 0, rerun.stderr
+    assert sorted(m["to"] for m in sb.ledger) == sorted(numbers(2) + numbers(3))
+    with_resume = cli("bulk", "--resume", "x", "--again")
+    assert with_resume.exit_code == 2 and "drop --again" in with_resume.stderr
 
 
 def top_up(sandbox, credits: float) -> float:
@@ -312,29 +291,23 @@ def top_up(sandbox, credits: float) -> float:
         return json.loads(answer.read())["balance"]
 
 
-def test_rows_not_sent_after_err_301_are_one_summary_line(cli, tmp_path: Path, monkeypatch):
-    from conftest import PASSWORD
-
-    from clicksms.sandbox import Sandbox, SandboxConfig
-
-    with Sandbox(SandboxConfig(password=PASSWORD, credits=2)) as sb:
-        monkeypatch.setenv("CLICKSMS_ENDPOINT", sb.endpoint)
-        monkeypatch.setenv("CLICKSMS_API_ID", "3512345")
-        monkeypatch.setenv("CLICKSMS_USER", "sandbox")
-        monkeypatch.setenv("CLICKSMS_PASSWORD", PASSWORD)
-        source = write(
-            tmp_path / "n.csv",
-            "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(40))),
-        )
-        run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
-        assert run.exit_code == 6, run.stderr
-        assert "not_sent" not in run.stdout  # not 38 identical rows
-        shown = [line for line in run.stdout.splitlines() if line[:1].isdigit()]
-        assert len(shown) == 2  # the two sent rows (few enough to list)
-        assert "2 sent, 0 failed, 0 skipped (invalid or duplicate), 38 not sent yet" in run.stderr
-        assert "Stopped: no credit left (ERR 301)." in run.stderr
-        assert top_up(sb, 100) == 100
-        assert sb.balance() == 100
+def test_rows_not_sent_after_err_301_are_one_summary_line(
+    cli, make_sandbox, tmp_path: Path, monkeypatch
+):
+    sb = point_at(monkeypatch, make_sandbox(password=PASSWORD, credits=2))
+    source = write(
+        tmp_path / "n.csv",
+        "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(40))),
+    )
+    run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
+    assert run.exit_code == 6, run.stderr
+    assert "not_sent" not in run.stdout  # not 38 identical rows
+    shown = [line for line in run.stdout.splitlines() if line[:1].isdigit()]
+    assert len(shown) == 2  # the two sent rows (few enough to list)
+    assert "2 sent, 0 failed, 0 skipped (invalid or duplicate), 38 not sent yet" in run.stderr
+    assert "Stopped: no credit left (ERR 301)." in run.stderr
+    assert top_up(sb, 100) == 100
+    assert sb.balance() == 100
 
 
 def test_resume_refuses_a_finished_job(cli, creds, people: Path) -> None:

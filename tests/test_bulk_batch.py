@@ -24,20 +24,6 @@ PEOPLE = (
 )
 
 
-@pytest.fixture
-def on(creds, monkeypatch):
-    """The sandbox's server of a SOAP style, with a session or per-request credentials."""
-
-    def point(style: str, no_session: bool = False):
-        if style == "rpc":
-            monkeypatch.setenv("CLICKSMS_ENDPOINT", creds.rpc_endpoint)
-        if no_session:
-            monkeypatch.setenv("CLICKSMS_NO_SESSION", "1")
-        return creds
-
-    return point
-
-
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

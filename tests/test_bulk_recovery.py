@@ -7,35 +7,19 @@ import os
 import pty
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import helpers
 from conftest import PASSWORD, sent_ops
 
 from clicksms.bulk.journal import JobRow, Journal, client_message_id, default_journal_path
-from clicksms.message.options import SendOptions
 
 NUMBERS = ["27821000001", "27821000002", "27821000003"]
 
 
-def job_options(sandbox, **extra: object) -> dict:
-    return {
-        "template": "x",
-        "sender": None,
-        "unicode": "auto",
-        "send_options": asdict(SendOptions()),
-        "client_id_prefix": None,
-        "country": None,
-        "gateway": {"endpoint": sandbox.endpoint, "api_id": "3512345", "user": "sandbox"},
-        "loaded": True,
-        **extra,
-    }
-
-
 def make_job(config_dir: Path, sandbox, rows: list[str], **extra: object) -> tuple[Journal, str]:
     journal = Journal(default_journal_path(config_dir))
-    job = journal.create_job("made-up.csv", job_options(sandbox, **extra))
+    job = journal.create_job("made-up.csv", helpers.job_options(sandbox, **extra))
     journal.add_rows(job.id, [JobRow(i + 1, n, "x", "pending") for i, n in enumerate(rows)])
     return journal, job.id
 

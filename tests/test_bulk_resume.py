@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 
 import helpers
@@ -28,7 +27,6 @@ from clicksms.bulk.journal import (
     client_message_id,
     default_journal_path,
 )
-from clicksms.message.options import SendOptions
 
 ROWS = 240
 
@@ -139,15 +137,7 @@ def test_resume_resends_only_what_the_gateway_never_got(cli, creds, config_dir: 
     """Two requests left in flight: one reached the gateway, one did not."""
     targets = numbers(3)
     with Journal(default_journal_path(config_dir)) as journal:
-        options = {
-            "template": "x",
-            "sender": None,
-            "unicode": "auto",
-            "send_options": asdict(SendOptions()),
-            "client_id_prefix": None,
-            "country": None,
-        }
-        job = journal.create_job("made-up.csv", options)
+        job = journal.create_job("made-up.csv", helpers.job_options())
         journal.add_rows(job.id, [JobRow(i + 1, n, "x", "pending") for i, n in enumerate(targets)])
         arrived = client_message_id(job.id, 1)
         journal.mark_in_flight(job.id, [1], arrived)
@@ -341,15 +331,7 @@ def test_ctrl_c_while_a_resume_checks_rows_in_flight_says_how_to_resume(
 ) -> None:
     targets = numbers(3)
     with Journal(default_journal_path(config_dir)) as journal:
-        options = {
-            "template": "x",
-            "sender": None,
-            "unicode": "auto",
-            "send_options": asdict(SendOptions()),
-            "client_id_prefix": None,
-            "country": None,
-        }
-        job = journal.create_job("made-up.csv", options)
+        job = journal.create_job("made-up.csv", helpers.job_options())
         journal.add_rows(job.id, [JobRow(i + 1, n, "x", "pending") for i, n in enumerate(targets)])
         journal.mark_in_flight(job.id, [1], client_message_id(job.id, 1))
         journal.set_state(job.id, "interrupted")
@@ -413,3 +395,20 @@ def test_a_job_stopped_while_its_file_was_read_is_no_reason_to_refuse(
     run = cli("bulk", str(csv_file), "-t", "Hi {name}", "--rate", "0", "-q")
     assert run.exit_code == 0, run.stderr
     assert_each_row_sent_once(creds)
+
+
+def test_an_unfinished_job_from_an_older_clicksms_is_no_less_unfinished(
+    cli, creds, csv_file: Path, config_dir: Path
+) -> None:
+    """Jobs recorded before "loaded" was kept were loaded whole: a new run of their file is
+    refused like any other."""
+    options = helpers.job_options(creds)
+    del options["loaded"]
+    with Journal(default_journal_path(config_dir)) as journal:
+        job = journal.create_job(str(csv_file.resolve()), options)
+        journal.add_rows(job.id, [JobRow(1, numbers(1)[0], "x", "pending")])
+        journal.set_state(job.id, JOB_INTERRUPTED)
+    run = cli("bulk", str(csv_file), "-t", "Hi {name}", "--rate", "0")
+    assert run.exit_code == 2
+    assert f"has an unfinished job, {job.id}, with 1 of 1 row(s) not sent yet" in run.stderr
+    assert creds.ledger == []

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
+import helpers
 import pytest
 from conftest import PASSWORD, sent_ops
 from impostor import PASSWORD as IMPOSTOR_PASSWORD
 from impostor import Reply
 
 from clicksms.bulk.journal import JobRow, Journal
-from clicksms.message.options import SendOptions
 
 NUMBER = "27821234567"
 STYLES = ["document", "rpc"]
@@ -182,20 +181,7 @@ def test_auth_with_a_wrong_password_stores_nothing(cli, creds, config_dir, monke
 
 def new_job(journal: Path, sandbox, rows: int, style: str = "document") -> str:
     """A job left interrupted before anything was sent, as a Ctrl-C would leave it."""
-    options = {
-        "template": "x",
-        "sender": None,
-        "unicode": "auto",
-        "send_options": asdict(SendOptions()),
-        "client_id_prefix": None,
-        "country": None,
-        "gateway": {
-            "endpoint": sandbox.endpoint,
-            "soap_style": style,
-            "api_id": "3512345",
-            "user": "sandbox",
-        },
-    }
+    options = helpers.job_options(sandbox, soap_style=style)
     with Journal(journal) as opened:
         job = opened.create_job("made-up.csv", options)
         numbers = [f"2782{n:07d}" for n in range(3000000, 3000000 + rows)]

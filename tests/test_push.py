@@ -15,20 +15,6 @@ URL = "https://example.com/app/update"
 CLIMSGID = {"document": "climsgid", "rpc": "cliMsgId"}
 
 
-@pytest.fixture
-def on(creds, monkeypatch):
-    """The sandbox's server of a SOAP style, with a session or per-request credentials."""
-
-    def point(style: str, no_session: bool = False):
-        if style == "rpc":
-            monkeypatch.setenv("CLICKSMS_ENDPOINT", creds.rpc_endpoint)
-        if no_session:
-            monkeypatch.setenv("CLICKSMS_NO_SESSION", "1")
-        return creds
-
-    return point
-
-
 def rows(run) -> list[dict]:
     assert run.stdout, run.stderr
     return json.loads(run.stdout)

@@ -10,24 +10,15 @@ resume; after an unreadable answer, from the end of the run; after a clean stop,
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
+import helpers
 import pytest
 
 from clicksms.bulk.journal import JobRow, Journal, client_message_id, default_journal_path
-from clicksms.message.options import SendOptions
 from clicksms.sandbox import Gateway, Sandbox
 
 TARGETS = ["27821000001", "27821000002", "27821000003"]
-OPTIONS = {
-    "template": "x",
-    "sender": None,
-    "unicode": "auto",
-    "send_options": asdict(SendOptions()),
-    "client_id_prefix": None,
-    "country": None,
-}
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def arrivals(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float]]:
 def left_in_flight(config_dir: Path, *, crashed: bool) -> str:
     """A job with two requests in flight: its process crashed, or it stopped cleanly."""
     with Journal(default_journal_path(config_dir)) as journal:
-        job = journal.create_job("made-up.csv", OPTIONS)
+        job = journal.create_job("made-up.csv", helpers.job_options())
         journal.add_rows(job.id, [JobRow(i + 1, n, "x", "pending") for i, n in enumerate(TARGETS)])
         journal.mark_in_flight(job.id, [1], client_message_id(job.id, 1))
         journal.mark_in_flight(job.id, [2], client_message_id(job.id, 2))

@@ -13,20 +13,6 @@ VOUCHER = "4242000000000100"  # the sandbox's: adds 100 credits, once
 SHOWN = "************0100"
 
 
-@pytest.fixture
-def on(creds, monkeypatch):
-    """The sandbox's server of a SOAP style, with a session or per-request credentials."""
-
-    def point(style: str, no_session: bool = False):
-        if style == "rpc":
-            monkeypatch.setenv("CLICKSMS_ENDPOINT", creds.rpc_endpoint)
-        if no_session:
-            monkeypatch.setenv("CLICKSMS_NO_SESSION", "1")
-        return creds
-
-    return point
-
-
 def hides_the_voucher(*outputs: str) -> None:
     for text in outputs:
         assert VOUCHER not in text and VOUCHER[-8:] not in text, text

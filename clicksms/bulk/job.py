@@ -226,8 +226,8 @@ def unfinished_job(jobs: list[tuple[JobSummary, dict[str, Any]]], file: str) -> 
             f"{file} is being sent right now by job {running[0].id}: let it finish, or pass "
             "--again to send the whole file once more"
         )
-    stopped = [
-        s for s, options in jobs if s.state != JOB_DONE and s.pending and options.get("loaded")
+    stopped = [  # a job from before "loaded" was recorded was loaded whole
+        s for s, kept in jobs if s.state != JOB_DONE and s.pending and kept.get("loaded", True)
     ]
     if not stopped:
         return None
