@@ -912,3 +912,16 @@ def test_surrogate_pairs_are_never_split(svc: Any, sid: str, concat, answer_star
 def test_short_international_numbers_are_routable(svc: Any, sid: str) -> None:
     (answer,) = svc.sendmsg(session_id=sid, to=["6907123"], text="x")  # Tokelau: 7 digits
     assert answer.startswith("ID: ")
+
+
+def test_a_long_running_sandbox_keeps_only_the_latest_requests(
+    make_sandbox, connect, monkeypatch
+) -> None:
+    from clicksms.sandbox import gateway
+
+    monkeypatch.setattr(gateway, "REQUESTS_KEPT", 3)
+    sandbox = make_sandbox()
+    service = connect(sandbox)
+    for _ in range(5):
+        service.ping(session_id="nope")
+    assert [r["op"] for r in sandbox.requests] == ["ping"] * 3

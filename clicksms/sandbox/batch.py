@@ -140,5 +140,4 @@ def _open_batch(account: Account, f: Fields) -> Batch | str:
 def _send(account: Account, op: str, batch: Batch, item: Fields, to: list[str]) -> list[str]:
     if not sendmsg.recipients_fit(to):
         return [err(101)]
-    concat = account.config.default_concat
-    return sendmsg.deliver(account, op, item, to, batch.options, sendmsg.check_content, concat)
+    return sendmsg.deliver(account, op, item, to, batch.options, sendmsg.check_content)

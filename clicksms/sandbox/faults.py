@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from clicksms.sandbox import spec
 from clicksms.sandbox.spec import CREDIT_OPS, OPERATIONS
 
 #: Every kind, in the order ``--help`` lists them.
@@ -71,7 +72,6 @@ SECONDS: dict[str, float | None] = {
 #: Kinds acted out at the credit stage, inside the gateway (see the module docstring).
 CREDIT_KINDS = frozenset({"err-130", "no-credit"})
 _POSITIVE_SECONDS = frozenset({"latency", "slow-drip"})  # 0 would be no fault, or a busy loop
-_BY_LOWER = {op.lower(): op for op in OPERATIONS}
 FIRED_KEPT = 10_000  # Faults.fired remembers this many, so a long-running sandbox stays small
 SPEC_SYNTAX = "KIND[,ops=OP+OP][,after=N][,times=N][,seconds=S]"
 
@@ -297,7 +297,7 @@ def parse_control_body(body: bytes) -> list[Fault]:
 def _check_ops(ops: Iterable[str]) -> frozenset[str]:
     if isinstance(ops, str):  # a bare string would be taken letter by letter
         ops = [ops]
-    chosen = frozenset(_BY_LOWER.get(op.lower(), op) for op in ops)  # RPC's routeCoverage
+    chosen = frozenset(spec.operation_named(op) or op for op in ops)  # RPC's routeCoverage
     unknown = sorted(chosen - OPERATIONS)
     if unknown:
         raise ValueError(

@@ -16,6 +16,7 @@ import copy
 import heapq
 import math
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,10 @@ from clicksms.sandbox.spec import err, format_credit
 
 if TYPE_CHECKING:
     from clicksms.sandbox.faults import Faults
+
+
+#: How many of the latest requests ``Gateway.requests`` keeps.
+REQUESTS_KEPT = 100_000
 
 
 class GatewayFault(Exception):
@@ -62,7 +67,9 @@ class Gateway:
         self.batches = batch.Batches()  # never in the ledger: a restart forgets them
         self._vouchers_used: set[str] = set()  # nor are vouchers, nor the credit they added
         self._ledger = Ledger(config.ledger_path)
-        self._requests: list[dict[str, Any]] = []
+        # The latest requests, for tests and for inspection: a sandbox left running (or
+        # driven by a benchmark) must not grow without end.
+        self._requests: deque[dict[str, Any]] = deque(maxlen=REQUESTS_KEPT)
         # What the ledger held at start: its records, and the bytes of a torn last line dropped.
         self.restored: Loaded = self._ledger.load(self._restore)
 

@@ -61,8 +61,7 @@ def _push(
     options = sendmsg.parse_options(f)
     if not sendmsg.recipients_fit(recipients) or options is None or not parameters_ok(f):
         return [err(101)]
-    concat = account.config.default_concat
-    return sendmsg.deliver(account, op, f, recipients, options, content, concat)
+    return sendmsg.deliver(account, op, f, recipients, options, content)
 
 
 # ------------------------------------------------------------------------- si_push

@@ -72,9 +72,8 @@ class RpcCodec:
             raise ValueError(f"arrays must be one of {', '.join(RPC_ARRAY_STYLES)}")
         self.arrays = arrays
         self.operations = wsdl.rpc_operations(wsdl_bytes)
-        by_lower = {op.lower(): op for op in spec.OPERATIONS}
         #: WSDL spelling -> spec spelling, and back (routeCoverage <-> routecoverage).
-        self.spec_names = {name: by_lower[name.lower()] for name in self.operations}
+        self.spec_names = {name: spec.operation_named(name) or name for name in self.operations}
         self.wsdl_names = {op: name for name, op in self.spec_names.items()}
         # How fault messages write a type: as the WSDL does (xsd:int, tns:ArrayOfString).
         own = {op.array_type[0] for op in self.operations.values() if op.array_type}

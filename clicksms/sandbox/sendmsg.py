@@ -72,8 +72,7 @@ def run(account: Account, f: Fields) -> list[str]:
     options = parse_options(f)
     if not recipients_fit(recipients) or options is None:
         return [err(101)]
-    default_concat = account.config.default_concat
-    return deliver(account, "sendmsg", f, recipients, options, check_content, default_concat)
+    return deliver(account, "sendmsg", f, recipients, options, check_content)
 
 
 def deliver(
@@ -83,7 +82,6 @@ def deliver(
     recipients: list[str],
     options: dict[str, int],
     check: Callable[[Fields, dict[str, int], int], Content | str],
-    default_concat: int,
 ) -> list[str]:
     """Stages 3-5 and acceptance for a request whose parameters passed: one answer per
     recipient, ``To:`` added when there are several. ``check`` is the content stage."""
@@ -97,7 +95,7 @@ def deliver(
     if all(verdicts):
         return [item(v or "", to) for v, to in zip(verdicts, recipients, strict=True)]
     # 4. content (whole request)
-    content = check(f, options, default_concat)
+    content = check(f, options, account.config.default_concat)
     if isinstance(content, str):
         return [content]
     # 5. credit, then acceptance

@@ -88,6 +88,14 @@ OPERATIONS = frozenset(
         "getmsgcharge",
     }
 )
+
+
+def operation_named(name: str) -> str | None:
+    """The operation ``name`` means in any case (RPC spells routecoverage ``routeCoverage``)."""
+    return _BY_LOWER.get(name.lower())
+
+
+_BY_LOWER = {op.lower(): op for op in OPERATIONS}
 #: Operations that send messages, so have a credit stage (API.md §11.5): the only ones
 #: err-130 / no-credit act on.
 CREDIT_OPS = frozenset({"sendmsg", "senditem", "quicksend", "si_push", "ind_push"})

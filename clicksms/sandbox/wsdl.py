@@ -6,6 +6,7 @@ the sandbox follows the WSDLs by construction instead of by a copy that could dr
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ class RpcOperation:
     returns: QName  # the type of the output's one part
     array_type: QName | None  # the type name of tns:ArrayOfString, when a part or return is one
 
-    @property
+    @functools.cached_property
     def fractional(self) -> frozenset[str]:
         """The parts typed xsd:float, whose values may have a fraction (max_credits)."""
         return frozenset(name for name, kind in self.parts.items() if kind == XSD_FLOAT)
