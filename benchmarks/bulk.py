@@ -78,13 +78,18 @@ def numbers(count: int, start: int = 1_000_000) -> list[str]:
 class SandboxProcess:
     """`clicksms sandbox` in its own process, so its CPU is not counted as ours."""
 
-    def __init__(self, ledger: Path, latency: float) -> None:
-        env = dict(os.environ, CLICKSMS_SANDBOX_PASSWORD=PASSWORD)
+    def __init__(
+        self, ledger: Path | None = None, latency: float = 0.0, env: dict[str, str] | None = None
+    ) -> None:
+        """``ledger``: where accepted messages are recorded (read by accepted_times);
+        ``env``: the process's environment (default: this one's)."""
+        env = dict(os.environ if env is None else env, CLICKSMS_SANDBOX_PASSWORD=PASSWORD)
         self.ledger = ledger
         self.latency = latency
+        kept = ["--ledger", str(ledger)] if ledger is not None else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "clicksms", "sandbox", "--port", "0", "--latency",
-             str(latency), "--credits", "100000000", "--ledger", str(ledger)],
+             str(latency), "--credits", "100000000", *kept],
             stdout=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         assert self.proc.stdout is not None
@@ -120,11 +125,14 @@ class SandboxProcess:
         )  # fmt: skip
 
     def accepted_times(self, since: int) -> list[float]:
+        assert self.ledger is not None
         lines = self.ledger.read_text().splitlines()[since:]
         return sorted(json.loads(line)["time"] for line in lines)
 
     def ledger_size(self) -> int:
-        return len(self.ledger.read_text().splitlines()) if self.ledger.exists() else 0
+        if self.ledger is None or not self.ledger.exists():
+            return 0
+        return len(self.ledger.read_text().splitlines())
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
-import re
 import statistics
 import struct
 import subprocess
@@ -33,11 +32,12 @@ import termios
 import time
 from pathlib import Path
 
+from bulk import PASSWORD, SandboxProcess
+
 #: Issue 12: a one-shot send costs at most 1.3 times the imports it could not do without.
 SEND_GOAL = 1.3
 STARTUP_GOAL = 1.2
 FLOOR_IMPORTS = "import typer, rich, zeep, lxml.etree, phonenumbers, requests"
-PASSWORD = "bench-password"
 
 # The same commands with options of the same kinds and number as clicksms's, and --version.
 BARE_APP = '''
@@ -160,29 +160,6 @@ def time_on_terminal(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
-class SandboxProcess:
-    """``clicksms sandbox`` in its own process, so that its work is not timed as the send's."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        env = dict(env, CLICKSMS_SANDBOX_PASSWORD=PASSWORD)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "clicksms", "sandbox", "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            found = re.search(r"CLICKSMS_ENDPOINT=(\S+)", line)
-            if found:
-                self.endpoint = found[1]
-                break
-        else:
-            raise SystemExit("the sandbox did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
 def make_journal(config_dir: Path, jobs: int) -> None:
     """A journal with ``jobs`` jobs of one row each, half of them unfinished."""
     from clicksms.bulk.journal import JobRow, Journal, default_journal_path
@@ -228,7 +205,7 @@ def main() -> None:
         offered = subprocess.run(tab_cmd, capture_output=True, text=True, env=tab_env).stdout
         if len(offered.split()) != 100:  # the unfinished half
             raise SystemExit(f"the TAB press offered {len(offered.split())} job IDs, not 100")
-        sandbox = SandboxProcess(env)
+        sandbox = SandboxProcess(env=env)
         try:
             send_env = {
                 **env,

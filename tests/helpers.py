@@ -148,3 +148,17 @@ def job_options(sandbox: Any = None, soap_style: str | None = None, **extra: obj
             "user": "sandbox",
         }
     return {**options, **extra}
+
+
+def php_with_soap() -> str:
+    """The php executable with its SOAP extension (the independent oracle), else a skip
+    that says how to install it."""
+    import shutil
+
+    php = shutil.which("php")
+    if php is None:
+        pytest.skip("php is not installed (Debian: apt-get install php-cli php-soap php-xml)")
+    modules = run([php, "-m"], capture_output=True, text=True, timeout=60).stdout
+    if "soap" not in modules.split():
+        pytest.skip("php has no soap extension (Debian: apt-get install php-soap php-xml)")
+    return php

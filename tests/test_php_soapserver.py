@@ -15,7 +15,6 @@ Skipped when ``php`` or its soap extension is missing (Debian: php-cli php-soap 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import time
@@ -57,12 +56,7 @@ class PhpServer:
 
 @pytest.fixture(scope="module")
 def php_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhpServer]:
-    php = shutil.which("php")
-    if php is None:
-        pytest.skip("php is not installed (Debian: apt-get install php-cli php-soap php-xml)")
-    modules = helpers.run([php, "-m"], capture_output=True, text=True, timeout=60).stdout
-    if "soap" not in modules.split():
-        pytest.skip("php has no soap extension (Debian: apt-get install php-soap php-xml)")
+    php = helpers.php_with_soap()
     folder = tmp_path_factory.mktemp("php")
     data = resources.files("clicksms").joinpath("data")
     port = helpers.closed_port()

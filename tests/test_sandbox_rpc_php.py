@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -46,13 +45,7 @@ ARRAYS = {
 
 @pytest.fixture(scope="module")
 def php() -> str:
-    exe = shutil.which("php")
-    if exe is None:
-        pytest.skip("php is not installed (Debian: apt-get install php-cli php-soap php-xml)")
-    modules = subprocess.run([exe, "-m"], capture_output=True, text=True, timeout=60).stdout
-    if "soap" not in modules.split():
-        pytest.skip("php has no soap extension (Debian: apt-get install php-soap php-xml)")
-    return exe
+    return helpers.php_with_soap()
 
 
 def run_php(php: str, wsdl: str, style: str, voucher: str) -> dict[str, Any]:
