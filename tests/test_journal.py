@@ -42,8 +42,6 @@ from clicksms.bulk.journal import (
     client_message_id,
     default_journal_path,
 )
-from clicksms.cli.exits import ClickSmsGroup
-from clicksms.cli.jobs import jobs as jobs_command
 from clicksms.errors import ConfigError, UsageError
 
 
@@ -877,13 +875,9 @@ def test_kill_9_while_adding_rows_keeps_whole_batches(path: Path) -> None:
 
 @pytest.fixture
 def app() -> typer.Typer:
-    app = typer.Typer(cls=ClickSmsGroup, pretty_exceptions_enable=False, rich_markup_mode=None)
+    """The real clicksms app, as the console script runs it."""
+    from clicksms.cli.app import app
 
-    @app.callback()
-    def main() -> None:
-        """Test app."""
-
-    app.command("jobs")(jobs_command)
     return app
 
 
