@@ -26,7 +26,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from itertools import islice
 from typing import TYPE_CHECKING
 
 from clicksms.bulk.batch import BATCH_GONE, batch_client_id
@@ -72,6 +71,9 @@ if TYPE_CHECKING:
     from clicksms.bulk.requests import Requests
     from clicksms.gateway.client import GatewayClient
 
+# Rows marked in flight in one transaction at most (one full request): marking a whole
+# round of 300-recipient requests before the first leaves would hold them all back.
+MARK_AHEAD_ROWS = MAX_RECIPIENTS
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
 MT_LIMIT = "130"
@@ -344,8 +346,13 @@ class BulkSender:
         but never sent is harmless even after a crash: like any row left in flight, resume
         asks ``querymsg`` about its client ID, which the gateway does not know, so it goes again.
         """
-        ahead = islice(source, self.concurrency.limit)
-        requests = [(batch, self._client_id(batch)) for batch in ahead]
+        requests = []
+        marked = 0
+        for batch in source:  # slots' worth of requests, or fewer when they are large
+            requests.append((batch, self._client_id(batch)))
+            marked += len(batch)
+            if len(requests) >= self.concurrency.limit or marked >= MARK_AHEAD_ROWS:
+                break
         unsaved, self._unsaved = self._unsaved, []  # Ctrl-C mid-commit must not save twice
         try:
             self.journal.mark_requests_in_flight(
