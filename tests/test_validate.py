@@ -140,3 +140,43 @@ def test_bulk_shortcut_agrees_with_the_full_check() -> None:
             assert fast.error == full.error
     for raw, country in (("082 123 4567", "ZA"), ("0821234567", None), ("12", None), ("abc", None)):
         assert normalise_number(raw, country) == check_number(raw, country)
+
+
+def test_compiled_rules_agree_with_libphonenumber_near_every_example() -> None:
+    """The shortcut's own rules (number_rules) against phonenumbers itself, on each example
+    (non-geographic codes too) and on numbers one digit away from it: longer, shorter, or
+    with its first, middle or last digit changed, which are valid in some regions only."""
+    import phonenumbers
+
+    from clicksms.message.number_rules import valid_region
+
+    examples = [e164.removeprefix("+") for e164 in every_example_number()]
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        if number is not None:
+            examples.append(f"{code}{number.national_number}")
+    checked = valid = 0
+    for example in examples:
+        parsed = phonenumbers.parse("+" + example)
+        code, national = parsed.country_code, str(parsed.national_number)
+        if parsed.italian_leading_zero:
+            continue  # the shortcut leaves leading zeros to the full parser
+        middle = len(national) // 2
+        for near in {
+            national,
+            national + "5",
+            national[:-1],
+            national[:-1] + str((int(national[-1]) + 1) % 10),
+            national[:middle] + str((int(national[middle]) + 3) % 10) + national[middle + 1 :],
+            str(int(national[0]) % 9 + 1) + national[1:],
+        }:
+            if not near or near.startswith("0"):
+                continue
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(near))
+            expected = None
+            if phonenumbers.is_valid_number(number):
+                expected = phonenumbers.region_code_for_number(number)
+            assert valid_region(code, near) == expected, f"+{code} {near}"
+            checked += 1
+            valid += expected is not None
+    assert checked > 5000 and 0 < valid < checked  # both verdicts were put to the test

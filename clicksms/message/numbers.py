@@ -195,14 +195,13 @@ def _valid_international(digits: str) -> str | None:
     """The region of ``digits`` (calling code + national number) when valid as written."""
     import phonenumbers
 
+    from clicksms.message.number_rules import valid_region
+
     for size in (1, 2, 3):  # calling codes are 1-3 digits and prefix-free
         code = int(digits[:size])
         if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             national = digits[size:]
             if not national or national.startswith("0"):
                 return None  # leading zeros need the full parser (e.g. Italy)
-            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-            if phonenumbers.is_valid_number(number):
-                return phonenumbers.region_code_for_number(number)
-            return None
+            return valid_region(code, national)
     return None
