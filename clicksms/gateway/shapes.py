@@ -17,6 +17,7 @@ it is read: what does not check out is not used, and zeep builds or reads that c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import threading
@@ -31,6 +32,11 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 _HEADER = f"{{{SOAP_ENV}}}Header"
 _BODY = f"{{{SOAP_ENV}}}Body"
+
+
+def serialise(envelope: Any) -> bytes:
+    """The envelope as zeep's transport posts it: UTF-8, with an XML declaration."""
+    return tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
 def call_shape(operation: str, fields: dict[str, Any]) -> Hashable | None:
@@ -59,13 +65,14 @@ class Template:
     item index for the items of an encoded array (RPC), None for a value that is a child.
     """
 
-    __slots__ = ("body", "envelope", "headers", "slots")
+    __slots__ = ("_own", "body", "envelope", "headers", "slots")
 
     def __init__(self, envelope: Any, body: int, headers: dict[str, str], slots: list[Any]) -> None:
         self.envelope = envelope
         self.body = body
         self.headers = headers
         self.slots = slots
+        self._own = threading.local()  # each thread's copy of the envelope, see render()
 
     @classmethod
     def learn(
@@ -125,12 +132,29 @@ class Template:
         """
         with lock:  # lxml promises nothing about two threads copying one tree at once
             envelope = copy.deepcopy(self.envelope)
+        self._set(envelope, fields)
+        return envelope
+
+    def render(self, fields: dict[str, Any], lock: threading.Lock) -> bytes:
+        """The envelope carrying ``fields``, serialised as zeep's transport posts it.
+
+        Each thread fills a copy of its own in place, made on its first call: bulk's workers
+        then neither copy a tree per request nor wait for one another on ``lock``. Every slot
+        is set on every call, so nothing of an earlier call (even one that raised) remains.
+        """
+        own = getattr(self._own, "envelope", None)
+        if own is None:
+            own = self._own.envelope = self.fill(fields, lock)
+        else:
+            self._set(own, fields)
+        return serialise(own)
+
+    def _set(self, envelope: Any, fields: dict[str, Any]) -> None:
         children = list(envelope[self.body][0])
         for index, item, name, position in self.slots:
             value = fields[name] if position is None else fields[name][position]
             leaf = children[index] if item is None else children[index][item]
             leaf.text = value if type(value) is str else str(value)
-        return envelope
 
     def to_json(self, key: Hashable, lock: threading.Lock) -> dict[str, Any]:
         """The template with every value taken out (no text, number, session ID or password
@@ -246,11 +270,13 @@ class Templates:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
 
     def get(self, key: Hashable) -> Any:
-        with self.lock:
-            item = self._items.get(key)
-            if item is not None:
+        """Without the lock: every worker asks on every request, and each OrderedDict call is
+        atomic on its own. A key evicted in between is simply not moved."""
+        item = self._items.get(key)
+        if item is not None:
+            with contextlib.suppress(KeyError):
                 self._items.move_to_end(key)
-            return item
+        return item
 
     def put(self, key: Hashable, item: Any) -> None:
         with self.lock:

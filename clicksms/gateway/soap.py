@@ -46,7 +46,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lxml.etree import XMLParser, fromstring, tostring
+from lxml.etree import XMLParser, fromstring
 
 from clicksms import __version__
 from clicksms.errors import ClickSmsError, ProtocolError
@@ -208,8 +208,8 @@ class SoapClient:
         if type(template) is not Template:
             learn = key if template is None else None
             return self._through_zeep(operation, fields, exchange, learn)
-        envelope = template.fill(fields, self._templates.lock)
-        exchange.reply = self._http.post(serialise(envelope), template.headers)
+        body = template.render(fields, self._templates.lock)
+        exchange.reply = self._http.post(body, template.headers)
         result = self._read(operation, exchange.reply)
         if result is MISS:  # zeep reads this reply (it is not sent again)
             return self._through_zeep(operation, fields, exchange)
@@ -336,11 +336,6 @@ class Exchange:
         self.envelope: Any = None
         self.headers: dict[str, str] | None = None
         self.reply: Response | None = None
-
-
-def serialise(envelope: Any) -> bytes:
-    """The envelope as zeep's transport posts it: UTF-8, with an XML declaration."""
-    return tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
 def _plain(response: Response) -> bool:

@@ -22,12 +22,12 @@ from zeep import exceptions as zeep_errors
 
 from clicksms.errors import ConfigError, ProtocolError
 from clicksms.gateway.responses import clip, mask
+from clicksms.gateway.shapes import serialise
 from clicksms.gateway.soap import (
     REPLY_PARSING,
     Exchange,
     SoapStyle,
     http_error,
-    serialise,
 )
 from clicksms.gateway.transport import HttpTransport, Response
 
