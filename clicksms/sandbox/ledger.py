@@ -60,6 +60,10 @@ def record_of(
     }
 
 
+# One encoder for every record: json.dumps builds a new one per call when given options.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class Ledger:
     """The records of accepted messages, in memory and (with a path) in the file."""
 
@@ -71,7 +75,7 @@ class Ledger:
     def add(self, record: dict[str, Any]) -> None:
         self.records.append(record)
         if self.path is not None:
-            self._unwritten.append(json.dumps(record, ensure_ascii=False) + "\n")
+            self._unwritten.append(_encode(record) + "\n")
 
     def flush(self) -> None:
         """Append the records added since the last flush to the file, in one write."""
