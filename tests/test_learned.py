@@ -232,11 +232,16 @@ def test_what_cannot_be_trusted_is_left_to_zeep(serve, clients, folder, spoil) -
 def test_the_file_keeps_the_newest_templates(serve, clients, folder) -> None:
     server = serve(answer_its_operation)
     client = clients(server.endpoint, DOCUMENT_LITERAL, folder)
-    for count in range(1, MAX_TEMPLATES + 6):
-        client.call("sendmsg", session_id=SESSION, to=[NUMBER] * count, text="t")
+    options = ("concat", "deliv_time", "max_credits", "queue", "escalate", "validity")
+    for shape in range(1, MAX_TEMPLATES + 6):  # each a set of options never sent before
+        chosen = {name: 1 for bit, name in enumerate(options) if shape >> bit & 1}
+        client.call("sendmsg", session_id=SESSION, to=[NUMBER], text="t", **chosen)
     kept = json.loads(learned_path(folder, DOCUMENT_LITERAL).read_text())["templates"]
-    counts = [dict(map(tuple, key[1]))["to"] for key, _ in kept]
-    assert counts == list(range(6, MAX_TEMPLATES + 6))
+    shapes = [
+        sum(1 << bit for bit, name in enumerate(options) if name in dict(map(tuple, key[1])))
+        for key, _ in kept
+    ]
+    assert shapes == list(range(6, MAX_TEMPLATES + 6))
 
 
 def test_a_folder_that_does_not_exist_is_not_made_for_it(serve, clients, tmp_path) -> None:
@@ -308,8 +313,13 @@ def test_a_bulk_of_known_shapes_builds_no_zeep_and_sends_each_row_once(
     assert code == 0 and "loaded:zeep,requests" in stderr, stderr
     code, stderr = clicksms("bulk", csv("second.csv", second), "-t", "Hi {name}")
     assert code == 0 and "loaded:\n" in stderr, stderr
-    # One text to two numbers: a request of two recipients, a shape never seen: zeep builds it.
+    # One text to two numbers: a request of two recipients, the known shape stretched.
     third = ["27821000007", "27821000008"]
     code, stderr = clicksms("bulk", csv("third.csv", third), "-t", "Hi all")
+    assert code == 0 and "loaded:\n" in stderr, stderr
+    # A sender: a field never sent before, a shape zeep builds.
+    fourth = ["27821000009", "27821000010"]
+    code, stderr = clicksms("bulk", csv("fourth.csv", fourth), "-t", "Hi all", "--from", "Shop")
     assert code == 0 and "loaded:zeep,requests" in stderr, stderr
-    assert sorted(r["to"] for r in creds.ledger) == first + second + third
+    assert sorted(r["to"] for r in creds.ledger) == first + second + third + fourth
+    assert [r["from"] for r in creds.ledger[-2:]] == ["Shop", "Shop"]

@@ -189,6 +189,17 @@ def test_requests_are_strict_rpc_and_templates_are_zeeps(
     assert client.zeep_replies == 1, "replies after the first were read through its shape"
 
 
+def test_an_encoded_array_of_another_length_is_built_by_zeep(servers, rpc_client) -> None:
+    """RPC's arrays carry their length in an attribute: each length is zeep's own build."""
+    server = servers(answer_as_the_wsdl_types_it)
+    client = rpc_client(server.endpoint)
+    calls = [{"session_id": SESSION, "to": ["1"] * count, "text": "t"} for count in (1, 2, 2)]
+    for fields in calls:
+        assert client.call("sendmsg", **fields) == ["OK: 42"]
+    assert server.bodies == [zeep_bytes(client, "sendmsg", fields) for fields in calls]
+    assert len(client._templates._items) == 2, "one template per length"
+
+
 def test_values_take_their_part_types(servers, rpc_client) -> None:
     server = servers(answer_as_the_wsdl_types_it)
     client = rpc_client(server.endpoint)

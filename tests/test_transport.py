@@ -1040,6 +1040,25 @@ def test_template_envelopes_are_byte_identical_to_zeeps(
     assert client.zeep_replies == 1, "the later calls were the client's own"
 
 
+@pytest.mark.parametrize(
+    ("learned", "asked"), [(1, [2, 300, 1]), (300, [100, 1]), (3, [1, 299]), (2, [3, 2])]
+)
+def test_a_list_of_another_length_is_the_learned_envelope_stretched(
+    serve, client_for, learned, asked
+) -> None:
+    """Recipients zeep never built a request for: the learned envelope with its ``<to>``
+    repeated, byte for byte what zeep's create_message builds, and zeep posts only once."""
+    server = serve(answer_its_operation)
+    client = client_for(server.endpoint)
+    calls = []
+    for count in (learned, *asked):
+        fields = {"session_id": SESSION, "to": [f"2782{n:07d}" for n in range(count)]}
+        calls.append({**fields, "text": f"to {count} & more <b>", "concat": 3, "climsgid": "x"})
+        assert client.call("sendmsg", **calls[-1]) == ["OK: 42"]
+    assert server.bodies == [zeep_bytes(client, "sendmsg", fields) for fields in calls]
+    assert client.zeep_replies == 1, "only the first was zeep's"
+
+
 def test_values_zeep_may_render_differently_are_always_built_by_zeep(serve, client_for) -> None:
     server = serve(answer_its_operation)
     client = client_for(server.endpoint)

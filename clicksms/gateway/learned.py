@@ -39,6 +39,7 @@ from clicksms.gateway.shapes import (
     Template,
     key_from_json,
     key_to_json,
+    stretchable,
 )
 from clicksms.private_files import is_private, write_json_atomically
 
@@ -77,6 +78,18 @@ class LearnedFile:
             self._load()
             data = self._templates.get(key)  # type: ignore[union-attr]
         return None if data is None else Template.from_json(key, data)
+
+    def template_like(self, key: Hashable) -> tuple[Hashable, Template] | None:
+        """A template an earlier run learned for the same call as ``key`` but for its lists'
+        lengths (see :meth:`Template.stretched`), if one checks out."""
+        with self._lock:
+            self._load()
+            found = [(k, d) for k, d in self._templates.items() if stretchable(k, key)]  # type: ignore[union-attr]
+        for other, data in reversed(found):  # the most recently learned first
+            template = Template.from_json(other, data)
+            if template is not None:
+                return other, template
+        return None
 
     def reply_shape(self, operation: str) -> ReplyShape | EncodedReplyShape | None:
         """The reply shape an earlier run learned for ``operation``, if it checks out."""

@@ -4,8 +4,9 @@ zeep builds every request of a new shape (operation, field names and types, list
 reads every reply of an operation until one shows its structure. From those the client keeps:
 
 * :class:`Template`: the envelope zeep built, and where each field's value sits in it; a later
-  call of the same shape posts a copy with the new values set (the tests compare such copies
-  byte for byte with zeep's ``create_message``);
+  call of the same shape posts a copy with the new values set, and one whose lists only hold
+  other numbers of items a stretched copy (the tests compare such copies byte for byte with
+  zeep's ``create_message``);
 * :class:`ReplyShape` (Document/Literal) and :class:`EncodedReplyShape` (RPC/Encoded): the
   Body's one element and its ``<return>`` children, as the WSDL declares them; a later reply
   with exactly that structure is read straight from the tree, and anything else is zeep's.
@@ -156,6 +157,45 @@ class Template:
             leaf = children[index] if item is None else children[index][item]
             leaf.text = value if type(value) is str else str(value)
 
+    def stretched(self, key: Hashable, wanted: Hashable, lock: threading.Lock) -> Template | None:
+        """This template (of shape ``key``) for ``wanted``, a call of the same fields whose
+        lists hold other numbers of items; None where it cannot be made so.
+
+        Document/Literal repeats a list's element once per item, so a list of 300 recipients
+        is the list of one with the element repeated: a bulk of one text needs no zeep for it
+        after any earlier send. The copy must pass :meth:`learn` as zeep's own envelopes do.
+        An encoded array (RPC: its length is in an attribute) or an empty list is left to zeep.
+        """
+        if not _same_fields(key, wanted) or any(slot[1] is not None for slot in self.slots):
+            return None
+        have, values = dict(key[1]), _values_for(wanted, "v")  # type: ignore[index]
+        envelope = self.fill(_values_for(key, None), lock)  # a copy of our own to reshape
+        call = envelope[self.body][0]
+        for name, count in wanted[1]:  # type: ignore[index]
+            if type(count) is not int or count == have[name]:
+                continue
+            run = [child for child in call if child.tag == name]
+            if not run or count == 0:
+                return None
+            first = call.index(run[0])
+            if list(call[first : first + len(run)]) != run:
+                return None  # not one run of elements: not the shape described above
+            for extra in run[count:]:
+                call.remove(extra)
+            for number in range(len(run), count):
+                call.insert(first + number, copy.deepcopy(run[0]))
+        taken: dict[str, int] = {}
+        for child in call:
+            value = values.get(child.tag)
+            if isinstance(value, list):
+                position = taken.get(child.tag, 0)
+                taken[child.tag] = position + 1
+                child.text = value[position] if position < len(value) else None
+            elif value is not None:
+                child.text = str(value)
+        learned = Template.learn(envelope, self.headers, values)
+        return learned if type(learned) is Template else None
+
     def to_json(self, key: Hashable, lock: threading.Lock) -> dict[str, Any]:
         """The template with every value taken out (no text, number, session ID or password
         is ever written down), as :meth:`from_json` reads it back for the same ``key``."""
@@ -210,6 +250,20 @@ def _values_for(key: Any, prefix: str | None) -> dict[str, Any]:
             count += kind
         count += 1
     return values
+
+
+def _same_fields(key: Any, other: Any) -> bool:
+    """Two template keys of one operation and fields, whatever their lists' lengths."""
+
+    def fields(parts: Any) -> list[tuple[str, str]]:
+        return [(name, kind if type(kind) is str else "list") for name, kind in parts]
+
+    return bool(key[0] == other[0] and fields(key[1]) == fields(other[1]))
+
+
+def stretchable(key: Hashable, wanted: Hashable) -> bool:
+    """``key``'s template may be :meth:`Template.stretched` to ``wanted`` (not the same)."""
+    return key != wanted and _same_fields(key, wanted)
 
 
 #: The HTTP headers zeep gives its transport with a request; nothing else is read back.
@@ -277,6 +331,13 @@ class Templates:
             with contextlib.suppress(KeyError):
                 self._items.move_to_end(key)
         return item
+
+    def like(self, key: Hashable) -> tuple[Hashable, Template] | None:
+        """A template kept for the same call as ``key`` but for its lists' lengths."""
+        for other, item in list(self._items.items()):
+            if type(item) is Template and stretchable(other, key):
+                return other, item
+        return None
 
     def put(self, key: Hashable, item: Any) -> None:
         with self.lock:

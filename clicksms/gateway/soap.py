@@ -216,16 +216,30 @@ class SoapClient:
         return result
 
     def _template(self, key: Hashable) -> Any:
-        """The template (or verdict) for ``key``: this run's, else one an earlier run kept."""
+        """The template (or verdict) for ``key``: this run's, else one an earlier run kept,
+        else one of either for other list lengths, stretched (:meth:`Template.stretched`)."""
         template = self._templates.get(key)
-        if template is None and self._learned is not None:
-            with self._loading:  # bulk's workers start together: one of them reads it
+        if template is None:
+            with self._loading:  # bulk's workers start together: one of them finds it
                 template = self._templates.get(key)
                 if template is None:
-                    template = self._learned.template(key)
+                    template = self._kept_template(key)
                     if template is not None:
                         self._templates.put(key, template)
         return template
+
+    def _kept_template(self, key: Hashable) -> Template | None:
+        if self._learned is not None:
+            template = self._learned.template(key)
+            if template is not None:
+                return template
+        like = self._templates.like(key)
+        if like is None and self._learned is not None:
+            like = self._learned.template_like(key)
+        if like is None:
+            return None
+        other, template = like
+        return template.stretched(other, key, self._templates.lock)
 
     def _through_zeep(
         self,
