@@ -7,9 +7,10 @@ every goal is judged as a ratio to a baseline of the same run, or against the ra
 * naive: one zeep call per number in series (zeep's default requests transport), at each
   latency: the baseline every throughput ratio and the CPU ratio are taken against;
 * raw: one prebuilt sendmsg envelope POSTed over a kept-alive http.client connection, in
-  series: the floor for a message's client CPU (no SOAP work at all). Both baselines are
-  measured just before and just after the 20 ms runs, and the CPU ratios use the means, so
-  load that drifts during the run weighs on both sides;
+  series: the floor for a message's client CPU (no SOAP work at all); and, for reference,
+  the same through a urllib3 pool, the floor under a transport built on urllib3 as clicksms's
+  is. The baselines are measured just before and just after the 20 ms runs, and the CPU
+  ratios use the means, so load that drifts during the run weighs on both sides;
 * the table: at each latency, personalised rows (one message a request) with ``--rate 100``
   and ``--rate 0``, and one text to every number with ``--rate 0``, all with default settings
   (the concurrency finds itself) and a stored session, as a user's second run would be:
@@ -166,10 +167,14 @@ def naive_rate(sandbox: SandboxProcess, count: int) -> tuple[float, float]:
     return count / wall, cpu / count * 1000
 
 
-def raw_post_cpu(sandbox: SandboxProcess, session: str, count: int) -> float:
+def raw_post_cpu(
+    sandbox: SandboxProcess, session: str, count: int, via: str = "http.client"
+) -> float:
     """CPU ms per message of POSTing one prebuilt envelope on a kept-alive connection.
 
-    No SOAP work at all, only HTTP: the floor any SOAP client's per-message CPU sits on.
+    No SOAP work at all, only HTTP: the floor any SOAP client's per-message CPU sits on,
+    through ``via``: ``http.client`` (the standard library alone) or ``urllib3`` (a pool, as
+    clicksms's transport posts; the floor under any client built on it).
     """
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
@@ -179,14 +184,32 @@ def raw_post_cpu(sandbox: SandboxProcess, session: str, count: int) -> float:
         "<to>27821234567</to></ns0:sendmsg></soap-env:Body></soap-env:Envelope>"
     ).encode()
     url = urlsplit(sandbox.endpoint)
-    conn = http.client.HTTPConnection(url.hostname or "", url.port or 80, timeout=30)
+    host, port = url.hostname or "", url.port or 80
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"sendmsg"'}
+    if via == "urllib3":
+        import urllib3
+
+        pool = urllib3.HTTPConnectionPool(host, port, maxsize=1, retries=False, timeout=30)
+
+        def exchange() -> tuple[int, bytes]:
+            answer = pool.urlopen("POST", url.path, body=body, headers=headers, redirect=False)
+            return answer.status, answer.data
+
+        close = pool.close
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+
+        def exchange() -> tuple[int, bytes]:
+            conn.request("POST", url.path, body, headers)
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+
+        close = conn.close
 
     def post() -> None:
-        conn.request("POST", url.path, body, headers)
-        answer = conn.getresponse()
-        if b"ID:" not in answer.read():
-            raise SystemExit(f"raw POST: unexpected answer (HTTP {answer.status})")
+        status, data = exchange()
+        if b"ID:" not in data:
+            raise SystemExit(f"raw POST ({via}): unexpected answer (HTTP {status})")
 
     for _ in range(WARM_UP):
         post()
@@ -194,7 +217,7 @@ def raw_post_cpu(sandbox: SandboxProcess, session: str, count: int) -> float:
     for _ in range(count):
         post()
     cpu = _cpu_self() - cpu0
-    conn.close()
+    close()
     return cpu / count * 1000
 
 
@@ -202,24 +225,29 @@ def raw_post_cpu(sandbox: SandboxProcess, session: str, count: int) -> float:
 class Baseline:
     naive: float  # msg/s
     naive_cpu: float  # ms/msg
-    raw_cpu: float  # ms/msg
+    raw_cpu: float  # ms/msg, http.client
+    pool_cpu: float  # ms/msg, urllib3
 
     @classmethod
     def measure(cls, sandbox: SandboxProcess, when: str) -> Baseline:
         count = max(20, min(300, round(NAIVE_SECONDS / sandbox.latency)))
         naive, naive_cpu = naive_rate(sandbox, count)
-        raw_cpu = raw_post_cpu(sandbox, naive_client(sandbox)[1], count)
+        session = naive_client(sandbox)[1]
+        raw_cpu = raw_post_cpu(sandbox, session, count)
+        pool_cpu = raw_post_cpu(sandbox, session, count, via="urllib3")
         print(
             f"  baseline at {sandbox.latency * 1000:g} ms ({when}): naive zeep loop "
-            f"{naive:.1f} msg/s, {naive_cpu:.2f} ms CPU/msg; raw POST {raw_cpu:.2f} ms CPU/msg"
+            f"{naive:.1f} msg/s, {naive_cpu:.2f} ms CPU/msg; raw POST {raw_cpu:.2f} ms CPU/msg "
+            f"(through urllib3 {pool_cpu:.2f})"
         )
-        return cls(naive, naive_cpu, raw_cpu)
+        return cls(naive, naive_cpu, raw_cpu, pool_cpu)
 
     def mean(self, other: Baseline) -> Baseline:
         return Baseline(
             (self.naive + other.naive) / 2,
             (self.naive_cpu + other.naive_cpu) / 2,
             (self.raw_cpu + other.raw_cpu) / 2,
+            (self.pool_cpu + other.pool_cpu) / 2,
         )
 
 
@@ -408,6 +436,11 @@ def cpu_goals(personal: BulkRun, small: BulkRun, base: Baseline) -> None:
         f"  vs naive zeep+requests ({naive:.2f} ms, this run): {whole / naive:.2f}x "
         f"(marginal {marginal / naive:.2f}x); goal <= {CPU_GOAL_VS_NAIVE:.2f}x "
         f"(0.5/1.2): {_verdict(whole / naive <= CPU_GOAL_VS_NAIVE)}"
+    )
+    pool = base.pool_cpu
+    print(
+        f"  for reference: a prebuilt envelope POSTed through urllib3 alone costs {pool:.2f} ms, "
+        f"{pool / naive:.2f}x naive, before any SOAP or bulk work (the transport issue 10 asks for)"
     )
     print(
         f"  vs raw POST of a prebuilt envelope ({raw:.2f} ms, this run): {whole / raw:.2f}x "

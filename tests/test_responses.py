@@ -13,6 +13,7 @@ from clicksms.gateway.codes import ERROR_MESSAGES, describe_error
 from clicksms.gateway.responses import (
     clip,
     mask,
+    mask_each,
     parse_error,
     parse_send_item,
     parse_session_id,
@@ -123,27 +124,38 @@ SESSION = "5f3ac0de" * 4
 SECRETS = {"password": "S3cret&PW<x>  y\tz", "session id": SESSION}
 
 
-@pytest.mark.parametrize(
-    ("text", "masked"),
-    [
-        ("bad S3cret&PW<x>  y\tz!", "bad <password hidden>!"),
-        ("bad S3cret&amp;PW&lt;x&gt; y z!", "bad <password hidden>!"),  # escaped, collapsed
-        ("bad S3cret&PW<x>\ny   z!", "bad <password hidden>!"),  # other whitespace
-        ("bad S3cret&#38;PW&#060;x&#x3E; y z!", "bad <password hidden>!"),  # numeric references
-        ("bad S3cret&#X26;PW&#x3c;x> y z!", "bad <password hidden>!"),  # hex in either case
-        ("bad &#83;3cret&PW<x> y z!", "bad <password hidden>!"),  # any character may be one
-        ("bad S3cret&PW<x>y z", "bad S3cret&PW<x>y z"),  # not the password: a gap missing
-        ("cut: S3cret&P", "cut: <password hidden>"),
-        ("cut: S3cret&amp;PW<…", "cut: <password hidden>…"),
-        ("cut: S3cr... and more", "cut: <password hidden>... and more"),
-        ("too short to tell: S3c", "too short to tell: S3c"),
-        ("not a word's start: xS3cret&P", "not a word's start: xS3cret&P"),
-        (f"ERR: 003, session {SESSION} expired", "ERR: 003, session <session id hidden> expired"),
-        (f"ERR: 003, session {SESSION[:12]}", "ERR: 003, session <session id hidden>"),
-    ],
-)
+MASK_CASES = [
+    ("bad S3cret&PW<x>  y\tz!", "bad <password hidden>!"),
+    ("bad S3cret&amp;PW&lt;x&gt; y z!", "bad <password hidden>!"),  # escaped, collapsed
+    ("bad S3cret&PW<x>\ny   z!", "bad <password hidden>!"),  # other whitespace
+    ("bad S3cret&#38;PW&#060;x&#x3E; y z!", "bad <password hidden>!"),  # numeric references
+    ("bad S3cret&#X26;PW&#x3c;x> y z!", "bad <password hidden>!"),  # hex in either case
+    ("bad &#83;3cret&PW<x> y z!", "bad <password hidden>!"),  # any character may be one
+    ("bad S3cret&PW<x>y z", "bad S3cret&PW<x>y z"),  # not the password: a gap missing
+    ("cut: S3cret&P", "cut: <password hidden>"),
+    ("cut: S3cret&amp;PW<…", "cut: <password hidden>…"),
+    ("cut: S3cr... and more", "cut: <password hidden>... and more"),
+    ("too short to tell: S3c", "too short to tell: S3c"),
+    ("not a word's start: xS3cret&P", "not a word's start: xS3cret&P"),
+    (f"ERR: 003, session {SESSION} expired", "ERR: 003, session <session id hidden> expired"),
+    (f"ERR: 003, session {SESSION[:12]}", "ERR: 003, session <session id hidden>"),
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), MASK_CASES)
 def test_mask_finds_the_shapes_an_echo_takes(text: str, masked: str) -> None:
     assert mask(text, SECRETS) == masked
+
+
+def test_mask_each_masks_every_text_as_mask_does() -> None:
+    """The whole answer's shapes at once, each among texts that echo nothing."""
+    plain = [f"ID: {n:032x} To: 2782{n:07d}" for n in range(300)]
+    cases = [text for text, _ in MASK_CASES]
+    texts = plain[:100] + cases + plain[100:]
+    assert mask_each(texts, SECRETS) == [mask(text, SECRETS) for text in texts]
+    for text, masked in MASK_CASES:
+        assert mask_each([*plain[:3], text], SECRETS) == [*plain[:3], masked]
+    assert mask_each(plain, SECRETS) == plain
 
 
 def test_mask_leaves_message_ids_that_merely_end_like_the_session() -> None:

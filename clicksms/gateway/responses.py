@@ -246,6 +246,17 @@ def mask(text: str, secrets: Mapping[str, str]) -> str:
     return text
 
 
+def mask_each(texts: list[str], secrets: Mapping[str, str]) -> list[str]:
+    """:func:`mask` on each text. The secrets none of them may echo are set aside by one
+    test on them all (a text is part of the whole), not one per text: a sendmsg answer to
+    300 recipients has 300 texts."""
+    whole = "\n".join(texts)
+    echoed = {name: secret for name, secret in secrets.items() if _may_echo(whole, secret)}
+    if not echoed:
+        return texts
+    return [mask(text, echoed) for text in texts]
+
+
 #: The shortest start of a secret masked where a text was cut.
 _CUT_PREFIX = 4
 

@@ -50,7 +50,7 @@ from lxml.etree import XMLParser, fromstring
 
 from clicksms import __version__
 from clicksms.errors import ClickSmsError, ProtocolError
-from clicksms.gateway.responses import mask
+from clicksms.gateway.responses import mask, mask_each
 from clicksms.gateway.shapes import (
     MISS,
     NOT_CACHEABLE,
@@ -194,7 +194,7 @@ class SoapClient:
         items = result if isinstance(result, list) else [result]
         if not items or any(item is None for item in items):
             raise ProtocolError(f"{self._host} sent an empty {operation} response")
-        return [mask(str(item), secrets) for item in items]
+        return mask_each([str(item) for item in items], secrets)
 
     def close(self) -> None:
         """Close every connection, interrupting calls in progress."""

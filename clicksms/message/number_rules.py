@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-# Every PhoneNumberDesc of a region's metadata that names a number type.
+# Every PhoneNumberDesc of a region's metadata that names a number type; mobile first, as
+# most numbers a bulk SMS goes to are.
 _TYPES = (
-    "fixed_line",
     "mobile",
+    "fixed_line",
     "toll_free",
     "premium_rate",
     "shared_cost",
