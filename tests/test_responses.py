@@ -156,6 +156,9 @@ def test_mask_each_masks_every_text_as_mask_does() -> None:
     for text, masked in MASK_CASES:
         assert mask_each([*plain[:3], text], SECRETS) == [*plain[:3], masked]
     assert mask_each(plain, SECRETS) == plain
+    # A secret cut short at the end of one text that is not the last one.
+    cut = ["ID: 1 To: 2", "ERR: 105, bad S3cret&P", "ID: 3 To: 4"]
+    assert mask_each(cut, SECRETS) == ["ID: 1 To: 2", "ERR: 105, bad <password hidden>", cut[2]]
 
 
 def test_mask_leaves_message_ids_that_merely_end_like_the_session() -> None:

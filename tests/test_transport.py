@@ -1505,6 +1505,50 @@ def test_each_thread_reuses_its_own_reply_parser(serve, client_for) -> None:
         client._parse(b'<!DOCTYPE x [<!ENTITY e "ID: x">]><x>&e;</x>')
 
 
+def test_a_call_that_raised_halfway_leaves_nothing_in_the_next_envelope(serve, client_for) -> None:
+    """Each thread fills one copy in place: a value lxml refuses after others were set must
+    not leak them into the next call, which is zeep's envelope byte for byte."""
+    server = serve(answer_its_operation)
+    client = client_for(server.endpoint)
+
+    def fields(text: str, climsgid: str, *to: str) -> dict[str, object]:
+        return {"session_id": SESSION, "to": list(to), "text": text, "climsgid": climsgid}
+
+    good, later = fields("first", "a", "1", "2"), fields("later", "c", "5", "6")
+    client.call("sendmsg", **good)  # zeep's, learned
+    client.call("sendmsg", **good)  # this thread's copy, made
+    with pytest.raises(ValueError):  # its text and numbers are set, then climsgid fails
+        client.call("sendmsg", **fields("bad", "b\x00", "3", "4"))
+    client.call("sendmsg", **later)
+    assert server.bodies == [zeep_bytes(client, "sendmsg", f) for f in (good, good, later)]
+
+
+def test_each_thread_sends_its_own_values_through_its_copy(serve, client_for) -> None:
+    """Threads sharing one template, each with one copy, never post another's values."""
+    server = serve(answer_its_operation)
+    client = client_for(server.endpoint)
+    client.call("sendmsg", session_id=SESSION, to=["0", "0"], text="learn")
+    start = threading.Barrier(6)
+    sent: list[dict[str, object]] = []
+
+    def work(worker: int) -> None:
+        start.wait()
+        for n in range(40):
+            to = [f"2782{worker}{n:06d}", f"2783{worker}{n:06d}"]
+            fields = {"session_id": SESSION, "to": to, "text": f"w{worker} n{n}"}
+            sent.append(fields)
+            client.call("sendmsg", **fields)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = sorted(zeep_bytes(client, "sendmsg", fields) for fields in sent)
+    assert sorted(server.bodies[1:]) == expected
+    assert client.zeep_replies == 1
+
+
 def test_threads_learn_and_share_one_shape(serve, client_for) -> None:
     """8 threads start at once on a fresh client; each gets its own answers throughout."""
 

@@ -43,7 +43,7 @@ class Requests(Protocol):
         client_id: str,
     ) -> None:
         """Have what :meth:`send` of the same arguments needs, before its rate slot is taken
-        (zeep, when the request's shape was never learned). Nothing is sent."""
+        (zeep, when the request's shape was never learned, nor stretches one). Nothing is sent."""
 
     def send(
         self,

@@ -71,8 +71,9 @@ if TYPE_CHECKING:
     from clicksms.bulk.requests import Requests
     from clicksms.gateway.client import GatewayClient
 
-# Rows marked in flight in one transaction at most (one full request): marking a whole
-# round of 300-recipient requests before the first leaves would hold them all back.
+# Once this many rows are marked, the transaction ends (so at most one full request more):
+# marking a whole round of 300-recipient requests before the first leaves would hold them
+# all back, while one-recipient requests still share a transaction per round.
 MARK_AHEAD_ROWS = MAX_RECIPIENTS
 GROUP_WINDOW = 3000  # rows held back at most while looking for identical texts to group
 NO_CREDIT = "301"
@@ -340,7 +341,8 @@ class BulkSender:
         return submitted
 
     def _mark_ahead(self, source: Iterator[list[JobRow]]) -> list[tuple[list[JobRow], str]]:
-        """The next requests (up to one per slot) with their client IDs, marked in flight.
+        """The next requests (up to one per slot, and only until MARK_AHEAD_ROWS rows are
+        marked) with their client IDs, marked in flight.
 
         One transaction marks them all and writes the results held in memory. A request marked
         but never sent is harmless even after a crash: like any row left in flight, resume
@@ -578,7 +580,7 @@ class BulkSender:
             return _Outcome(rows, refused=error)
         numbers = [r.number or "" for r in rows]
         text = rows[0].text or ""
-        try:  # zeep, if this shape was never learned: built before the slot, never holding it
+        try:  # zeep, if this shape was never learned (nor stretches one): before the slot
             self.plan.requests.prepare(self.account, numbers, text, message, client_id)
         except ClickSmsError as exc:
             return _Outcome(rows, failure=exc, unsent=True)

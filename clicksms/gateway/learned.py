@@ -79,17 +79,19 @@ class LearnedFile:
             data = self._templates.get(key)  # type: ignore[union-attr]
         return None if data is None else Template.from_json(key, data)
 
-    def template_like(self, key: Hashable) -> tuple[Hashable, Template] | None:
-        """A template an earlier run learned for the same call as ``key`` but for its lists'
-        lengths (see :meth:`Template.stretched`), if one checks out."""
+    def templates_like(self, key: Hashable) -> list[tuple[Hashable, Template]]:
+        """The templates earlier runs learned for the same call as ``key`` but for its lists'
+        lengths (see :meth:`Template.stretched`) that check out, the most recent first."""
         with self._lock:
             self._load()
-            found = [(k, d) for k, d in self._templates.items() if stretchable(k, key)]  # type: ignore[union-attr]
-        for other, data in reversed(found):  # the most recently learned first
+            assert self._templates is not None
+            found = [(k, data) for k, data in self._templates.items() if stretchable(k, key)]
+        usable = []
+        for other, data in reversed(found):
             template = Template.from_json(other, data)
             if template is not None:
-                return other, template
-        return None
+                usable.append((other, template))
+        return usable
 
     def reply_shape(self, operation: str) -> ReplyShape | EncodedReplyShape | None:
         """The reply shape an earlier run learned for ``operation``, if it checks out."""

@@ -269,6 +269,9 @@ def _may_echo(text: str, secret: str) -> bool:
     :data:`_CUT_PREFIX` of them, or the whole of a shorter secret), each as itself or as a
     character reference (``&...;``); whitespace inside may be any whitespace. So a text with
     no ``&`` holds an echo only if it holds that start verbatim.
+
+    It must stay a test of what the text *contains*: :func:`mask_each` asks it once of many
+    texts joined, which is only sound while a text's answer can never be True alone.
     """
     if "&" in text:
         return True

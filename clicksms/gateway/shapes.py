@@ -1,6 +1,7 @@
 """What the SOAP client learns from zeep: envelope templates and the structure of replies.
 
-zeep builds every request of a new shape (operation, field names and types, list lengths) and
+zeep builds every request of a new shape (operation, field names and types, list lengths;
+Document/Literal lists aside, see :meth:`Template.stretched`) and
 reads every reply of an operation until one shows its structure. From those the client keeps:
 
 * :class:`Template`: the envelope zeep built, and where each field's value sits in it; a later
@@ -66,14 +67,13 @@ class Template:
     item index for the items of an encoded array (RPC), None for a value that is a child.
     """
 
-    __slots__ = ("_own", "body", "envelope", "headers", "slots")
+    __slots__ = ("body", "envelope", "headers", "slots")
 
     def __init__(self, envelope: Any, body: int, headers: dict[str, str], slots: list[Any]) -> None:
         self.envelope = envelope
         self.body = body
         self.headers = headers
         self.slots = slots
-        self._own = threading.local()  # each thread's copy of the envelope, see render()
 
     @classmethod
     def learn(
@@ -136,19 +136,22 @@ class Template:
         self._set(envelope, fields)
         return envelope
 
-    def render(self, fields: dict[str, Any], lock: threading.Lock) -> bytes:
+    def render(self, fields: dict[str, Any], lock: threading.Lock, spare: threading.local) -> bytes:
         """The envelope carrying ``fields``, serialised as zeep's transport posts it.
 
-        Each thread fills a copy of its own in place, made on its first call: bulk's workers
-        then neither copy a tree per request nor wait for one another on ``lock``. Every slot
-        is set on every call, so nothing of an earlier call (even one that raised) remains.
+        ``spare`` keeps each thread one copy, of the template it used last, filled in place
+        from then on: bulk's workers neither copy a tree per request nor wait for one another
+        on ``lock``, and a thread holds one tree whatever the number of shapes. Every slot is
+        set on every call, so nothing of an earlier call (even one that raised) remains.
         """
-        own = getattr(self._own, "envelope", None)
-        if own is None:
-            own = self._own.envelope = self.fill(fields, lock)
+        kept = getattr(spare, "copy", None)
+        if kept is not None and kept[0] is self:
+            envelope = kept[1]
+            self._set(envelope, fields)
         else:
-            self._set(own, fields)
-        return serialise(own)
+            envelope = self.fill(fields, lock)
+            spare.copy = (self, envelope)
+        return serialise(envelope)
 
     def _set(self, envelope: Any, fields: dict[str, Any]) -> None:
         children = list(envelope[self.body][0])
@@ -166,7 +169,7 @@ class Template:
         after any earlier send. The copy must pass :meth:`learn` as zeep's own envelopes do.
         An encoded array (RPC: its length is in an attribute) or an empty list is left to zeep.
         """
-        if not _same_fields(key, wanted) or any(slot[1] is not None for slot in self.slots):
+        if any(slot[1] is not None for slot in self.slots):
             return None
         have, values = dict(key[1]), _values_for(wanted, "v")  # type: ignore[index]
         envelope = self.fill(_values_for(key, None), lock)  # a copy of our own to reshape
@@ -185,13 +188,13 @@ class Template:
             for number in range(len(run), count):
                 call.insert(first + number, copy.deepcopy(run[0]))
         taken: dict[str, int] = {}
-        for child in call:
-            value = values.get(child.tag)
+        for child in call:  # a distinct value in each leaf, for learn() to find
+            value = values[child.tag]
             if isinstance(value, list):
-                position = taken.get(child.tag, 0)
-                taken[child.tag] = position + 1
-                child.text = value[position] if position < len(value) else None
-            elif value is not None:
+                taken[child.tag] = position = taken.get(child.tag, 0)
+                child.text = value[position]
+                taken[child.tag] += 1
+            else:
                 child.text = str(value)
         learned = Template.learn(envelope, self.headers, values)
         return learned if type(learned) is Template else None
@@ -324,20 +327,25 @@ class Templates:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
 
     def get(self, key: Hashable) -> Any:
-        """Without the lock: every worker asks on every request, and each OrderedDict call is
-        atomic on its own. A key evicted in between is simply not moved."""
+        """Without the lock: every worker asks on every request. Each OrderedDict call is
+        atomic in CPython (its C implementation, under the GIL or, free-threaded, under the
+        object's own lock); a key evicted in between is simply not moved."""
         item = self._items.get(key)
         if item is not None:
             with contextlib.suppress(KeyError):
                 self._items.move_to_end(key)
         return item
 
-    def like(self, key: Hashable) -> tuple[Hashable, Template] | None:
-        """A template kept for the same call as ``key`` but for its lists' lengths."""
-        for other, item in list(self._items.items()):
-            if type(item) is Template and stretchable(other, key):
-                return other, item
-        return None
+    def like(self, key: Hashable) -> list[tuple[Hashable, Template]]:
+        """The templates kept for the same call as ``key`` but for its lists' lengths, the
+        most recently used first."""
+        with self.lock:
+            items = list(self._items.items())
+        return [
+            (other, item)
+            for other, item in reversed(items)
+            if type(item) is Template and stretchable(other, key)
+        ]
 
     def put(self, key: Hashable, item: Any) -> None:
         with self.lock:

@@ -14,7 +14,9 @@ posts it, zeep reads the reply. From that call the client learns two things
 feel the cost of:
 
 * the envelope zeep built, as a template: later calls of the same shape post a copy with the
-  new leaf values set (the tests compare such copies byte for byte with ``create_message``);
+  new leaf values set (each thread keeps one copy and fills it in place), and Document/Literal
+  calls whose lists only hold other numbers of items a stretched copy (the tests compare such
+  copies byte for byte with ``create_message``);
 * the structure of the reply — the Body's one element and its ``<return>`` children, as the
   WSDL declares them: later replies with exactly that structure (no attributes such as
   ``xsi:nil``, no nested elements, no other element, no other namespace), parsed as zeep's
@@ -152,6 +154,7 @@ class SoapClient:
         #: Replies deserialised by zeep itself; the others were read through a learned shape.
         self.zeep_replies = 0
         self._parsers = threading.local()  # each thread's reply parser (see _parse)
+        self._spare = threading.local()  # each thread's envelope copy (Template.render)
 
     @property
     def zeep(self) -> ZeepService:
@@ -208,7 +211,7 @@ class SoapClient:
         if type(template) is not Template:
             learn = key if template is None else None
             return self._through_zeep(operation, fields, exchange, learn)
-        body = template.render(fields, self._templates.lock)
+        body = template.render(fields, self._templates.lock, self._spare)
         exchange.reply = self._http.post(body, template.headers)
         result = self._read(operation, exchange.reply)
         if result is MISS:  # zeep reads this reply (it is not sent again)
@@ -233,13 +236,16 @@ class SoapClient:
             template = self._learned.template(key)
             if template is not None:
                 return template
-        like = self._templates.like(key)
-        if like is None and self._learned is not None:
-            like = self._learned.template_like(key)
-        if like is None:
-            return None
-        other, template = like
-        return template.stretched(other, key, self._templates.lock)
+        for other, template in self._templates.like(key):
+            stretched = template.stretched(other, key, self._templates.lock)
+            if stretched is not None:
+                return stretched
+        if self._learned is not None:  # only read what this run did not learn itself
+            for other, template in self._learned.templates_like(key):
+                stretched = template.stretched(other, key, self._templates.lock)
+                if stretched is not None:
+                    return stretched
+        return None
 
     def _through_zeep(
         self,

@@ -5,7 +5,8 @@ descriptions (general, premium rate, toll free, ..., mobile), compiling (from re
 each pattern on every call. A file of 10 000 numbers spends most of its planning there. The
 rules below are read from the same metadata and give the same verdict: a number is valid
 when it fits its region's general description and at least one type's (libphonenumber's
-type is not UNKNOWN, the order it tries them in only decides which type). Only bulk's
+type is not UNKNOWN; the order it tries them in only decides which type, and a region whose
+mobile and fixed-line patterns are the same is tried without mobile, as it does). Only bulk's
 shortcut (:func:`clicksms.message.numbers.normalise_number`) uses it, for a *valid* answer;
 ``tests/test_validate.py`` holds it to ``phonenumbers`` on every example number and on
 numbers one digit away from them.
@@ -62,7 +63,8 @@ class _Region:
         return any(kind.fits(national) for kind in self.types)
 
 
-_compiled: dict[int, tuple[_Region, ...]] = {}
+#: By calling code: whether it is a lone region's, and the rules of its regions.
+_compiled: dict[int, tuple[bool, tuple[_Region, ...]]] = {}
 
 
 def valid_region(code: int, national: str) -> str | None:
@@ -70,10 +72,11 @@ def valid_region(code: int, national: str) -> str | None:
 
     ``national`` is the national significant number: digits, no leading zero.
     """
-    regions = _compiled.get(code)
-    if regions is None:
-        regions = _compiled.setdefault(code, _regions(code))
-    if len(regions) == 1:  # as region_code_for_number: a lone region is taken unchecked
+    found = _compiled.get(code)
+    if found is None:
+        found = _compiled.setdefault(code, _regions(code))
+    lone, regions = found
+    if lone and regions:  # as region_code_for_number: a lone region is taken unchecked
         chosen = regions[0]
     else:  # as _region_code_for_number_from_list
         for region in regions:
@@ -89,18 +92,23 @@ def valid_region(code: int, national: str) -> str | None:
     return chosen.region if chosen.knows(national) else None
 
 
-def _regions(code: int) -> tuple[_Region, ...]:
-    """The rules of each region sharing calling ``code``, in libphonenumber's order."""
+def _regions(code: int) -> tuple[bool, tuple[_Region, ...]]:
+    """Whether ``code`` is one region's, and the rules of each region sharing it (those
+    with metadata), in libphonenumber's order."""
     import phonenumbers
     from phonenumbers import PhoneMetadata
 
+    listed = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())
     found = []
-    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+    for region in listed:
         metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
         if metadata is None:
             continue
         leading = metadata.leading_digits
-        kinds = (_description(getattr(metadata, name)) for name in _TYPES)
+        names = _TYPES
+        if metadata.same_mobile_and_fixed_line_pattern:  # as _number_type_helper: no mobile
+            names = tuple(name for name in _TYPES if name != "mobile")
+        kinds = (_description(getattr(metadata, name)) for name in names)
         found.append(
             _Region(
                 region=region,
@@ -109,7 +117,7 @@ def _regions(code: int) -> tuple[_Region, ...]:
                 types=tuple(kind for kind in kinds if kind is not None),
             )
         )
-    return tuple(found)
+    return len(listed) == 1, tuple(found)
 
 
 def _description(desc: Any) -> _Description | None:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from clicksms.errors import UsageError
+from clicksms.message.number_rules import valid_region
 
 _FORMATTING = re.compile(r"[\s\-().\u00a0\ufeff/]")
 _SHAPE = re.compile(r"\+?[0-9]+")
@@ -164,11 +165,12 @@ def _invalid_reason(parsed: object, region: str | None) -> str:
 
 
 def normalise_number(raw: str, country: str | None = None) -> NumberCheck:
-    """:func:`check_number` for bulk: the same verdict, about four times faster when valid.
+    """:func:`check_number` for bulk: the same verdict, many times faster when valid.
 
     Most bulk rows are international numbers. Splitting the calling code off the digits and
-    asking libphonenumber whether that number is valid skips its general-purpose parser, the
-    costliest step. Only a *valid* answer is taken from this shortcut (without the number
+    trying libphonenumber's rules on them (compiled once: :mod:`.number_rules`) skips its
+    general-purpose parser and its per-call pattern lookups, the costliest steps. Only a
+    *valid* answer is taken from this shortcut (without the number
     type, which bulk does not use); anything else goes the full way, so invalid rows get the
     same reasons as in ``validate-number``.
     """
@@ -194,8 +196,6 @@ def normalise_number(raw: str, country: str | None = None) -> NumberCheck:
 def _valid_international(digits: str) -> str | None:
     """The region of ``digits`` (calling code + national number) when valid as written."""
     import phonenumbers
-
-    from clicksms.message.number_rules import valid_region
 
     for size in (1, 2, 3):  # calling codes are 1-3 digits and prefix-free
         code = int(digits[:size])
