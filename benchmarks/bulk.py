@@ -17,10 +17,12 @@ every goal is judged as a ratio to a baseline of the same run, or against the ra
   throughput end to end (process start to exit) and while sending (first to last message the
   sandbox accepted), the busiest sliding one-second window, the most requests in flight (the
   summary line's figure), client CPU per message, and the ratio to the naive loop; each goal
-  with PASS/FAIL. Issue 12's goals: ``--rate 100`` sustains >= 95 msg/s with no second above
-  the rate + 1, personalised ``--rate 0`` at 20 ms >= 10x naive and one text >= 300x, end to
-  end. Issue 4 puts the CPU goal at 0.5 ms where naive costs 1.2 ms and raw 0.2 ms, so the
-  goals for personalised rows at 20 ms are <= 0.42x naive and <= 2.5x raw;
+  with PASS/FAIL (the ``--rate 0`` rows at 20 ms are run three times and the run of median
+  wall time is judged; all three are printed). Issue 12's goals: ``--rate 100`` sustains
+  >= 95 msg/s with no second above the rate + 1, personalised ``--rate 0`` at 20 ms >= 10x
+  naive and one text >= 300x, end to end. Issue 4 puts the CPU goal at 0.5 ms where naive
+  costs 1.2 ms and raw 0.2 ms, so the goals for personalised rows at 20 ms are <= 0.42x
+  naive and <= 2.5x raw;
 * the personalised runs at 20 ms again over RPC/Encoded (``webservice_vs.php``), when the
   sandbox serves it: client CPU per message for both SOAP styles, side by side;
 * the fixed cost of a run: the import floor (``python -c "import typer, rich, zeep, lxml,
@@ -63,6 +65,10 @@ BUSIEST_GOAL = RATE + 1  # README: no window over the rate, ±1 request of jitte
 PERSONAL_GOAL = 10.0  # x naive, end to end, --rate 0 at 20 ms
 SAME_TEXT_GOAL = 300.0  # x naive, end to end, --rate 0 at 20 ms
 GOAL_LATENCY = 0.02  # where the two ratio goals apply
+# Runs of each --rate 0 row at GOAL_LATENCY, the median judged: this 2-core VM has slow spells
+# of a minute or so that hit a run using both cores (client and sandbox) more than the
+# single-threaded baselines measured before and after it.
+GOAL_REPEATS = 3
 # Issue 4's CPU goal next to its two reference costs: 0.5 ms, naive 1.2 ms, raw POST 0.2 ms.
 CPU_GOAL_VS_NAIVE = 0.5 / 1.2
 CPU_GOAL_VS_RAW = 0.5 / 0.2
@@ -352,6 +358,15 @@ def table(rows: list[Row]) -> None:
         )
 
 
+def typical(runs: list[BulkRun], what: str) -> BulkRun:
+    """The run of median wall time (the one a goal is judged by), all of them printed."""
+    ranked = sorted(runs, key=lambda run: run.wall)
+    if len(runs) > 1:
+        walls = ", ".join(f"{run.wall:.2f}" for run in runs)
+        print(f"  {what}: {len(runs)} runs, {walls} s end to end; the median one is judged")
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def latency_runs(
     sandbox: SandboxProcess, work: Path, base: Baseline, rows: int, rated: int
 ) -> list[Row]:
@@ -372,14 +387,27 @@ def latency_runs(
         Row(latency, f"{rated} personalised", str(RATE), paced, base.naive, goal, paced_ok)
     ]
 
-    free = run_bulk(sandbox, config, personal, rows, "-t", "Hi {name}", "--rate", "0")
+    repeats = GOAL_REPEATS if at_goal else 1
+    free = typical(
+        [
+            run_bulk(sandbox, config, personal, rows, "-t", "Hi {name}", "--rate", "0")
+            for _ in range(repeats)
+        ],
+        f"{rows} personalised at {latency * 1000:g} ms",
+    )
     goal, ok = "", None
     if at_goal:
         ok = free.end_to_end / base.naive >= PERSONAL_GOAL
         goal = f">= {PERSONAL_GOAL:g}x naive, end to end"
     table_rows.append(Row(latency, f"{rows} personalised", "0", free, base.naive, goal, ok))
 
-    one_text = run_bulk(sandbox, config, same, rows, "-t", "Same", "--rate", "0")
+    one_text = typical(
+        [
+            run_bulk(sandbox, config, same, rows, "-t", "Same", "--rate", "0")
+            for _ in range(repeats)
+        ],
+        f"{rows} one text at {latency * 1000:g} ms",
+    )
     goal, ok = "", None
     if at_goal:
         ok = one_text.end_to_end / base.naive >= SAME_TEXT_GOAL
