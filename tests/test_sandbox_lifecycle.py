@@ -632,6 +632,19 @@ def test_config_copies_the_coverage_table() -> None:
     assert SandboxConfig().coverage is not SandboxConfig().coverage
 
 
+def test_the_longest_matching_prefix_prices_a_number() -> None:
+    table = {"27": 2.0, "2782": 1.5, "278200001": None, "44": 1.0}
+    config = SandboxConfig(coverage=table, route_price=0.5)
+    assert config.price_for("27821234567") == 1.5
+    assert config.price_for("27831234567") == 2.0
+    assert config.price_for("27820000123") is None  # no route, longest wins over 2782
+    assert config.price_for("33612345678") == 0.5  # no prefix: route_price
+    assert config.price_for("278") == 2.0  # shorter than some prefixes
+    config.coverage = {"33": 0.25}  # a table replaced later is read afresh
+    assert config.price_for("33612345678") == 0.25
+    assert config.price_for("27821234567") == 0.5
+
+
 # ------------------------------------------------------------------------ foreground
 def test_run_foreground_layers_coverage_over_the_default(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -38,6 +38,9 @@ def check_route(prefix: str, charge: float | None) -> float | None:
     return value
 
 
+_NO_PREFIX = object()  # price_for: a prefix not in the table
+
+
 def parse_coverage(specs: list[str]) -> dict[str, float | None]:
     """Parse CLI-style ``PREFIX=CHARGE`` / ``PREFIX=none`` specs (e.g. ``44=1.5``, ``1=none``).
 
@@ -97,6 +100,9 @@ class SandboxConfig:
     ledger_path: Path | None = None  # JSON-lines file, one record per accepted message
     rpc_arrays: str = "inline"  # RPC array returns: "inline" or "multiref" (href to multiRef)
     coverage: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_COVERAGE))
+    # The prefix lengths of `coverage`, longest first, and the table they were read from.
+    _lengths: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _lengths_of: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.ledger_path is not None and not isinstance(self.ledger_path, Path):
@@ -113,9 +119,17 @@ class SandboxConfig:
         self.coverage = {prefix: check_route(prefix, c) for prefix, c in self.coverage.items()}
 
     def price_for(self, number: str) -> float | None:
-        """Credits per part for ``number``: longest matching prefix, else ``route_price``."""
-        for end in range(len(number), 0, -1):
-            prefix = number[:end]
-            if prefix in self.coverage:
-                return self.coverage[prefix]
+        """Credits per part for ``number``: longest matching prefix, else ``route_price``.
+
+        Only the lengths of the table's prefixes are tried: a request of 300 recipients
+        asks twice for each of them."""
+        coverage = self.coverage
+        if self._lengths_of is not coverage:  # the table was replaced: its lengths again
+            self._lengths = sorted({len(prefix) for prefix in coverage}, reverse=True)
+            self._lengths_of = coverage
+        for end in self._lengths:
+            if end <= len(number):
+                charge = coverage.get(number[:end], _NO_PREFIX)
+                if charge is not _NO_PREFIX:
+                    return charge
         return self.route_price
