@@ -54,15 +54,29 @@ def most_in_flight(stderr: str) -> int:
     return int(found[1])
 
 
+class MarkCounting(Journal):
+    """The real journal, noting how many requests and rows each mark-ahead transaction holds."""
+
+    marks: list[tuple[int, int]]
+
+    def mark_requests_in_flight(self, job_id, requests, **kwargs):  # type: ignore[no-untyped-def]
+        self.marks.append((len(requests), sum(len(rows) for rows, _ in requests)))
+        return super().mark_requests_in_flight(job_id, requests, **kwargs)
+
+
 def run_job(
-    csv: Path, config_dir: Path, template: str = "Hi {name}", **run: object
+    csv: Path,
+    config_dir: Path,
+    template: str = "Hi {name}",
+    journal_class: type[Journal] = Journal,
+    **run: object,
 ) -> tuple[BulkOutcome, list[BulkEvent]]:
     """A job run through the core (start_job) to see its events: the CLI does not show them."""
     events: list[BulkEvent] = []
     new = NewJob(file=str(csv), template=load_template(template, None), options=SendOptions())
     account = GatewayClient(load_settings(), lambda: PASSWORD)
     try:
-        with Journal(config_dir / "journal.sqlite3") as journal:
+        with journal_class(config_dir / "journal.sqlite3") as journal:
             outcome = start_job(
                 new,
                 client=lambda: account,
@@ -134,6 +148,26 @@ def test_a_pinned_run_never_changes_its_limit(slow, tmp_path, config_dir) -> Non
     outcome, events = run_job(personalised(tmp_path, 20), config_dir, rate=100.0, concurrency=2)
     assert limits(events) == []
     assert outcome.concurrency == 2
+
+
+def test_full_requests_are_marked_in_flight_one_at_a_time(
+    make_sandbox, monkeypatch, tmp_path, config_dir
+) -> None:
+    """One text to 1 200 numbers, four slots: each transaction marks one request of 300, so
+    the first leaves before the others are marked; one-recipient requests share one."""
+    sandbox = make_sandbox(password=PASSWORD, credits=10_000.0, ledger_path=tmp_path / "l.jsonl")
+    point_at(monkeypatch, sandbox)
+    MarkCounting.marks = []
+    same = tmp_path / "same.csv"
+    same.write_text("phone\n" + "\n".join(f"2782{3_000_000 + n:07d}" for n in range(1200)) + "\n")
+    run_job(same, config_dir, "Same", MarkCounting, rate=0.0, concurrency=4)
+    assert MarkCounting.marks[:4] == [(1, 300)] * 4, MarkCounting.marks
+    MarkCounting.marks = []
+    run_job(
+        personalised(tmp_path, 40), config_dir, "Hi {name}", MarkCounting, rate=0.0, concurrency=4
+    )
+    assert MarkCounting.marks[0] == (4, 4), MarkCounting.marks
+    assert len(sandbox.ledger) == 1240
 
 
 def test_the_flag_allows_what_the_controller_may_reach() -> None:
