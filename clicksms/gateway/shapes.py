@@ -255,18 +255,14 @@ def _values_for(key: Any, prefix: str | None) -> dict[str, Any]:
     return values
 
 
-def _same_fields(key: Any, other: Any) -> bool:
-    """Two template keys of one operation and fields, whatever their lists' lengths."""
+def stretchable(key: Any, wanted: Any) -> bool:
+    """``key``'s template may be :meth:`Template.stretched` to ``wanted``: another key of
+    the same operation and fields, whose lists differ in length only."""
 
     def fields(parts: Any) -> list[tuple[str, str]]:
         return [(name, kind if type(kind) is str else "list") for name, kind in parts]
 
-    return bool(key[0] == other[0] and fields(key[1]) == fields(other[1]))
-
-
-def stretchable(key: Hashable, wanted: Hashable) -> bool:
-    """``key``'s template may be :meth:`Template.stretched` to ``wanted`` (not the same)."""
-    return key != wanted and _same_fields(key, wanted)
+    return bool(key != wanted and key[0] == wanted[0] and fields(key[1]) == fields(wanted[1]))
 
 
 #: The HTTP headers zeep gives its transport with a request; nothing else is read back.

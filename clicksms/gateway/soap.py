@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -236,16 +236,18 @@ class SoapClient:
             template = self._learned.template(key)
             if template is not None:
                 return template
-        for other, template in self._templates.like(key):
+        for other, template in self._templates_like(key):
             stretched = template.stretched(other, key, self._templates.lock)
             if stretched is not None:
                 return stretched
-        if self._learned is not None:  # only read what this run did not learn itself
-            for other, template in self._learned.templates_like(key):
-                stretched = template.stretched(other, key, self._templates.lock)
-                if stretched is not None:
-                    return stretched
         return None
+
+    def _templates_like(self, key: Hashable) -> Iterator[tuple[Hashable, Template]]:
+        """Templates of ``key``'s call for other list lengths: this run's, then (read only if
+        none of those stretches) earlier runs'."""
+        yield from self._templates.like(key)
+        if self._learned is not None:
+            yield from self._learned.templates_like(key)
 
     def _through_zeep(
         self,
