@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from clicksms.bulk.requests import Sendmsg
+from clicksms.bulk.requests import Outgoing, Sendmsg
 from clicksms.errors import ClickSmsError, GatewayError, NetworkError, UsageError
 from clicksms.gateway.limits import STYLE_NAMES, senditem_fields
 from clicksms.gateway.responses import parse_batch_id, parse_end_batch, parse_error, single_reply
@@ -249,32 +249,18 @@ class BatchRequests:
     def shared_client_id(self, text: str) -> str | None:
         return None if self.fields(text) is None else self.client_id
 
-    def prepare(
-        self,
-        account: GatewayClient,
-        numbers: list[str],
-        text: str,
-        message: EncodedMessage,
-        client_id: str,
-    ) -> None:
+    def prepare(self, account: GatewayClient, request: Outgoing) -> None:
         """zeep, always: a batch's calls are few and its item shapes vary with the row."""
         account.soap.prepare()
 
-    def send(
-        self,
-        account: GatewayClient,
-        numbers: list[str],
-        text: str,
-        message: EncodedMessage,
-        client_id: str,
-    ) -> list[str]:
-        fields = self.fields(text)
+    def send(self, account: GatewayClient, request: Outgoing) -> list[str]:
+        fields = self.fields(request.text)
         if fields is None:  # not an item: plain sendmsg, under the ID it was marked with
-            return self._plain.send(account, numbers, text, message, client_id)
+            return self._plain.send(account, request)
         batch = self._current(account)
-        replies = self._item(account, batch, numbers, fields)
+        replies = self._item(account, batch, request.numbers, fields)
         if _gone(replies):  # the batch expired or was closed: nothing of this was taken
-            replies = self._item(account, self._renew(account, batch), numbers, fields)
+            replies = self._item(account, self._renew(account, batch), request.numbers, fields)
             if _gone(replies):
                 raise GatewayError(
                     BATCH_GONE, "the gateway answered ERR 201 for a batch it had just opened"

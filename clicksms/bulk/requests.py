@@ -11,6 +11,7 @@ the gateway. Either way the answer is sendmsg's: one ``ID``/``ERR`` item per rec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from clicksms.message.options import SendOptions, sendmsg_fields
@@ -18,6 +19,16 @@ from clicksms.message.options import SendOptions, sendmsg_fields
 if TYPE_CHECKING:
     from clicksms.gateway.client import GatewayClient
     from clicksms.message.text import EncodedMessage
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One request's content: its recipients, their text (and its encoding), its client ID."""
+
+    numbers: list[str]
+    text: str
+    message: EncodedMessage
+    client_id: str
 
 
 class Requests(Protocol):
@@ -34,26 +45,12 @@ class Requests(Protocol):
         """The client message ID a request of this text carries when it is not the request's
         own (a batch's, shared by all its items); None: the sender gives it its own."""
 
-    def prepare(
-        self,
-        account: GatewayClient,
-        numbers: list[str],
-        text: str,
-        message: EncodedMessage,
-        client_id: str,
-    ) -> None:
-        """Have what :meth:`send` of the same arguments needs, before its rate slot is taken
+    def prepare(self, account: GatewayClient, request: Outgoing) -> None:
+        """Have what :meth:`send` of the same request needs, before its rate slot is taken
         (zeep, when the request's shape was never learned, nor stretches one). Nothing is sent."""
 
-    def send(
-        self,
-        account: GatewayClient,
-        numbers: list[str],
-        text: str,
-        message: EncodedMessage,
-        client_id: str,
-    ) -> list[str]:
-        """Send ``message`` (the encoded ``text``) to ``numbers``: the answer's items."""
+    def send(self, account: GatewayClient, request: Outgoing) -> list[str]:
+        """Send ``request``: the answer's items."""
 
     def close(self, account: GatewayClient) -> None:
         """The job is finished: let go of what :meth:`open` made."""
@@ -75,29 +72,15 @@ class Sendmsg:
     def shared_client_id(self, text: str) -> str | None:
         return None
 
-    def prepare(
-        self,
-        account: GatewayClient,
-        numbers: list[str],
-        text: str,
-        message: EncodedMessage,
-        client_id: str,
-    ) -> None:
-        account.prepare("sendmsg", to=numbers, **self._fields(message, client_id))
+    def prepare(self, account: GatewayClient, request: Outgoing) -> None:
+        account.prepare("sendmsg", to=request.numbers, **self._fields(request))
 
-    def send(
-        self,
-        account: GatewayClient,
-        numbers: list[str],
-        text: str,
-        message: EncodedMessage,
-        client_id: str,
-    ) -> list[str]:
-        return account.call("sendmsg", to=numbers, **self._fields(message, client_id))
+    def send(self, account: GatewayClient, request: Outgoing) -> list[str]:
+        return account.call("sendmsg", to=request.numbers, **self._fields(request))
 
-    def _fields(self, message: EncodedMessage, client_id: str) -> dict[str, Any]:
-        fields = sendmsg_fields(message, self.sender, self.options)
-        fields["climsgid"] = client_id  # what options.client_id gives, without copying them
+    def _fields(self, request: Outgoing) -> dict[str, Any]:
+        fields = sendmsg_fields(request.message, self.sender, self.options)
+        fields["climsgid"] = request.client_id  # what options.client_id gives, uncopied
         return fields
 
     def close(self, account: GatewayClient) -> None:

@@ -53,6 +53,7 @@ from clicksms.bulk.journal import (
 )
 from clicksms.bulk.outcome import Stop, StopReason
 from clicksms.bulk.plan import MessageCache
+from clicksms.bulk.requests import Outgoing
 from clicksms.errors import (
     AuthError,
     ClickSmsError,
@@ -579,9 +580,9 @@ class BulkSender:
             error = GatewayError("101", message)
             return _Outcome(rows, refused=error)
         numbers = [r.number or "" for r in rows]
-        text = rows[0].text or ""
+        request = Outgoing(numbers, rows[0].text or "", message, client_id)
         try:  # zeep, if this shape was never learned (nor stretches one): before the slot
-            self.plan.requests.prepare(self.account, numbers, text, message, client_id)
+            self.plan.requests.prepare(self.account, request)
         except ClickSmsError as exc:
             return _Outcome(rows, failure=exc, unsent=True)
         if self.limiter is not None and not self.limiter.acquire(len(rows), self._stopping):
@@ -593,7 +594,7 @@ class BulkSender:
         self._wire.leave()
         sent_at = time.monotonic()
         try:
-            replies = self.plan.requests.send(self.account, numbers, text, message, client_id)
+            replies = self.plan.requests.send(self.account, request)
             answers = match_replies(numbers, replies)
             results, strangers = answers.results, answers.strangers
         except GatewayError as exc:
