@@ -20,9 +20,10 @@ every goal is judged as a ratio to a baseline of the same run, or against the ra
   with PASS/FAIL (the ``--rate 0`` rows at 20 ms are run three times and the run of median
   wall time is judged; all three are printed). Issue 12's goals: ``--rate 100`` sustains
   >= 95 msg/s with no second above the rate + 1, personalised ``--rate 0`` at 20 ms >= 10x
-  naive and one text >= 300x, end to end. Issue 4 puts the CPU goal at 0.5 ms where naive
-  costs 1.2 ms and raw 0.2 ms, so the goals for personalised rows at 20 ms are <= 0.42x
-  naive and <= 2.5x raw;
+  naive and one text >= 300x, end to end. Issue 10's budget: client CPU per personalised
+  message at 20 ms (the median of the three runs) <= 0.5x naive. Issue 4 put it at 0.5 ms
+  where naive cost 1.2 ms and raw 0.2 ms; its two ratios, <= 0.42x naive and <= 2.5x raw,
+  are shown next to it;
 * the personalised runs at 20 ms again over RPC/Encoded (``webservice_vs.php``), when the
   sandbox serves it: client CPU per message for both SOAP styles, side by side;
 * the fixed cost of a run: the import floor (``python -c "import typer, rich, zeep, lxml,
@@ -69,6 +70,8 @@ GOAL_LATENCY = 0.02  # where the two ratio goals apply
 # of a minute or so that hit a run using both cores (client and sandbox) more than the
 # single-threaded baselines measured before and after it.
 GOAL_REPEATS = 3
+# Issue 10's budget: client CPU per personalised message, as a ratio to naive zeep+requests.
+CPU_BUDGET_VS_NAIVE = 0.5
 # Issue 4's CPU goal next to its two reference costs: 0.5 ms, naive 1.2 ms, raw POST 0.2 ms.
 CPU_GOAL_VS_NAIVE = 0.5 / 1.2
 CPU_GOAL_VS_RAW = 0.5 / 0.2
@@ -338,6 +341,7 @@ class Row:
     naive: float
     goal: str = ""
     ok: bool | None = None
+    repeats: tuple[BulkRun, ...] = ()  # every run made of it, ``run`` the judged one
 
 
 def table(rows: list[Row]) -> None:
@@ -388,18 +392,18 @@ def latency_runs(
     ]
 
     repeats = GOAL_REPEATS if at_goal else 1
-    free = typical(
-        [
-            run_bulk(sandbox, config, personal, rows, "-t", "Hi {name}", "--rate", "0")
-            for _ in range(repeats)
-        ],
-        f"{rows} personalised at {latency * 1000:g} ms",
-    )
+    free_runs = [
+        run_bulk(sandbox, config, personal, rows, "-t", "Hi {name}", "--rate", "0")
+        for _ in range(repeats)
+    ]
+    free = typical(free_runs, f"{rows} personalised at {latency * 1000:g} ms")
     goal, ok = "", None
     if at_goal:
         ok = free.end_to_end / base.naive >= PERSONAL_GOAL
         goal = f">= {PERSONAL_GOAL:g}x naive, end to end"
-    table_rows.append(Row(latency, f"{rows} personalised", "0", free, base.naive, goal, ok))
+    table_rows.append(
+        Row(latency, f"{rows} personalised", "0", free, base.naive, goal, ok, tuple(free_runs))
+    )
 
     one_text = typical(
         [
@@ -441,29 +445,27 @@ def fixed_costs(sandbox: SandboxProcess, work: Path) -> None:
         )
 
 
-def cpu_goals(personal: BulkRun, small: BulkRun, base: Baseline) -> None:
+def cpu_goals(personal: list[BulkRun], small: BulkRun, base: Baseline) -> None:
     """Personalised client CPU per message (--rate 0, 20 ms) as ratios to the baselines.
 
-    The whole-process figure (start-up, planning and journal included) is the one judged;
-    the marginal one (a further message's cost) is shown next to it. The baselines are the
-    means of the measurements before and after the 20 ms runs.
+    The whole-process figure (start-up, planning and journal included) of the median run
+    is the one judged; the marginal one (a further message's cost) is shown next to it. The
+    baselines are the means of the measurements before and after the 20 ms runs.
     """
-    whole = personal.cpu_per_message
-    marginal = (personal.cpu - small.cpu) / (personal.rows - small.rows) * 1000
+    median = sorted(personal, key=lambda run: run.cpu)[(len(personal) - 1) // 2]
+    whole = median.cpu_per_message
+    marginal = (median.cpu - small.cpu) / (median.rows - small.rows) * 1000
     naive, raw = base.naive_cpu, base.raw_cpu
+    each = ", ".join(f"{run.cpu_per_message:.3f}" for run in personal)
     print(
         f"client CPU per personalised message at {GOAL_LATENCY * 1000:g} ms, --rate 0: "
-        f"{whole:.3f} ms for the whole process, {marginal:.3f} ms for each further message "
-        f"(from {small.rows} vs {personal.rows} rows)"
-    )
-    print(
-        "  absolute: issue 4 set 0.5 ms on its machine; machines differ, so the goals are the "
-        "ratios below, to baselines measured in this run"
+        f"{whole:.3f} ms for the whole process (median of {len(personal)} runs: {each}), "
+        f"{marginal:.3f} ms for each further message (from {small.rows} vs {median.rows} rows)"
     )
     print(
         f"  vs naive zeep+requests ({naive:.2f} ms, this run): {whole / naive:.2f}x "
-        f"(marginal {marginal / naive:.2f}x); goal <= {CPU_GOAL_VS_NAIVE:.2f}x "
-        f"(0.5/1.2): {_verdict(whole / naive <= CPU_GOAL_VS_NAIVE)}"
+        f"(marginal {marginal / naive:.2f}x); issue 10's budget <= {CPU_BUDGET_VS_NAIVE:g}x: "
+        f"{_verdict(whole / naive <= CPU_BUDGET_VS_NAIVE)}"
     )
     pool = base.pool_cpu
     print(
@@ -472,9 +474,17 @@ def cpu_goals(personal: BulkRun, small: BulkRun, base: Baseline) -> None:
         "any SOAP or bulk work"
     )
     print(
-        f"  vs raw POST of a prebuilt envelope ({raw:.2f} ms, this run): {whole / raw:.2f}x "
-        f"(marginal {marginal / raw:.2f}x); goal <= {CPU_GOAL_VS_RAW:.1f}x (0.5/0.2): "
-        f"{_verdict(whole / raw <= CPU_GOAL_VS_RAW)}"
+        "  issue 4 set 0.5 ms on its machine, where naive took 1.2 ms and a raw POST 0.2 ms; "
+        "machines differ, so it is shown as ratios to baselines measured in this run:"
+    )
+    print(
+        f"  issue 4 vs naive: goal <= {CPU_GOAL_VS_NAIVE:.2f}x (0.5/1.2): "
+        f"{_verdict(whole / naive <= CPU_GOAL_VS_NAIVE)}"
+    )
+    print(
+        f"  issue 4 vs raw POST of a prebuilt envelope ({raw:.2f} ms, this run): "
+        f"{whole / raw:.2f}x (marginal {marginal / raw:.2f}x); goal <= {CPU_GOAL_VS_RAW:.1f}x "
+        f"(0.5/0.2): {_verdict(whole / raw <= CPU_GOAL_VS_RAW)}"
     )
 
 
@@ -593,8 +603,9 @@ def main() -> None:
                 runs = latency_runs(sandbox, work, base, args.rows, args.rated)
                 rows += runs
                 if latency == GOAL_LATENCY:
-                    personal = next(r.run for r in runs if r.what.endswith("personalised")
-                                    and r.rate == "0")  # fmt: skip
+                    free = next(r for r in runs if r.what.endswith("personalised")
+                                and r.rate == "0")  # fmt: skip
+                    personal = free.run
                     config = work / f"config-{latency:g}"
                     small_rows = max(1, args.rows // 10)
                     small_csv = write_csv(work / "small.csv", small_rows, True)
@@ -603,7 +614,7 @@ def main() -> None:
                     )
                     rpc = personalised_rpc(sandbox, work, args.rows, small_rows)
                     base = base.mean(Baseline.measure(sandbox, "after"))
-                    cpu_goals(personal, small, base)
+                    cpu_goals(list(free.repeats), small, base)
                     report_styles(personal, small, rpc)
                     fixed_costs(sandbox, work)
             finally:
