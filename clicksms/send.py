@@ -43,7 +43,8 @@ NOT_SENT = "not_sent"
 UNKNOWN = "unknown"  # the request may have reached the gateway: check before resending
 
 
-@dataclass(frozen=True)
+# Not frozen: bulk builds one per row, and frozen makes __init__ four times slower.
+@dataclass(slots=True)
 class SendResult:
     """What happened to one recipient; ``status`` is one of the constants above."""
 

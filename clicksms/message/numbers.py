@@ -32,7 +32,8 @@ _TYPE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+# Not frozen: bulk builds one per row, and frozen makes __init__ four times slower.
+@dataclass(slots=True)
 class NumberCheck:
     """The verdict on one input: the Clickatell-form number when valid, else why not."""
 
