@@ -43,8 +43,7 @@ NOT_SENT = "not_sent"
 UNKNOWN = "unknown"  # the request may have reached the gateway: check before resending
 
 
-# Not frozen: bulk builds one per row, and frozen makes __init__ four times slower.
-@dataclass(slots=True)
+@dataclass(frozen=True)
 class SendResult:
     """What happened to one recipient; ``status`` is one of the constants above."""
 

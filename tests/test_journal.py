@@ -586,6 +586,14 @@ def test_record_results_is_all_or_nothing(journal: Journal) -> None:
             job.id,
             [JobRow(3, None, None, ROW_DONE, message_id="b"), JobRow(1, None, None, ROW_FAILED)],
         )
+    with pytest.raises(ValueError, match="not pending or in flight"):  # the error in the other
+        journal.record_results(  # statement: the plain settle of row 3 is rolled back too
+            job.id,
+            [
+                JobRow(3, None, None, ROW_DONE, message_id="b"),
+                JobRow(1, None, None, ROW_FAILED, error_code="105", error="gone"),
+            ],
+        )
     with pytest.raises(ValueError, match="unknown row state"):
         journal.record_results(job.id, [JobRow(3, None, None, "sent")])
     rows = {r.row: r for r in journal.rows(job.id)}
@@ -600,6 +608,23 @@ def test_record_results_is_all_or_nothing(journal: Journal) -> None:
     journal.record_results(job.id, [JobRow(3, None, None, ROW_DONE, client_id="other")])
     assert next(journal.rows(job.id, [ROW_DONE])).client_id == "req1"
     assert [r.client_id for r in journal.rows(job.id, [ROW_DONE])] == ["req1", "other"]
+
+
+def test_rows_read_back_as_recorded_whatever_a_batch_mixes(journal: Journal) -> None:
+    """Batches of rows with nothing but a state, and batches that also carry client IDs,
+    message IDs or errors, are recorded alike, repeated texts included."""
+    job = journal.create_job("in.csv", {})
+    plain = [JobRow(n, f"2782000000{n}", "same", ROW_PENDING, input=f"0{n}") for n in (1, 2, 3)]
+    mixed = [
+        JobRow(4, "27820000004", "same", ROW_PENDING, input="04"),
+        JobRow(5, None, None, ROW_SKIPPED, error_code="invalid", error="too short", input="5"),
+        JobRow(6, "27820000006", "same", ROW_SKIPPED, error_code="duplicate", error="row 4"),
+        JobRow(7, "27820000007", "other", ROW_DONE, client_id="c7", message_id="m7"),
+        JobRow(8, "27820000008", "same", ROW_PENDING),
+    ]
+    journal.add_rows(job.id, plain)
+    journal.add_rows(job.id, mixed)
+    assert list(journal.rows(job.id)) == plain + mixed
 
 
 def test_settle_with_the_next_mark_is_one_transaction(journal: Journal) -> None:

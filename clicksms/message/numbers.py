@@ -32,7 +32,7 @@ _TYPE_NAMES = {
 }
 
 
-# Not frozen: bulk builds one per row, and frozen makes __init__ four times slower.
+# Slotted, not frozen: built for every row (see JobRow in clicksms.bulk.journal).
 @dataclass(slots=True)
 class NumberCheck:
     """The verdict on one input: the Clickatell-form number when valid, else why not."""
