@@ -18,12 +18,12 @@ every goal is judged as a ratio to a baseline of the same run, or against the ra
   sandbox accepted), the busiest sliding one-second window, the most requests in flight (the
   summary line's figure), client CPU per message, and the ratio to the naive loop; each goal
   with PASS/FAIL (the ``--rate 0`` rows at 20 ms are run three times and the run of median
-  wall time is judged; all three are printed). Issue 12's goals: ``--rate 100`` sustains
-  >= 95 msg/s with no second above the rate + 1, personalised ``--rate 0`` at 20 ms >= 10x
-  naive and one text >= 300x, end to end. Issue 10's budget: client CPU per personalised
-  message at 20 ms (the median of the three runs) <= 0.5x naive. Issue 4 put it at 0.5 ms
-  where naive cost 1.2 ms and raw 0.2 ms; its two ratios, <= 0.42x naive and <= 2.5x raw,
-  are shown next to it;
+  wall time is judged for throughput; all three are printed). Issue 12's goals:
+  ``--rate 100`` sustains >= 95 msg/s with no second above the rate + 1, personalised
+  ``--rate 0`` at 20 ms >= 10x naive and one text >= 300x, end to end. Issue 10's budget:
+  client CPU per personalised message at 20 ms (of the three runs, the one of median CPU)
+  <= 0.5x naive. Issue 4 put it at 0.5 ms where naive cost 1.2 ms and raw 0.2 ms; its two
+  ratios, <= 0.42x naive and <= 2.5x raw, are judged next to it;
 * the personalised runs at 20 ms again over RPC/Encoded (``webservice_vs.php``), when the
   sandbox serves it: client CPU per message for both SOAP styles, side by side;
 * the fixed cost of a run: the import floor (``python -c "import typer, rich, zeep, lxml,
@@ -445,14 +445,19 @@ def fixed_costs(sandbox: SandboxProcess, work: Path) -> None:
         )
 
 
-def cpu_goals(personal: list[BulkRun], small: BulkRun, base: Baseline) -> None:
+def median_cpu(runs: tuple[BulkRun, ...]) -> BulkRun:
+    """The run of median CPU time: the one the CPU goals are judged by."""
+    return sorted(runs, key=lambda run: run.cpu)[(len(runs) - 1) // 2]
+
+
+def cpu_goals(personal: tuple[BulkRun, ...], small: BulkRun, base: Baseline) -> None:
     """Personalised client CPU per message (--rate 0, 20 ms) as ratios to the baselines.
 
-    The whole-process figure (start-up, planning and journal included) of the median run
-    is the one judged; the marginal one (a further message's cost) is shown next to it. The
-    baselines are the means of the measurements before and after the 20 ms runs.
+    The whole-process figure (start-up, planning and journal included) of the run of median
+    CPU is the one judged; the marginal one (a further message's cost) is shown next to it.
+    The baselines are the means of the measurements before and after the 20 ms runs.
     """
-    median = sorted(personal, key=lambda run: run.cpu)[(len(personal) - 1) // 2]
+    median = median_cpu(personal)
     whole = median.cpu_per_message
     marginal = (median.cpu - small.cpu) / (median.rows - small.rows) * 1000
     naive, raw = base.naive_cpu, base.raw_cpu
@@ -478,8 +483,8 @@ def cpu_goals(personal: list[BulkRun], small: BulkRun, base: Baseline) -> None:
         "machines differ, so it is shown as ratios to baselines measured in this run:"
     )
     print(
-        f"  issue 4 vs naive: goal <= {CPU_GOAL_VS_NAIVE:.2f}x (0.5/1.2): "
-        f"{_verdict(whole / naive <= CPU_GOAL_VS_NAIVE)}"
+        f"  issue 4 vs naive: {whole / naive:.2f}x; goal <= {CPU_GOAL_VS_NAIVE:.2f}x "
+        f"(0.5/1.2): {_verdict(whole / naive <= CPU_GOAL_VS_NAIVE)}"
     )
     print(
         f"  issue 4 vs raw POST of a prebuilt envelope ({raw:.2f} ms, this run): "
@@ -605,7 +610,7 @@ def main() -> None:
                 if latency == GOAL_LATENCY:
                     free = next(r for r in runs if r.what.endswith("personalised")
                                 and r.rate == "0")  # fmt: skip
-                    personal = free.run
+                    personal = median_cpu(free.repeats)
                     config = work / f"config-{latency:g}"
                     small_rows = max(1, args.rows // 10)
                     small_csv = write_csv(work / "small.csv", small_rows, True)
@@ -614,7 +619,7 @@ def main() -> None:
                     )
                     rpc = personalised_rpc(sandbox, work, args.rows, small_rows)
                     base = base.mean(Baseline.measure(sandbox, "after"))
-                    cpu_goals(list(free.repeats), small, base)
+                    cpu_goals(free.repeats, small, base)
                     report_styles(personal, small, rpc)
                     fixed_costs(sandbox, work)
             finally:
