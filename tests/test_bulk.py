@@ -206,16 +206,23 @@ def test_table_shows_failures_first(cli, creds, tmp_path: Path) -> None:
     assert "2 sent, 1 failed" in run.stderr
 
 
+def short_of_credit(cli, sandbox, tmp_path: Path, rows: int):
+    """A personalised bulk of ``rows`` numbers, one request at a time, on ``sandbox`` (with
+    less credit than it needs): the CSV file and the run."""
+    source = write(
+        tmp_path / "n.csv",
+        "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(rows))),
+    )
+    run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
+    assert run.exit_code == 6, run.stderr
+    return source, run
+
+
 def test_out_of_credit_stops_and_resume_finishes(
     cli, make_sandbox, tmp_path: Path, monkeypatch
 ) -> None:
     sb = point_at(monkeypatch, make_sandbox(password=PASSWORD, credits=3))
-    source = write(
-        tmp_path / "n.csv",
-        "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(5))),
-    )
-    run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
-    assert run.exit_code == 6, run.stderr
+    source, run = short_of_credit(cli, sb, tmp_path, 5)
     assert "3 sent, 0 failed" in run.stderr and "2 not sent yet" in run.stderr
     assert "no credit left" in run.stderr
     job = run.stderr.split("Resume with: clicksms bulk --resume ")[1].split()[0]
@@ -295,12 +302,7 @@ def test_rows_not_sent_after_err_301_are_one_summary_line(
     cli, make_sandbox, tmp_path: Path, monkeypatch
 ):
     sb = point_at(monkeypatch, make_sandbox(password=PASSWORD, credits=2))
-    source = write(
-        tmp_path / "n.csv",
-        "phone,n\n" + "".join(f"{number},{i}\n" for i, number in enumerate(numbers(40))),
-    )
-    run = cli("bulk", str(source), "-t", "msg {n}", "--concurrency", "1")
-    assert run.exit_code == 6, run.stderr
+    _, run = short_of_credit(cli, sb, tmp_path, 40)
     assert "not_sent" not in run.stdout  # not 38 identical rows
     shown = [line for line in run.stdout.splitlines() if line[:1].isdigit()]
     assert len(shown) == 2  # the two sent rows (few enough to list)

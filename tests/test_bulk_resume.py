@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import helpers
@@ -180,41 +181,39 @@ def crash_mid_run(sandbox, csv_file: Path, after: int = 40) -> None:
     sandbox.config.latency = 0
 
 
-def test_a_crashed_job_whose_pid_was_reused_resumes(
-    cli, creds, csv_file: Path, config_dir: Path
-) -> None:
-    """After a crash or a reboot the job's recorded pid may belong to any other process."""
+@pytest.fixture
+def job_whose_pid_was_reused(creds, csv_file: Path, config_dir: Path) -> Iterator[str]:
+    """A job that crashed mid-run, its recorded pid now another live process's (as after a
+    crash or a reboot it may be any process's)."""
     crash_mid_run(creds, csv_file)
     job = the_only_job(config_dir)
     stranger = helpers.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         with Journal(default_journal_path(config_dir)) as journal:
             journal._db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (stranger.pid, job))
-        listed = json.loads(cli("jobs", "-o", "json").stdout)
-        assert listed[0]["state"] == "interrupted"
-        run = cli("bulk", "--resume", job, "-o", "json")
-        assert run.exit_code == 0, run.stderr
-        assert_each_row_sent_once(creds)
+        yield job
     finally:
         stranger.kill()
         stranger.wait(timeout=30)
+
+
+def test_a_crashed_job_whose_pid_was_reused_resumes(
+    cli, creds, job_whose_pid_was_reused: str
+) -> None:
+    job = job_whose_pid_was_reused
+    listed = json.loads(cli("jobs", "-o", "json").stdout)
+    assert listed[0]["state"] == "interrupted"
+    run = cli("bulk", "--resume", job, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert_each_row_sent_once(creds)
 
 
 def test_a_crashed_job_whose_pid_was_reused_can_be_forgotten(
-    cli, creds, csv_file: Path, config_dir: Path
+    cli, job_whose_pid_was_reused: str
 ) -> None:
-    crash_mid_run(creds, csv_file)
-    job = the_only_job(config_dir)
-    stranger = helpers.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    try:
-        with Journal(default_journal_path(config_dir)) as journal:
-            journal._db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (stranger.pid, job))
-        run = cli("jobs", "--forget", job)
-        assert run.exit_code == 0, run.stderr
-        assert json.loads(cli("jobs", "-o", "json").stdout) == []
-    finally:
-        stranger.kill()
-        stranger.wait(timeout=30)
+    run = cli("jobs", "--forget", job_whose_pid_was_reused)
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(cli("jobs", "-o", "json").stdout) == []
 
 
 def test_second_ctrl_c_stops_waiting_for_requests_in_flight(
