@@ -171,9 +171,9 @@ def normalise_number(raw: str, country: str | None = None) -> NumberCheck:
     Most bulk rows are international numbers. Splitting the calling code off the digits and
     trying libphonenumber's rules on them (compiled once: :mod:`.number_rules`) skips its
     general-purpose parser and its per-call pattern lookups, the costliest steps. Only a
-    *valid* answer is taken from this shortcut (without the number
-    type, which bulk does not use); anything else goes the full way, so invalid rows get the
-    same reasons as in ``validate-number``.
+    *valid* answer is taken from this shortcut (without the number type, which bulk does not
+    use); anything else goes the full way, so invalid rows get the same reasons as in
+    ``validate-number``.
     """
     import phonenumbers
 
